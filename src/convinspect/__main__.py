@@ -1,0 +1,3 @@
+from convinspect.cli import main
+
+main()

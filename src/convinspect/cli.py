@@ -1,0 +1,182 @@
+"""The Typer app: options -> spec -> API -> rendering -> exit code. Nothing else."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from convinspect import __version__
+from convinspect.api import ENGINES, inspect_layer
+from convinspect.core.report import REPORT_SCHEMA, Report
+from convinspect.core.spec import parse_int, parse_size, parse_spec
+from convinspect.engines.keras import FORWARD_MODES
+from convinspect.errors import EXIT_BACKEND, EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError, InvalidInput
+from convinspect.render import FORMATS
+
+try:  # Typer vendors Click since 0.2x
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException  # type: ignore[no-redef]
+
+
+class OneLineErrors(typer.core.TyperGroup):
+    """Usage errors (unknown option, missing value) as one line on stderr, exit 2."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except ClickException as err:
+            _say(f"convinspect: error: {' '.join(err.format_message().split())}")
+            sys.exit(err.exit_code)
+        except typer.Abort:
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Inspect Keras convolution layers: shapes, variables, parameters, before and after build.",
+)
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"convinspect {__version__}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Inspect Keras convolution layers."""
+
+
+def _choice(value: str, option: str, allowed: tuple[str, ...]) -> str:
+    folded = value.strip().lower()
+    if folded not in allowed:
+        raise InvalidInput(f"unknown value {value!r}; expected one of {', '.join(allowed)}", option)
+    return folded
+
+
+def fail(err: ConvinspectError, fmt: str, schema: str = REPORT_SCHEMA) -> typer.Exit:
+    """Report an error the one way: a line on stderr (plus a JSON object for --format json)."""
+    _say(f"convinspect: error: {err.message()}")
+    if fmt == "json":
+        from convinspect.render.json import error_json
+
+        sys.stdout.write(error_json(err, schema))
+    return typer.Exit(err.exit_code)
+
+
+def emit(report: Report, fmt: str) -> None:
+    """Write the report to stdout in the chosen format."""
+    if fmt == "json":
+        from convinspect.render.json import report_json
+
+        sys.stdout.write(report_json(report))
+    elif fmt == "plain":
+        from convinspect.render.plain import report_plain
+
+        sys.stdout.write(report_plain(report))
+    elif fmt == "markdown":
+        from convinspect.render.markdown import report_markdown
+
+        sys.stdout.write(report_markdown(report))
+    else:
+        from rich.console import Console
+
+        from convinspect.render.table import report_table
+
+        Console(soft_wrap=False).print(report_table(report))
+
+
+Opt = typer.Option
+LAYER_HELP = (
+    "conv1d, conv2d, conv3d, depthwise-conv1d, depthwise-conv2d, separable-conv1d, "
+    "separable-conv2d, conv1d-transpose, conv2d-transpose, conv3d-transpose (any case, - or _)."
+)
+
+
+@app.command()
+def build(
+    layer: Annotated[str, Opt("--layer", "-l", help=LAYER_HELP)] = "conv2d",
+    filters: Annotated[str | None, Opt("--filters", "-f", help="Number of output filters.")] = None,
+    kernel: Annotated[str | None, Opt("--kernel", "-k", help="Kernel size: 5, or one per axis: 5,3.")] = None,
+    strides: Annotated[str | None, Opt("--strides", "-s", help="Strides: 2 or 2,1. [default: 1]")] = None,
+    padding: Annotated[str | None, Opt("--padding", "-p", help="valid, same or causal (conv1d). [default: valid]")] = None,
+    dilation: Annotated[str | None, Opt("--dilation", "-d", help="Dilation rate: 2 or 2,1. [default: 1]")] = None,
+    groups: Annotated[str | None, Opt("--groups", "-g", help="Groups (conv1d/2d/3d). [default: 1]")] = None,
+    depth_multiplier: Annotated[
+        str | None, Opt("--depth-multiplier", "-m", help="Depth multiplier (depthwise, separable). [default: 1]")
+    ] = None,
+    output_padding: Annotated[
+        str | None, Opt("--output-padding", help="Output padding (transposed convs), each < strides.")
+    ] = None,
+    data_format: Annotated[
+        str | None, Opt("--data-format", help="channels_last or channels_first. [default: channels_last]")
+    ] = None,
+    activation: Annotated[str | None, Opt("--activation", "-a", help="A Keras activation name, e.g. relu.")] = None,
+    use_bias: Annotated[bool, Opt("--use-bias/--no-bias", help="Create a bias variable.")] = True,
+    dtype: Annotated[
+        str | None,
+        Opt("--dtype", help="float32, float16, bfloat16, float64, mixed_float16, mixed_bfloat16. [default: float32]"),
+    ] = None,
+    input: Annotated[
+        str | None, Opt("--input", "-i", help="Full input shape with batch: 2,32,32,1 or 2x32x32x1; ? = unknown batch.")
+    ] = None,
+    name: Annotated[str | None, Opt("--name", help="Layer name. [default: Keras' default, e.g. conv2d]")] = None,
+    engine: Annotated[str, Opt("--engine", "-e", help="keras (real layer), analytic (no TensorFlow) or both.")] = "keras",
+    forward: Annotated[str, Opt("--forward", help="auto, eager or symbolic forward pass.")] = "auto",
+    budget: Annotated[str, Opt("--budget", help="Activation memory allowed for an eager pass (auto).")] = "256MiB",
+    seed: Annotated[str | None, Opt("--seed", help="Seed for the dummy input and the initialisers.")] = None,
+    fmt: Annotated[str, Opt("--format", "-F", help="table, json, markdown or plain.")] = "table",
+) -> None:
+    """Build a real Keras conv layer and show its variables before and after a forward pass."""
+    fmt_ok = fmt.strip().lower() if fmt.strip().lower() in FORMATS else "table"
+    try:
+        fmt = _choice(fmt, "format", FORMATS)
+        spec = parse_spec(
+            {
+                "layer": layer, "filters": filters, "kernel": kernel, "strides": strides,
+                "padding": padding, "dilation": dilation, "groups": groups,
+                "depth_multiplier": depth_multiplier, "output_padding": output_padding,
+                "data_format": data_format, "activation": activation,
+                "use_bias": None if use_bias else False, "dtype": dtype, "input": input, "name": name,
+            }
+        )  # fmt: skip
+        report = inspect_layer(
+            spec,
+            engine=_choice(engine, "engine", ENGINES),
+            forward=_choice(forward, "forward", FORWARD_MODES),
+            budget=parse_size(budget, "budget"),
+            seed=None if seed is None else parse_int(seed, "seed", minimum=0),
+        )
+    except ConvinspectError as err:
+        raise fail(err, fmt_ok) from None
+    except Exception as err:  # noqa: BLE001 - a bug must still not print a traceback
+        if os.environ.get("CONVINSPECT_DEBUG"):
+            raise
+        raise fail(BackendError(f"internal error: {type(err).__name__}: {err}"), fmt_ok) from None
+    emit(report, fmt)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_CHECK_FAILED)
+
+
+_ = EXIT_BACKEND
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

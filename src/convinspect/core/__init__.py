@@ -1,0 +1,1 @@
+"""The backend-free core: standard library only."""

@@ -1,0 +1,157 @@
+"""Report and Variable: what an engine found, and to_dict(), the JSON contract."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from convinspect.core.spec import ITEMSIZE
+
+REPORT_SCHEMA = "convinspect.report/1"
+Shape = tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One variable of a layer, as Keras created it (or would)."""
+
+    name: str  # kernel | bias | depthwise_kernel | pointwise_kernel
+    path: str  # e.g. "conv2d/kernel"
+    shape: tuple[int, ...]
+    dtype: str
+    trainable: bool = True
+
+    @property
+    def params(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def bytes(self) -> int:
+        return self.params * ITEMSIZE[self.dtype]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "trainable": self.trainable,
+            "params": self.params,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass(frozen=True)
+class Params:
+    trainable: int
+    non_trainable: int
+    bytes: int
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "trainable": self.trainable,
+            "non_trainable": self.non_trainable,
+            "total": self.total,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation and how it fared."""
+
+    name: str
+    expected: Any
+    actual: Any
+    ok: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "expected": self.expected, "actual": self.actual, "ok": self.ok}
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one engine learnt about one layer."""
+
+    class_name: str
+    name: str
+    config: dict[str, Any]
+    engine: str  # keras | analytic
+    forward: str | None  # eager | symbolic; None for the analytic engine
+    input_shape: Shape
+    output_shape: Shape
+    variables_before: tuple[Variable, ...]
+    variables_after: tuple[Variable, ...]
+    versions: dict[str, str | None]
+    notes: tuple[str, ...] = ()
+    checks: tuple[Check, ...] = ()
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> Params:
+        variables = self.variables_after
+        return Params(
+            trainable=sum(v.params for v in variables if v.trainable),
+            non_trainable=sum(v.params for v in variables if not v.trainable),
+            bytes=sum(v.bytes for v in variables),
+        )
+
+    def variable(self, name: str) -> Variable | None:
+        return next((v for v in self.variables_after if v.name == name), None)
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "schema": REPORT_SCHEMA,
+            "layer": {"class": self.class_name, "name": self.name, "config": self.config},
+            "engine": self.engine,
+            "forward": self.forward,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "variables_before": [v.to_dict() for v in self.variables_before],
+            "variables_after": [v.to_dict() for v in self.variables_after],
+            "params": self.params.to_dict(),
+        }
+        out.update(self.extras)
+        out["checks"] = [c.to_dict() for c in self.checks]
+        out["notes"] = list(self.notes)
+        out["versions"] = dict(self.versions)
+        return out
+
+
+# Fields that describe the layer itself; engine, forward mode, notes and versions
+# legitimately differ between engines.
+SHARED_FIELDS = (
+    "layer", "input_shape", "output_shape", "variables_before", "variables_after", "params",
+)  # fmt: skip
+
+
+def differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted paths of every leaf where two report dicts disagree."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        found: list[str] = []
+        for key in sorted(set(a) | set(b), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in a or key not in b:
+                found.append(path)
+            else:
+                found.extend(differences(a[key], b[key], path))
+        return found
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [p for i, (x, y) in enumerate(zip(a, b)) for p in differences(x, y, f"{prefix}[{i}]")]
+    return [] if a == b else [prefix]
+
+
+def compare(a: Report, b: Report) -> list[str]:
+    """The shared fields on which two engines' reports differ (empty when they agree)."""
+    da, db = a.to_dict(), b.to_dict()
+    shared = [*SHARED_FIELDS, *sorted(set(a.extras) & set(b.extras))]
+    return differences({k: da[k] for k in shared}, {k: db[k] for k in shared})

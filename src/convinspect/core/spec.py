@@ -1,0 +1,354 @@
+"""LayerSpec: the validated, normalised description of one conv layer and its input.
+
+Everything a user types (on the command line or in a spec file) passes through
+`parse_spec`, which turns text, ints or lists into a frozen `LayerSpec` or raises
+`InvalidInput` naming the option, the value received and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from convinspect.core.kinds import Kind, get_kind
+from convinspect.errors import InvalidInput
+
+INT64_MAX = 2**63 - 1
+
+# policy name -> (variable dtype, compute dtype)
+DTYPE_POLICIES: dict[str, tuple[str, str]] = {
+    "float32": ("float32", "float32"),
+    "float16": ("float16", "float16"),
+    "bfloat16": ("bfloat16", "bfloat16"),
+    "float64": ("float64", "float64"),
+    "mixed_float16": ("float32", "float16"),
+    "mixed_bfloat16": ("float32", "bfloat16"),
+}
+ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
+
+# Keras 3 activations usable as a conv layer's `activation` (a test compares this
+# with Keras' own registry). `glu` halves an axis and `threshold` needs arguments,
+# so neither can stand alone as a layer activation.
+ACTIVATIONS = (
+    "celu", "elu", "exponential", "gelu", "hard_shrink", "hard_sigmoid", "hard_silu",
+    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax",
+    "mish", "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax",
+    "softplus", "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
+    "swish", "tanh", "tanh_shrink",
+)  # fmt: skip
+UNSUPPORTED_ACTIVATIONS = ("glu", "threshold")
+# The names Keras serialises these aliases to.
+ACTIVATION_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
+
+DATA_FORMATS = ("channels_last", "channels_first")
+PADDINGS = ("valid", "same", "causal")
+OPTION_NAMES = (
+    "layer", "filters", "kernel", "strides", "padding", "dilation", "groups",
+    "depth_multiplier", "output_padding", "data_format", "activation", "use_bias",
+    "dtype", "input", "name",
+)  # fmt: skip
+UNKNOWN_BATCH = ("?", "none", "null")
+
+_SEPARATORS = re.compile(r"[,x×\s]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One conv layer's hyperparameters and the full input shape (batch first)."""
+
+    kind: Kind
+    input_shape: tuple[int | None, ...]
+    kernel_size: tuple[int, ...]
+    filters: int | None = None
+    strides: tuple[int, ...] = ()
+    padding: str = "valid"
+    dilation_rate: tuple[int, ...] = ()
+    groups: int | None = None
+    depth_multiplier: int | None = None
+    output_padding: tuple[int, ...] | None = None
+    data_format: str = "channels_last"
+    activation: str = "linear"
+    use_bias: bool = True
+    dtype: str = "float32"
+    name: str = ""
+
+    @property
+    def variable_dtype(self) -> str:
+        return DTYPE_POLICIES[self.dtype][0]
+
+    @property
+    def compute_dtype(self) -> str:
+        return DTYPE_POLICIES[self.dtype][1]
+
+    @property
+    def channels_last(self) -> bool:
+        return self.data_format == "channels_last"
+
+    @property
+    def channels(self) -> int:
+        """Input channel count (always known: only the batch may be unknown)."""
+        value = self.input_shape[-1] if self.channels_last else self.input_shape[1]
+        assert value is not None
+        return value
+
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        dims = self.input_shape[1:-1] if self.channels_last else self.input_shape[2:]
+        return tuple(d for d in dims if d is not None)
+
+    @property
+    def batch(self) -> int | None:
+        return self.input_shape[0]
+
+    def config(self) -> dict[str, Any]:
+        """The resolved hyperparameters, in Keras' argument names, for this kind only."""
+        cfg: dict[str, Any] = {}
+        if self.filters is not None:
+            cfg["filters"] = self.filters
+        cfg["kernel_size"] = list(self.kernel_size)
+        cfg["strides"] = list(self.strides)
+        cfg["padding"] = self.padding
+        cfg["dilation_rate"] = list(self.dilation_rate)
+        if self.groups is not None:
+            cfg["groups"] = self.groups
+        if self.depth_multiplier is not None:
+            cfg["depth_multiplier"] = self.depth_multiplier
+        if self.kind.family == "transpose":
+            cfg["output_padding"] = None if self.output_padding is None else list(self.output_padding)
+        cfg["data_format"] = self.data_format
+        cfg["activation"] = ACTIVATION_ALIASES.get(self.activation, self.activation)
+        cfg["use_bias"] = self.use_bias
+        cfg["dtype"] = self.dtype
+        return cfg
+
+    def keras_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments for the Keras class."""
+        kwargs = {k: v for k, v in self.config().items()}
+        for key in ("kernel_size", "strides", "dilation_rate", "output_padding"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = tuple(kwargs[key])
+        kwargs["name"] = self.name
+        return kwargs
+
+
+# -- parsing ---------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join("None" if v is None else str(v) for v in value)
+    return str(value)
+
+
+def _int(raw: object, option: str, *, minimum: int = 1, shown: object = None) -> int:
+    """One integer in [minimum, INT64_MAX]; `shown` is the whole value for messages."""
+    shown = raw if shown is None else shown
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise InvalidInput(f"expected an integer, got {_text(shown)!r}", option)
+    try:
+        value = int(raw.strip()) if isinstance(raw, str) else raw
+    except ValueError:
+        raise InvalidInput(f"{raw!r} is not an integer (got {_text(shown)!r})", option) from None
+    if value < minimum:
+        need = "positive" if minimum == 1 else f">= {minimum}"
+        raise InvalidInput(f"values must be {need}; got {_text(shown)!r}", option)
+    if value > INT64_MAX:
+        raise InvalidInput(f"{value} is over the int64 limit {INT64_MAX:,}", option)
+    return value
+
+
+def _items(raw: object) -> list[object]:
+    if isinstance(raw, (list, tuple)):
+        return list(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return [raw]
+    text = str(raw).strip()
+    return [] if not text else _SEPARATORS.split(text)
+
+
+def parse_int(raw: object, option: str, *, minimum: int = 1) -> int:
+    return _int(raw, option, minimum=minimum)
+
+
+def parse_tuple(raw: object, option: str, kind: Kind, *, minimum: int = 1) -> tuple[int, ...]:
+    """`5` or `5,3` (or a list): one value for every spatial axis, or one per axis."""
+    items = _items(raw)
+    if len(items) not in (1, kind.rank):
+        axes = ", ".join(kind.spatial_axes)
+        counts = "1 integer" if kind.rank == 1 else f"1 or {kind.rank} integers"
+        raise InvalidInput(
+            f"{kind.key} takes {counts} (spatial axes: {axes}); got {_text(raw)!r}", option
+        )
+    values = tuple(_int(item, option, minimum=minimum, shown=raw) for item in items)
+    return values * kind.rank if len(values) == 1 else values
+
+
+def parse_shape(raw: object, option: str = "input") -> tuple[int | None, ...]:
+    """A full shape with batch first: `2,32,32,1`, `2x32x32x1`, `?,32,32,1` or a list."""
+    items = _items(raw)
+    example = "e.g. 2,32,32,1 (batch first; '?' for an unknown batch)"
+    if not items:
+        raise InvalidInput(f"expected a shape, {example}; got {_text(raw)!r}", option)
+    dims: list[int | None] = []
+    for position, item in enumerate(items):
+        unknown = item is None or (isinstance(item, str) and item.strip().lower() in UNKNOWN_BATCH)
+        if unknown:
+            if position != 0:
+                raise InvalidInput(
+                    f"only the batch (first) dimension may be unknown; got {_text(raw)!r}", option
+                )
+            dims.append(None)
+            continue
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise InvalidInput(f"dimension {position + 1} is {item!r}, not an integer", option)
+        try:
+            value = int(item.strip()) if isinstance(item, str) else item
+        except ValueError:
+            raise InvalidInput(
+                f"dimension {position + 1} is {item!r}, not an integer; {example}; got {_text(raw)!r}",
+                option,
+            ) from None
+        if value <= 0:
+            raise InvalidInput(
+                f"dimension {position + 1} must be positive; got {_text(raw)!r}", option
+            )
+        if value > INT64_MAX:
+            raise InvalidInput(
+                f"dimension {position + 1} is over the int64 limit {INT64_MAX:,}; got {_text(raw)!r}",
+                option,
+            )
+        dims.append(value)
+    known = math.prod(d for d in dims if d is not None)
+    if known > INT64_MAX:
+        raise InvalidInput(
+            f"the shape holds {known:,} elements, over the int64 limit {INT64_MAX:,}", option
+        )
+    return tuple(dims)
+
+
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 2**10, "kib": 2**10, "m": 2**20, "mib": 2**20,
+    "g": 2**30, "gib": 2**30, "t": 2**40, "tib": 2**40,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+}  # fmt: skip
+
+
+def parse_size(raw: object, option: str = "budget") -> int:
+    """A byte count: `268435456`, `256MiB`, `1GiB`, `512M` (binary) or `500MB` (decimal)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(raw))
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZE_UNITS:
+        raise InvalidInput(
+            f"expected a size such as 256MiB, 1GiB or a byte count; got {str(raw)!r}", option
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+def _choice(raw: object, option: str, allowed: tuple[str, ...]) -> str:
+    value = str(raw).strip().lower()
+    if value not in allowed:
+        raise InvalidInput(f"unknown value {str(raw)!r}; expected one of {', '.join(allowed)}", option)
+    return value
+
+
+def _bool(raw: object, option: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise InvalidInput(f"expected true or false; got {raw!r}", option)
+
+
+def parse_activation(raw: object) -> str:
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none")):
+        return "linear"
+    value = str(raw).strip().lower()
+    if value in UNSUPPORTED_ACTIVATIONS:
+        raise InvalidInput(
+            f"{value!r} cannot be a conv layer's activation here "
+            "(glu halves an axis, threshold needs arguments)",
+            "activation",
+        )
+    if value not in ACTIVATIONS:
+        raise InvalidInput(
+            f"unknown activation {str(raw)!r}; expected one of {', '.join(ACTIVATIONS)}",
+            "activation",
+        )
+    return value
+
+
+def parse_spec(values: Mapping[str, object]) -> LayerSpec:
+    """Validate raw option values (None = not given) into a LayerSpec.
+
+    Checks syntax, ranges and which options apply to the layer kind; the rules
+    that tie options to the input (groups, output size, ...) are Keras' and are
+    judged by the engines.
+    """
+    given = {k: v for k, v in values.items() if v is not None}
+    unknown = sorted(set(given) - set(OPTION_NAMES))
+    if unknown:
+        raise InvalidInput(f"unknown option; expected one of {', '.join(OPTION_NAMES)}", unknown[0])
+    kind = get_kind(given.get("layer", "conv2d"))
+    takes = kind.options | {"layer", "input", "name"}
+    for option in OPTION_NAMES:
+        if option in given and option not in takes:
+            allowed = ", ".join("--" + o.replace("_", "-") for o in sorted(kind.options))
+            raise InvalidInput(f"does not apply to {kind.key} (it takes {allowed})", option)
+    for option in (*kind.required, "input"):
+        if option not in given:
+            raise InvalidInput(f"is required for {kind.key}", option)
+
+    input_shape = parse_shape(given["input"])
+    data_format = _choice(given.get("data_format", "channels_last"), "data_format", DATA_FORMATS)
+    if len(input_shape) != kind.rank + 2:
+        layout = kind.input_layout(data_format)
+        raise InvalidInput(
+            f"{kind.key} takes a rank-{kind.rank + 2} input {layout}; "
+            f"got {len(input_shape)} dimensions in {_text(given['input'])!r}",
+            "input",
+        )
+    padding = _choice(given.get("padding", "valid"), "padding", PADDINGS)
+    if padding not in kind.paddings:
+        raise InvalidInput(
+            f"Keras allows causal padding on conv1d only; {kind.key} takes "
+            + " or ".join(kind.paddings),
+            "padding",
+        )
+    dtype = _choice(given.get("dtype", "float32"), "dtype", tuple(DTYPE_POLICIES))
+    family = kind.family
+    output_padding = given.get("output_padding")
+    name = str(given.get("name") or kind.default_name)
+    if "/" in name or not name.strip():
+        raise InvalidInput(f"a layer name must be non-empty and contain no '/'; got {name!r}", "name")
+    return LayerSpec(
+        kind=kind,
+        input_shape=input_shape,
+        kernel_size=parse_tuple(given["kernel"], "kernel", kind),
+        filters=parse_int(given["filters"], "filters") if "filters" in kind.options else None,
+        strides=parse_tuple(given.get("strides", 1), "strides", kind),
+        padding=padding,
+        dilation_rate=parse_tuple(given.get("dilation", 1), "dilation", kind),
+        groups=parse_int(given.get("groups", 1), "groups") if family == "conv" else None,
+        depth_multiplier=(
+            parse_int(given.get("depth_multiplier", 1), "depth_multiplier")
+            if family in ("depthwise", "separable")
+            else None
+        ),
+        output_padding=(
+            None
+            if output_padding is None
+            else parse_tuple(output_padding, "output_padding", kind, minimum=0)
+        ),
+        data_format=data_format,
+        activation=parse_activation(given.get("activation")),
+        use_bias=_bool(given.get("use_bias", True), "use_bias"),
+        dtype=dtype,
+        name=name,
+    )

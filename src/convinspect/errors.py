@@ -1,0 +1,38 @@
+"""The one exception family of convinspect; each class carries its exit code."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_INVALID = 2
+EXIT_BACKEND = 3
+
+
+class ConvinspectError(Exception):
+    """Base class: a message meant for the user and the exit code it maps to."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, problem: str, option: str | None = None) -> None:
+        # Keras messages can span lines; the user gets exactly one.
+        self.problem = " ".join(str(problem).split())
+        self.option = option
+        super().__init__(self.message())
+
+    def message(self, prefix: str = "--") -> str:
+        """The one-line message; `prefix` decorates the option name."""
+        if self.option is None:
+            return self.problem
+        return f"{prefix}{self.option.replace('_', '-') if prefix == '--' else self.option}: {self.problem}"
+
+
+class InvalidInput(ConvinspectError, ValueError):
+    """A bad option value, spec entry or a layer config that Keras rejects (exit 2)."""
+
+    exit_code = EXIT_INVALID
+
+
+class BackendError(ConvinspectError, RuntimeError):
+    """TensorFlow/Keras is missing or failed, or the engines disagree (exit 3)."""
+
+    exit_code = EXIT_BACKEND

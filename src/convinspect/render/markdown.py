@@ -1,0 +1,51 @@
+"""GitHub-flavoured Markdown, for a CI job summary."""
+
+from __future__ import annotations
+
+from convinspect.core.report import Report
+from convinspect.render import words
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def report_markdown(report: Report) -> str:
+    p = report.params
+    out = [
+        f"### `{report.class_name}` `{report.name}`",
+        "",
+        f"Input `{words.shape_text(report.input_shape)}` → output `{words.shape_text(report.output_shape)}` "
+        f"(engine: {report.engine}, {words.forward_text(report)})",
+        "",
+        _row("option", "value"),
+        _row("---", "---"),
+        *(_row(k, f"`{v}`") for k, v in words.config_items(report)),
+        "",
+        f"**Before the forward pass:** `{words.before_text(report)}`. {words.why_empty(report)}"
+        if not report.variables_before
+        else f"**Before the forward pass:** `{words.before_text(report)}`.",
+        "",
+        "**After the forward pass:**",
+        "",
+        _row("path", "shape", "dtype", "trainable", "params", "bytes"),
+        _row("---", "---", "---", "---", "---:", "---:"),
+    ]
+    for v in report.variables_after:
+        out.append(
+            _row(f"`{v.path}`", f"`{words.shape_text(v.shape)}`", v.dtype, "yes" if v.trainable else "no",
+                 words.thousands(v.params), words.human_bytes(v.bytes))
+        )  # fmt: skip
+    out += [
+        "",
+        f"**Totals:** {words.totals_text(report)}  ",
+        f"`{words.arithmetic(report.variables_after, p.total)}`",
+    ]
+    if report.checks:
+        out += ["", _row("check", "expected", "actual", "result"), _row("---", "---", "---", "---")]
+        for c in report.checks:
+            out.append(_row(c.name, f"`{words.value_text(c.expected)}`", f"`{words.value_text(c.actual)}`",
+                            "✅ passed" if c.ok else "❌ failed"))  # fmt: skip
+    if report.notes:
+        out += ["", *(f"> {note}  " for note in report.notes)]
+    return "\n".join(out) + "\n"

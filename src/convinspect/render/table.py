@@ -1,0 +1,73 @@
+"""Rich renderables for the terminal; fits 80 columns."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from convinspect.core.report import Report
+from convinspect.render import words
+
+
+def _config_grid(report: Report) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    for _ in range(2):
+        grid.add_column(style="cyan", no_wrap=True)
+        grid.add_column()
+    items = words.config_items(report)
+    half = (len(items) + 1) // 2
+    left, right = items[:half], items[half:]
+    for i, (key, value) in enumerate(left):
+        other = right[i] if i < len(right) else ("", "")
+        grid.add_row(key, value, *other)
+    return grid
+
+
+def _variables_table(report: Report) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("path", style="bold")
+    table.add_column("shape")
+    table.add_column("dtype")
+    table.add_column("trainable")
+    table.add_column("params", justify="right")
+    table.add_column("bytes", justify="right")
+    for v in report.variables_after:
+        table.add_row(v.path, words.shape_text(v.shape), v.dtype, "yes" if v.trainable else "no",
+                      words.thousands(v.params), words.human_bytes(v.bytes))  # fmt: skip
+    return table
+
+
+def _checks_table(report: Report) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="checks", title_justify="left")
+    for column in ("check", "expected", "actual", "result"):
+        table.add_column(column)
+    for c in report.checks:
+        result = Text("passed", style="green") if c.ok else Text("FAILED", style="bold red")
+        table.add_row(c.name, words.value_text(c.expected), words.value_text(c.actual), result)
+    return table
+
+
+def report_table(report: Report) -> RenderableType:
+    p = report.params
+    title = Text.assemble(
+        (report.class_name, "bold magenta"), f" '{report.name}'  ",
+        (f"engine: {report.engine} · {words.forward_text(report)}", "dim"),
+    )  # fmt: skip
+    shapes = Text.assemble(
+        "input ", (words.shape_text(report.input_shape), "bold"), "  →  output ",
+        (words.shape_text(report.output_shape), "bold green"),
+    )  # fmt: skip
+    before = Text.assemble(("Before the forward pass: ", "bold"), words.before_text(report))
+    parts: list[RenderableType] = [title, _config_grid(report), shapes, Text(), before]
+    if not report.variables_before:
+        parts.append(Text("  " + words.why_empty(report), style="italic"))
+    parts += [Text(), Text("After the forward pass:", style="bold"), _variables_table(report)]
+    parts.append(Text.assemble(("Totals: ", "bold"), words.totals_text(report)))
+    parts.append(Text("  " + words.arithmetic(report.variables_after, p.total), style="yellow"))
+    if report.checks:
+        parts += [Text(), _checks_table(report)]
+    for note in report.notes:
+        parts.append(Text(f"note: {note}", style="dim"))
+    return Group(*parts)
