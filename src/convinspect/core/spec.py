@@ -52,7 +52,6 @@ OPTION_NAMES = (
 )  # fmt: skip
 UNKNOWN_BATCH = ("?", "none", "null")
 
-_SEPARATORS = re.compile(r"[,x×\s]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,13 @@ def _items(raw: object) -> list[object]:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return [raw]
     text = str(raw).strip()
-    return [] if not text else _SEPARATORS.split(text)
+    if not text:
+        return []
+    # One separator kind per value, so that "2,32,x,1" is a bad dimension, not three good ones.
+    for separator in (",", "×", "x", "X"):
+        if separator in text:
+            return [item.strip() for item in text.split(separator)]
+    return text.split()
 
 
 def parse_int(raw: object, option: str, *, minimum: int = 1) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -26,7 +27,7 @@ def _config_grid(report: Report) -> Table:
 
 
 def _variables_table(report: Report) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column("path", style="bold")
     table.add_column("shape")
     table.add_column("dtype")
@@ -40,7 +41,7 @@ def _variables_table(report: Report) -> Table:
 
 
 def _checks_table(report: Report) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="checks", title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="checks", title_justify="left")
     for column in ("check", "expected", "actual", "result"):
         table.add_column(column)
     for c in report.checks:
@@ -62,7 +63,7 @@ def report_table(report: Report) -> RenderableType:
     before = Text.assemble(("Before the forward pass: ", "bold"), words.before_text(report))
     parts: list[RenderableType] = [title, _config_grid(report), shapes, Text(), before]
     if not report.variables_before:
-        parts.append(Text("  " + words.why_empty(report), style="italic"))
+        parts.append(Padding(Text(words.why_empty(report), style="italic"), (0, 0, 0, 2)))
     parts += [Text(), Text("After the forward pass:", style="bold"), _variables_table(report)]
     parts.append(Text.assemble(("Totals: ", "bold"), words.totals_text(report)))
     parts.append(Text("  " + words.arithmetic(report.variables_after, p.total), style="yellow"))

@@ -1,0 +1,25 @@
+"""Shared fixtures: the CLI runner with stdout and stderr kept apart."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from typer.testing import CliRunner
+
+from convinspect.cli import app
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+SEED_ARGS = ("--filters", "64", "--kernel", "5", "--strides", "2", "--padding", "same", "--input", "2,32,32,1")
+
+
+@pytest.fixture
+def cli() -> Callable[..., object]:
+    runner = CliRunner()
+
+    def run(*args: str) -> object:
+        return runner.invoke(app, list(args))
+
+    return run
