@@ -125,3 +125,13 @@ def test_output_past_int64_is_refused() -> None:
 def test_unknown_batch_stays_unknown() -> None:
     out, _ = shapes(filters=4, kernel=3, input="?,8,8,1")
     assert out == (None, 6, 6, 4)
+
+
+def test_same_transpose_with_even_kernel_and_zero_output_padding_cannot_run() -> None:
+    # Found by the property test: Keras builds it, TensorFlow refuses the call.
+    with pytest.raises(InvalidInput, match="TensorFlow cannot run Conv1DTranspose"):
+        shapes(layer="conv1d-transpose", filters=1, kernel=2, padding="same", output_padding=0, input="1,2,1")
+    out, _ = shapes(
+        layer="conv1d-transpose", filters=1, kernel=2, strides=2, padding="same", output_padding=1, input="1,2,1"
+    )
+    assert out == (1, 3, 1)

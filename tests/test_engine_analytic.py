@@ -31,7 +31,9 @@ def test_seed_example_report() -> None:
 
 
 def test_mixed_precision_keeps_float32_variables() -> None:
-    report = inspect_layer({"filters": 4, "kernel": 3, "dtype": "mixed_bfloat16", "input": "1,8,8,3"}, engine="analytic")
+    report = inspect_layer(
+        {"filters": 4, "kernel": 3, "dtype": "mixed_bfloat16", "input": "1,8,8,3"}, engine="analytic"
+    )
     assert {v.dtype for v in report.variables_after} == {"float32"}
 
 

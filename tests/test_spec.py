@@ -102,7 +102,8 @@ def test_channels_first_reads_channels_from_axis_1() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "size"), [("256MiB", 256 * 2**20), ("1GiB", 2**30), ("512M", 512 * 2**20), ("1000", 1000), ("5MB", 5 * 10**6)]
+    ("text", "size"),
+    [("256MiB", 256 * 2**20), ("1GiB", 2**30), ("512M", 512 * 2**20), ("1000", 1000), ("5MB", 5 * 10**6)],
 )
 def test_sizes(text: str, size: int) -> None:
     assert parse_size(text) == size

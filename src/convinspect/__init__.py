@@ -4,10 +4,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from convinspect.api import inspect_layer  # noqa: E402
-from convinspect.core.report import Report, Variable  # noqa: E402
-from convinspect.core.spec import LayerSpec, parse_spec  # noqa: E402
-from convinspect.errors import BackendError, ConvinspectError, InvalidInput  # noqa: E402
+from convinspect.api import inspect_layer
+from convinspect.core.report import Report, Variable
+from convinspect.core.spec import LayerSpec, parse_spec
+from convinspect.errors import BackendError, ConvinspectError, InvalidInput
 
 __all__ = [
     "BackendError",

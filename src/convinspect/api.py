@@ -44,13 +44,12 @@ def inspect_layer(
 
 def _both(spec: LayerSpec, *, forward: str, budget: int, seed: int | None) -> Report:
     verdicts: dict[str, Report | InvalidInput] = {}
-    runs = {
-        "keras": lambda: keras_engine.inspect(spec, forward=forward, budget=budget, seed=seed),
-        "analytic": lambda: analytic.inspect(spec),
-    }
-    for name, run in runs.items():
+    for name in ("keras", "analytic"):
         try:
-            verdicts[name] = run()
+            if name == "keras":
+                verdicts[name] = keras_engine.inspect(spec, forward=forward, budget=budget, seed=seed)
+            else:
+                verdicts[name] = analytic.inspect(spec)
         except InvalidInput as err:
             verdicts[name] = err
     keras_result, analytic_result = verdicts["keras"], verdicts["analytic"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException  # Typer vendors Click
 
 from convinspect import __version__
 from convinspect.api import ENGINES, inspect_layer
@@ -16,18 +18,21 @@ from convinspect.engines.keras import FORWARD_MODES
 from convinspect.errors import EXIT_BACKEND, EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError, InvalidInput
 from convinspect.render import FORMATS
 
-try:  # Typer vendors Click since 0.2x
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException  # type: ignore[no-redef]
-
 
 class OneLineErrors(typer.core.TyperGroup):
     """Usage errors (unknown option, missing value) as one line on stderr, exit 2."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except ClickException as err:
             _say(f"convinspect: error: {' '.join(err.format_message().split())}")
             sys.exit(err.exit_code)
@@ -116,7 +121,9 @@ def build(
     filters: Annotated[str | None, Opt("--filters", "-f", help="Number of output filters.")] = None,
     kernel: Annotated[str | None, Opt("--kernel", "-k", help="Kernel size: 5, or one per axis: 5,3.")] = None,
     strides: Annotated[str | None, Opt("--strides", "-s", help="Strides: 2 or 2,1. [default: 1]")] = None,
-    padding: Annotated[str | None, Opt("--padding", "-p", help="valid, same or causal (conv1d). [default: valid]")] = None,
+    padding: Annotated[
+        str | None, Opt("--padding", "-p", help="valid, same or causal (conv1d). [default: valid]")
+    ] = None,
     dilation: Annotated[str | None, Opt("--dilation", "-d", help="Dilation rate: 2 or 2,1. [default: 1]")] = None,
     groups: Annotated[str | None, Opt("--groups", "-g", help="Groups (conv1d/2d/3d). [default: 1]")] = None,
     depth_multiplier: Annotated[
@@ -138,7 +145,9 @@ def build(
         str | None, Opt("--input", "-i", help="Full input shape with batch: 2,32,32,1 or 2x32x32x1; ? = unknown batch.")
     ] = None,
     name: Annotated[str | None, Opt("--name", help="Layer name. [default: Keras' default, e.g. conv2d]")] = None,
-    engine: Annotated[str, Opt("--engine", "-e", help="keras (real layer), analytic (no TensorFlow) or both.")] = "keras",
+    engine: Annotated[
+        str, Opt("--engine", "-e", help="keras (real layer), analytic (no TensorFlow) or both.")
+    ] = "keras",
     forward: Annotated[str, Opt("--forward", help="auto, eager or symbolic forward pass.")] = "auto",
     budget: Annotated[str, Opt("--budget", help="Activation memory allowed for an eager pass (auto).")] = "256MiB",
     seed: Annotated[str | None, Opt("--seed", help="Seed for the dummy input and the initialisers.")] = None,
@@ -166,7 +175,7 @@ def build(
         )
     except ConvinspectError as err:
         raise fail(err, fmt_ok) from None
-    except Exception as err:  # noqa: BLE001 - a bug must still not print a traceback
+    except Exception as err:  # a bug must still not print a traceback
         if os.environ.get("CONVINSPECT_DEBUG"):
             raise
         raise fail(BackendError(f"internal error: {type(err).__name__}: {err}"), fmt_ok) from None

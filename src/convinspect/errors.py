@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_INVALID = 2
@@ -14,8 +18,8 @@ class ConvinspectError(Exception):
     exit_code = EXIT_INVALID
 
     def __init__(self, problem: str, option: str | None = None) -> None:
-        # Keras messages can span lines; the user gets exactly one.
-        self.problem = " ".join(str(problem).split())
+        # Keras messages can span lines and carry ANSI styling; the user gets one plain line.
+        self.problem = " ".join(_ANSI.sub("", str(problem)).split())
         self.option = option
         super().__init__(self.message())
 

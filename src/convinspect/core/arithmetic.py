@@ -94,8 +94,15 @@ def assemble_shape(spec: LayerSpec, spatial: tuple[int, ...], channels: int) -> 
     return (spec.batch, channels, *spatial)
 
 
-def check_output_shape(spec: LayerSpec, shape: tuple[int | None, ...]) -> None:
-    """Every engine's last word: no empty outputs, no counts past int64."""
+def check_runnable(spec: LayerSpec, shape: tuple[int | None, ...]) -> None:
+    """Configs Keras builds but TensorFlow cannot run; every engine applies these.
+
+    - empty outputs (a transposed conv can compute a size of 0; Keras rejects it for valid convs);
+    - transposed `same` convs with an even effective kernel and output_padding 0 on an
+      axis: the output (in-1)·s is too short for its `same` conv to give the input back,
+      and TensorFlow's Conv*DBackpropInput refuses it at call time;
+    - element counts past int64.
+    """
     dims = shape[1:-1] if spec.channels_last else shape[2:]
     for axis, size in zip(spec.kind.spatial_axes, dims):
         if size is not None and size <= 0:
@@ -104,6 +111,16 @@ def check_output_shape(spec: LayerSpec, shape: tuple[int | None, ...]) -> None:
                 f"for input shape {spec.input_shape}, kernel_size={spec.kernel_size}, "
                 f"strides={spec.strides}, dilation_rate={spec.dilation_rate}, padding={spec.padding}"
             )
+    if spec.kind.family == "transpose" and spec.padding == "same" and spec.output_padding is not None:
+        axes = zip(spec.kind.spatial_axes, spec.kernel_size, spec.dilation_rate, spec.output_padding)
+        for axis, k, d, op in axes:
+            if op == 0 and effective_kernel(k, d) % 2 == 0:
+                raise InvalidInput(
+                    f"TensorFlow cannot run {spec.kind.class_name} with padding='same', an even effective "
+                    f"kernel ({effective_kernel(k, d)}) and output_padding=0 on the {axis} axis: the output "
+                    "would be one step too short to map back onto the input; use output_padding >= 1 "
+                    "there, or leave output_padding unset"
+                )
     fits_int64(math.prod(d for d in shape if d is not None), "the output")
 
 
@@ -111,7 +128,7 @@ def output_shape(spec: LayerSpec) -> tuple[int | None, ...]:
     """Keras' verdict and output shape, without Keras."""
     validate(spec)
     shape = assemble_shape(spec, output_spatial(spec), output_channels(spec))
-    check_output_shape(spec, shape)
+    check_runnable(spec, shape)
     return shape
 
 

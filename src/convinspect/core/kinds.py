@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from convinspect.errors import InvalidInput
 
 # Options every kind takes; the family adds its own on top.
-_COMMON = frozenset(
-    {"kernel", "strides", "padding", "dilation", "data_format", "activation", "use_bias", "dtype"}
-)
+_COMMON = frozenset({"kernel", "strides", "padding", "dilation", "data_format", "activation", "use_bias", "dtype"})
 _FAMILY_OPTIONS = {
     "conv": frozenset({"filters", "groups"}),
     "transpose": frozenset({"filters", "output_padding"}),

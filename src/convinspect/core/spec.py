@@ -53,7 +53,6 @@ OPTION_NAMES = (
 UNKNOWN_BATCH = ("?", "none", "null")
 
 
-
 @dataclass(frozen=True)
 class LayerSpec:
     """One conv layer's hyperparameters and the full input shape (batch first)."""
@@ -165,13 +164,12 @@ def _items(raw: object) -> list[object]:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return [raw]
     text = str(raw).strip()
-    if not text:
-        return []
-    # One separator kind per value, so that "2,32,x,1" is a bad dimension, not three good ones.
-    for separator in (",", "×", "x", "X"):
-        if separator in text:
-            return [item.strip() for item in text.split(separator)]
-    return text.split()
+    parts: list[object] = []
+    if text:
+        # One separator kind per value, so that "2,32,x,1" is a bad dimension, not three good ones.
+        separator = next((sep for sep in (",", "×", "x", "X") if sep in text), None)
+        parts.extend(item.strip() for item in text.split(separator))
+    return parts
 
 
 def parse_int(raw: object, option: str, *, minimum: int = 1) -> int:
@@ -184,9 +182,7 @@ def parse_tuple(raw: object, option: str, kind: Kind, *, minimum: int = 1) -> tu
     if len(items) not in (1, kind.rank):
         axes = ", ".join(kind.spatial_axes)
         counts = "1 integer" if kind.rank == 1 else f"1 or {kind.rank} integers"
-        raise InvalidInput(
-            f"{kind.key} takes {counts} (spatial axes: {axes}); got {_text(raw)!r}", option
-        )
+        raise InvalidInput(f"{kind.key} takes {counts} (spatial axes: {axes}); got {_text(raw)!r}", option)
     values = tuple(_int(item, option, minimum=minimum, shown=raw) for item in items)
     return values * kind.rank if len(values) == 1 else values
 
@@ -202,9 +198,7 @@ def parse_shape(raw: object, option: str = "input") -> tuple[int | None, ...]:
         unknown = item is None or (isinstance(item, str) and item.strip().lower() in UNKNOWN_BATCH)
         if unknown:
             if position != 0:
-                raise InvalidInput(
-                    f"only the batch (first) dimension may be unknown; got {_text(raw)!r}", option
-                )
+                raise InvalidInput(f"only the batch (first) dimension may be unknown; got {_text(raw)!r}", option)
             dims.append(None)
             continue
         if isinstance(item, bool) or not isinstance(item, (int, str)):
@@ -217,9 +211,7 @@ def parse_shape(raw: object, option: str = "input") -> tuple[int | None, ...]:
                 option,
             ) from None
         if value <= 0:
-            raise InvalidInput(
-                f"dimension {position + 1} must be positive; got {_text(raw)!r}", option
-            )
+            raise InvalidInput(f"dimension {position + 1} must be positive; got {_text(raw)!r}", option)
         if value > INT64_MAX:
             raise InvalidInput(
                 f"dimension {position + 1} is over the int64 limit {INT64_MAX:,}; got {_text(raw)!r}",
@@ -228,9 +220,7 @@ def parse_shape(raw: object, option: str = "input") -> tuple[int | None, ...]:
         dims.append(value)
     known = math.prod(d for d in dims if d is not None)
     if known > INT64_MAX:
-        raise InvalidInput(
-            f"the shape holds {known:,} elements, over the int64 limit {INT64_MAX:,}", option
-        )
+        raise InvalidInput(f"the shape holds {known:,} elements, over the int64 limit {INT64_MAX:,}", option)
     return tuple(dims)
 
 
@@ -247,9 +237,7 @@ def parse_size(raw: object, option: str = "budget") -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(raw))
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _SIZE_UNITS:
-        raise InvalidInput(
-            f"expected a size such as 256MiB, 1GiB or a byte count; got {str(raw)!r}", option
-        )
+        raise InvalidInput(f"expected a size such as 256MiB, 1GiB or a byte count; got {str(raw)!r}", option)
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
@@ -277,8 +265,7 @@ def parse_activation(raw: object) -> str:
     value = str(raw).strip().lower()
     if value in UNSUPPORTED_ACTIVATIONS:
         raise InvalidInput(
-            f"{value!r} cannot be a conv layer's activation here "
-            "(glu halves an axis, threshold needs arguments)",
+            f"{value!r} cannot be a conv layer's activation here (glu halves an axis, threshold needs arguments)",
             "activation",
         )
     if value not in ACTIVATIONS:
@@ -300,7 +287,7 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
     unknown = sorted(set(given) - set(OPTION_NAMES))
     if unknown:
         raise InvalidInput(f"unknown option; expected one of {', '.join(OPTION_NAMES)}", unknown[0])
-    kind = get_kind(given.get("layer", "conv2d"))
+    kind = get_kind(str(given.get("layer", "conv2d")))
     takes = kind.options | {"layer", "input", "name"}
     for option in OPTION_NAMES:
         if option in given and option not in takes:
@@ -322,8 +309,7 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
     padding = _choice(given.get("padding", "valid"), "padding", PADDINGS)
     if padding not in kind.paddings:
         raise InvalidInput(
-            f"Keras allows causal padding on conv1d only; {kind.key} takes "
-            + " or ".join(kind.paddings),
+            f"Keras allows causal padding on conv1d only; {kind.key} takes " + " or ".join(kind.paddings),
             "padding",
         )
     dtype = _choice(given.get("dtype", "float32"), "dtype", tuple(DTYPE_POLICIES))
@@ -347,9 +333,7 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
             else None
         ),
         output_padding=(
-            None
-            if output_padding is None
-            else parse_tuple(output_padding, "output_padding", kind, minimum=0)
+            None if output_padding is None else parse_tuple(output_padding, "output_padding", kind, minimum=0)
         ),
         data_format=data_format,
         activation=parse_activation(given.get("activation")),

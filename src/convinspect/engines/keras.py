@@ -132,9 +132,7 @@ def choose_forward(spec: LayerSpec, output_shape: tuple[int | None, ...], forwar
     )
 
 
-def inspect(
-    spec: LayerSpec, *, forward: str = "auto", budget: int = DEFAULT_BUDGET, seed: int | None = None
-) -> Report:
+def inspect(spec: LayerSpec, *, forward: str = "auto", budget: int = DEFAULT_BUDGET, seed: int | None = None) -> Report:
     """Build the real Keras layer for `spec`, call it once, and report its variables."""
     keras, np, versions = load()
     with quiet():
@@ -159,7 +157,7 @@ def _inspect(
         predicted = _shape(layer.compute_output_shape(spec.input_shape))
     except ValueError as err:
         raise InvalidInput(f"Keras rejected the input: {err}") from None
-    arithmetic.check_output_shape(spec, predicted)
+    arithmetic.check_runnable(spec, predicted)
     mode, note = choose_forward(spec, predicted, forward, budget)
     try:
         if mode == "eager":
@@ -170,10 +168,10 @@ def _inspect(
             output = layer(keras.KerasTensor(spec.input_shape, dtype=layer.compute_dtype))
     except (ValueError, TypeError, tf.errors.InvalidArgumentError) as err:
         raise InvalidInput(f"Keras rejected the input: {err}") from None
-    except Exception as err:  # noqa: BLE001 - any other failure is TensorFlow's, not the user's
+    except Exception as err:  # any other failure is TensorFlow's, not the user's
         raise BackendError(f"TensorFlow failed during the {mode} forward pass: {type(err).__name__}: {err}") from None
     output_shape = _shape(output.shape)
-    arithmetic.check_output_shape(spec, output_shape)
+    arithmetic.check_runnable(spec, output_shape)
     return Report(
         class_name=type(layer).__name__,
         name=layer.name,
