@@ -1,0 +1,73 @@
+"""convinspect build vs a bare Keras script, and the analytic engine vs the Keras engine.
+
+Runs each command N times as a fresh process (interleaved, so machine noise hits
+all of them alike) and prints median wall time and median peak RSS side by side,
+with ratios against the baselines. Usage: python benchmarks/bench_build.py [N]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HEADLINE = ["--filters", "64", "--kernel", "5", "--input", "2,32,32,1"]
+CLI = [sys.executable, "-m", "convinspect", "build", *HEADLINE, "--format", "json"]
+
+# The same Keras calls convinspect makes for the headline example, with nothing else.
+BARE = """
+import json, os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras, numpy as np, tensorflow as tf
+layer = keras.layers.Conv2D(64, 5)
+before = list(layer.trainable_variables)
+y = layer(np.random.default_rng().standard_normal((2, 32, 32, 1), dtype=np.float32))
+print(json.dumps({
+    "before": before,
+    "after": [[v.path, list(v.shape), str(v.dtype)] for v in layer.trainable_variables],
+    "output": list(y.shape), "params": layer.count_params(),
+    "versions": [keras.__version__, tf.__version__],
+}))
+"""
+
+COMMANDS = {
+    "bare keras script": [sys.executable, "-c", BARE],
+    "convinspect build (keras)": CLI,
+    "convinspect build --engine analytic": [*CLI, "--engine", "analytic"],
+}
+
+
+def run_once(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"command failed ({status}): {' '.join(argv)}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
+    for argv in COMMANDS.values():  # warm the page cache once
+        run_once(argv)
+    for _ in range(rounds):
+        for name, argv in COMMANDS.items():
+            samples[name].append(run_once(argv))
+    med = {n: (statistics.median(w for w, _ in s), statistics.median(r for _, r in s)) for n, s in samples.items()}
+    base_wall, base_rss = med["bare keras script"]
+    keras_wall = med["convinspect build (keras)"][0]
+    print(f"{rounds} rounds, medians, on {os.cpu_count()} CPUs; headline: build {' '.join(HEADLINE)}")
+    print(f"{'command':38} {'wall s':>8} {'peak RSS MiB':>13} {'wall ×bare':>11} {'RSS ×bare':>10}")
+    for name, (wall, rss) in med.items():
+        print(f"{name:38} {wall:8.3f} {rss:13.1f} {wall / base_wall:11.2f} {rss / base_rss:10.2f}")
+    analytic_wall, _ = med["convinspect build --engine analytic"]
+    print(f"analytic engine: {analytic_wall * 1000:.0f} ms median, {keras_wall / analytic_wall:.1f}× faster than keras")
+
+
+if __name__ == "__main__":
+    main()
