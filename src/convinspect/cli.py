@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any
 
 import typer
@@ -12,11 +13,13 @@ from typer._click.exceptions import ClickException  # Typer vendors Click
 
 from convinspect import __version__
 from convinspect.api import ENGINES, inspect_layer
+from convinspect.checks import parse_expectations, with_checks
 from convinspect.core.report import REPORT_SCHEMA, Report
 from convinspect.core.spec import parse_int, parse_size, parse_spec
 from convinspect.engines.keras import FORWARD_MODES
 from convinspect.errors import EXIT_BACKEND, EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError, InvalidInput
 from convinspect.render import FORMATS
+from convinspect.render.words import check_text
 
 
 class OneLineErrors(typer.core.TyperGroup):
@@ -152,6 +155,11 @@ def build(
     budget: Annotated[str, Opt("--budget", help="Activation memory allowed for an eager pass (auto).")] = "256MiB",
     seed: Annotated[str | None, Opt("--seed", help="Seed for the dummy input and the initialisers.")] = None,
     fmt: Annotated[str, Opt("--format", "-F", help="table, json, markdown or plain.")] = "table",
+    expect_output: Annotated[str | None, Opt("--expect-output", help="Expected output shape, e.g. 2,16,16,64.")] = None,
+    expect_params: Annotated[str | None, Opt("--expect-params", help="Expected total parameter count.")] = None,
+    expect_kernel: Annotated[str | None, Opt("--expect-kernel", help="Expected kernel shape, e.g. 5,5,1,64.")] = None,
+    expect_bias: Annotated[str | None, Opt("--expect-bias", help="Expected bias shape, e.g. 64.")] = None,
+    max_params: Annotated[str | None, Opt("--max-params", help="Fail when the layer has more parameters.")] = None,
 ) -> None:
     """Build a real Keras conv layer and show its variables before and after a forward pass."""
     fmt_ok = fmt.strip().lower() if fmt.strip().lower() in FORMATS else "table"
@@ -173,6 +181,11 @@ def build(
             budget=parse_size(budget, "budget"),
             seed=None if seed is None else parse_int(seed, "seed", minimum=0),
         )
+        expectations = parse_expectations(
+            {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
+             "expect_bias": expect_bias, "max_params": max_params}
+        )  # fmt: skip
+        report = with_checks(report, expectations)
     except ConvinspectError as err:
         raise fail(err, fmt_ok) from None
     except Exception as err:  # a bug must still not print a traceback
@@ -180,7 +193,80 @@ def build(
             raise
         raise fail(BackendError(f"internal error: {type(err).__name__}: {err}"), fmt_ok) from None
     emit(report, fmt)
+    for failed in (c for c in report.checks if not c.ok):
+        _say(f"convinspect: check failed: {check_text(failed)}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_CHECK_FAILED)
+
+
+@app.command()
+def check(
+    files: Annotated[list[str], typer.Argument(help='Spec files: TOML ([[layer]] tables) or JSON ({"layer": [...]}).')],
+    engine: Annotated[str, Opt("--engine", "-e", help="keras, analytic or both.")] = "keras",
+    forward: Annotated[str, Opt("--forward", help="auto, eager or symbolic forward pass.")] = "auto",
+    budget: Annotated[str, Opt("--budget", help="Activation memory allowed for an eager pass (auto).")] = "256MiB",
+    fmt: Annotated[str, Opt("--format", "-F", help="table, json, junit, github or markdown.")] = "table",
+    output: Annotated[str | None, Opt("--output", "-o", help="Write the report here; print a summary.")] = None,
+) -> None:
+    """Check every layer of one or more spec files; exit 2 if any is invalid, else 1 if any failed."""
+    from convinspect.checks import CHECK_SCHEMA, run_files
+    from convinspect.render import checks as render
+
+    fmt_ok = fmt.strip().lower() if fmt.strip().lower() in render.CHECK_FORMATS else "table"
+    try:
+        fmt = _choice(fmt, "format", render.CHECK_FORMATS)
+        options = {
+            "engine": _choice(engine, "engine", ENGINES),
+            "forward": _choice(forward, "forward", FORWARD_MODES),
+            "budget": parse_size(budget, "budget"),
+        }
+        with _progress() as (on_total, on_result):
+            run = run_files(files, on_result=on_result, on_total=on_total, **options)
+    except ConvinspectError as err:
+        raise fail(err, fmt_ok, CHECK_SCHEMA) from None
+    except Exception as err:  # a bug must still not print a traceback
+        if os.environ.get("CONVINSPECT_DEBUG"):
+            raise
+        raise fail(BackendError(f"internal error: {type(err).__name__}: {err}"), fmt_ok, CHECK_SCHEMA) from None
+    if fmt == "table":
+        from rich.console import Console
+
+        if output is None:
+            Console(soft_wrap=False).print(render.check_table(run))
+        else:
+            with open(output, "w", encoding="utf-8") as handle:
+                Console(file=handle, width=120, color_system=None).print(render.check_table(run))
+    else:
+        text = {"json": render.check_json, "junit": render.check_junit, "github": render.check_github,
+                "markdown": render.check_markdown}[fmt](run)  # fmt: skip
+        _write(text, output)
+    if output is not None:
+        sys.stdout.write(f"{render.summary_line(run)}; report written to {output}\n")
+    raise typer.Exit(run.exit_code)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as err:
+        raise fail(InvalidInput(f"cannot write {output}: {err.strerror}", "output"), "table") from None
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[tuple[Callable[[int], None] | None, Callable[[object], None] | None]]:
+    """A Rich progress bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("checking", total=None)
+        yield (lambda total: bar.update(task, total=total)), (lambda _result: bar.advance(task))
 
 
 _ = EXIT_BACKEND

@@ -1,0 +1,125 @@
+"""A check run -> table, JSON, JUnit XML, GitHub annotations or Markdown."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from convinspect.checks import CheckRun, EntryResult
+from convinspect.render import words
+from convinspect.render.json import dumps
+
+CHECK_FORMATS = ("table", "json", "junit", "github", "markdown")
+
+
+def detail(result: EntryResult) -> str:
+    """Why an entry did not pass, in one line (empty when it passed)."""
+    if result.error:
+        return result.error
+    if result.report is None:
+        return ""
+    return "; ".join(words.check_text(c) for c in result.report.checks if not c.ok)
+
+
+def where(result: EntryResult) -> str:
+    return f"{result.entry.file}:{result.entry.line}"
+
+
+def summary_line(run: CheckRun) -> str:
+    s = run.summary()
+    files = len({r.entry.file for r in run.results})
+    return (
+        f"{s['total']} entries in {files} file(s): {s['passed']} passed, {s['failed']} failed, "
+        f"{s['invalid']} invalid (exit {s['exit_code']})"
+    )
+
+
+def _shape(result: EntryResult) -> str:
+    return "" if result.report is None else words.shape_text(result.report.output_shape)
+
+
+def _params(result: EntryResult) -> str:
+    return "" if result.report is None else words.thousands(result.report.params.total)
+
+
+def check_json(run: CheckRun) -> str:
+    return dumps(run.to_dict())
+
+
+def check_junit(run: CheckRun) -> str:
+    s = run.summary()
+    suites = ET.Element("testsuites", name="convinspect", tests=str(s["total"]),
+                        failures=str(s["failed"]), errors=str(s["invalid"]))  # fmt: skip
+    suite = ET.SubElement(suites, "testsuite", name="convinspect check", tests=str(s["total"]),
+                          failures=str(s["failed"]), errors=str(s["invalid"]), skipped="0")  # fmt: skip
+    for result in run.results:
+        case = ET.SubElement(suite, "testcase", classname=result.entry.file, name=result.entry.label,
+                             file=result.entry.file, line=str(result.entry.line))  # fmt: skip
+        if result.status == "failed":
+            node = ET.SubElement(case, "failure", message=detail(result), type="ExpectationFailed")
+            node.text = detail(result)
+        elif result.status == "invalid":
+            node = ET.SubElement(case, "error", message=detail(result), type="InvalidInput")
+            node.text = detail(result)
+        elif result.report is not None:
+            ET.SubElement(case, "system-out").text = f"output {_shape(result)}, {_params(result)} params"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def check_github(run: CheckRun) -> str:
+    """Workflow commands: an ::error annotation on the spec line of every entry that did not pass."""
+    lines = []
+    for result in run.results:
+        if result.status == "passed":
+            continue
+        title = f"convinspect: {result.entry.label} {result.status}"
+        lines.append(
+            f"::error file={_escape_property(result.entry.file)},line={result.entry.line},"
+            f"title={_escape_property(title)}::{_escape_data(detail(result))}"
+        )
+    kind = "notice" if run.exit_code == 0 else "error"
+    lines.append(f"::{kind} title=convinspect check::{_escape_data(summary_line(run))}")
+    return "\n".join(lines) + "\n"
+
+
+_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "invalid": "⚠️ invalid"}
+
+
+def check_markdown(run: CheckRun) -> str:
+    rows = ["| entry | where | layer | output | params | result | detail |", "|---|---|---|---|---:|---|---|"]
+    for r in run.results:
+        layer = r.report.class_name if r.report else ""
+        cells = [r.entry.label, f"`{where(r)}`", layer, f"`{_shape(r)}`" if r.report else "", _params(r),
+                 _ICONS[r.status], detail(r)]  # fmt: skip
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return f"### convinspect check\n\n{summary_line(run)}\n\n" + "\n".join(rows) + "\n"
+
+
+def check_table(run: CheckRun) -> object:
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("entry", overflow="fold")
+    table.add_column("where", no_wrap=True)
+    table.add_column("output", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    styles = {"passed": "green", "failed": "bold red", "invalid": "bold yellow"}
+    problems = []
+    for r in run.results:
+        table.add_row(r.entry.label, where(r), _shape(r), _params(r), Text(r.status, style=styles[r.status]))
+        if r.status != "passed":
+            head = "" if r.entry.index == 0 else f"{where(r)} {r.entry.label}: "  # file errors name the file
+            problems.append(Text(head + detail(r), style=styles[r.status]))
+    return Group(table, *problems, Text(summary_line(run), style="bold"))
