@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from convinspect.core.report import REPORT_SCHEMA, Report
 from convinspect.errors import ConvinspectError
 
 
+_FLAT_ARRAY = re.compile(r"\[\s+((?:-?\d+|null)(?:,\s+(?:-?\d+|null))*)\s+\]")
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """Indented JSON, with shapes (arrays of ints/null) kept on one line."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _FLAT_ARRAY.sub(lambda m: "[" + ", ".join(m.group(1).split()).replace(",,", ",") + "]", text) + "\n"
 
 
 def report_json(report: Report) -> str:
