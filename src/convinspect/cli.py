@@ -123,31 +123,31 @@ def build(
     layer: Annotated[str, Opt("--layer", "-l", help=LAYER_HELP)] = "conv2d",
     filters: Annotated[str | None, Opt("--filters", "-f", help="Number of output filters.")] = None,
     kernel: Annotated[str | None, Opt("--kernel", "-k", help="Kernel size: 5, or one per axis: 5,3.")] = None,
-    strides: Annotated[str | None, Opt("--strides", "-s", help="Strides: 2 or 2,1. [default: 1]")] = None,
+    strides: Annotated[str | None, Opt("--strides", "-s", help="Strides: 2 or 2,1 (default: 1)")] = None,
     padding: Annotated[
-        str | None, Opt("--padding", "-p", help="valid, same or causal (conv1d). [default: valid]")
+        str | None, Opt("--padding", "-p", help="valid, same or causal (conv1d) (default: valid)")
     ] = None,
-    dilation: Annotated[str | None, Opt("--dilation", "-d", help="Dilation rate: 2 or 2,1. [default: 1]")] = None,
-    groups: Annotated[str | None, Opt("--groups", "-g", help="Groups (conv1d/2d/3d). [default: 1]")] = None,
+    dilation: Annotated[str | None, Opt("--dilation", "-d", help="Dilation rate: 2 or 2,1 (default: 1)")] = None,
+    groups: Annotated[str | None, Opt("--groups", "-g", help="Groups (conv1d/2d/3d) (default: 1)")] = None,
     depth_multiplier: Annotated[
-        str | None, Opt("--depth-multiplier", "-m", help="Depth multiplier (depthwise, separable). [default: 1]")
+        str | None, Opt("--depth-multiplier", "-m", help="Depth multiplier (depthwise, separable) (default: 1)")
     ] = None,
     output_padding: Annotated[
         str | None, Opt("--output-padding", help="Output padding (transposed convs), each < strides.")
     ] = None,
     data_format: Annotated[
-        str | None, Opt("--data-format", help="channels_last or channels_first. [default: channels_last]")
+        str | None, Opt("--data-format", help="channels_last or channels_first (default: channels_last)")
     ] = None,
     activation: Annotated[str | None, Opt("--activation", "-a", help="A Keras activation name, e.g. relu.")] = None,
     use_bias: Annotated[bool, Opt("--use-bias/--no-bias", help="Create a bias variable.")] = True,
     dtype: Annotated[
         str | None,
-        Opt("--dtype", help="float32, float16, bfloat16, float64, mixed_float16, mixed_bfloat16. [default: float32]"),
+        Opt("--dtype", help="float32, float16, bfloat16, float64, mixed_float16, mixed_bfloat16 (default: float32)"),
     ] = None,
     input: Annotated[
         str | None, Opt("--input", "-i", help="Full input shape with batch: 2,32,32,1 or 2x32x32x1; ? = unknown batch.")
     ] = None,
-    name: Annotated[str | None, Opt("--name", help="Layer name. [default: Keras' default, e.g. conv2d]")] = None,
+    name: Annotated[str | None, Opt("--name", help="Layer name (default: Keras' default, e.g. conv2d)")] = None,
     engine: Annotated[
         str, Opt("--engine", "-e", help="keras (real layer), analytic (no TensorFlow) or both.")
     ] = "keras",
