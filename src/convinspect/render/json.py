@@ -9,7 +9,6 @@ from typing import Any
 from convinspect.core.report import REPORT_SCHEMA, Report
 from convinspect.errors import ConvinspectError
 
-
 _FLAT_ARRAY = re.compile(r"\[\s+((?:-?\d+|null)(?:,\s+(?:-?\d+|null))*)\s+\]")
 
 
