@@ -130,14 +130,19 @@ def _bad(args: list[str]) -> list[str]:
     return ["build", *merged, *args]
 
 
-@pytest.mark.parametrize(("args", "message"), BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
-@pytest.mark.parametrize("engine", ["keras", "analytic"])
+BAD_CASES = [
+    pytest.param(args, message, engine, id=f"{engine}: {' '.join(args)}")
+    for args, message in BAD_INPUTS
+    for engine in ("keras", "analytic")
+    if "--engine" not in args or engine == "keras"
+]
+
+
+@pytest.mark.parametrize(("args", "message", "engine"), BAD_CASES)
 def test_bad_input_is_one_line_exit_2(cli: Any, args: list[str], message: str, engine: str) -> None:
     full = _bad(args)
     if "--engine" not in args:
         full += ["--engine", engine]
-    elif engine == "analytic":
-        pytest.skip("the engine is the bad value here")
     result = cli(*full)
     assert result.exit_code == 2, result.output
     lines = result.stderr.splitlines()
@@ -210,3 +215,35 @@ def test_both_engines_exit_0_when_they_agree(cli: Any) -> None:
     result = cli("build", *SEED_ARGS, "--engine", "both", "--format", "json")
     assert result.exit_code == 0, result.output
     assert "analytic engine agrees" in json.loads(result.stdout)["notes"][-1]
+
+
+def test_engines_disagreeing_is_exit_3_naming_the_fields(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from convinspect.engines import analytic
+
+    real = analytic.inspect
+    monkeypatch.setattr(analytic, "inspect", lambda spec: dataclasses.replace(real(spec), output_shape=(2, 15, 16, 64)))
+    result = cli("build", *SEED_ARGS, "--engine", "both", "--format", "json")
+    assert result.exit_code == 3
+    assert "engines disagree on 1 field(s): output_shape[1]: keras 16, analytic 15" in result.stderr
+    assert json.loads(result.stdout)["error"]["type"] == "BackendError"
+
+
+def test_missing_tensorflow_is_exit_3() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['tensorflow'] = None  # as if it were not installed\n"
+        "sys.argv = ['convinspect', 'build', '-f', '4', '-k', '3', '--input', '1,8,8,1']\n"
+        "from convinspect.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith("convinspect: error: TensorFlow/Keras is not available")
+    assert "Traceback" not in result.stderr
+    analytic = subprocess.run(
+        [sys.executable, "-c", code.replace("'1,8,8,1']", "'1,8,8,1', '--engine', 'analytic']")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert analytic.returncode == 0, analytic.stderr
