@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from convinspect.core.report import Report, compare
-from convinspect.core.spec import LayerSpec, parse_spec
+from convinspect.core.spec import LayerSpec, parse_choice, parse_spec
 from convinspect.engines import analytic
 from convinspect.engines import keras as keras_engine
 from convinspect.engines.keras import DEFAULT_BUDGET
@@ -32,8 +32,7 @@ def inspect_layer(
     """
     if not isinstance(spec, LayerSpec):
         spec = parse_spec(spec)
-    if engine not in ENGINES:
-        raise InvalidInput(f"unknown value {engine!r}; expected one of {', '.join(ENGINES)}", "engine")
+    engine = parse_choice(engine, "engine", ENGINES)
     if engine == "analytic":
         return analytic.inspect(spec)
     # The Keras engine imports TensorFlow inside inspect(), never at import time.

@@ -15,9 +15,9 @@ from convinspect import __version__
 from convinspect.api import ENGINES, inspect_layer
 from convinspect.checks import parse_expectations, with_checks
 from convinspect.core.report import REPORT_SCHEMA, Report
-from convinspect.core.spec import parse_int, parse_size, parse_spec
+from convinspect.core.spec import parse_choice, parse_int, parse_size, parse_spec
 from convinspect.engines.keras import FORWARD_MODES
-from convinspect.errors import EXIT_BACKEND, EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError, InvalidInput
+from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError, InvalidInput
 from convinspect.render import FORMATS
 from convinspect.render.words import check_text
 
@@ -72,13 +72,6 @@ def _root(
     """Inspect Keras convolution layers."""
 
 
-def _choice(value: str, option: str, allowed: tuple[str, ...]) -> str:
-    folded = value.strip().lower()
-    if folded not in allowed:
-        raise InvalidInput(f"unknown value {value!r}; expected one of {', '.join(allowed)}", option)
-    return folded
-
-
 def fail(err: ConvinspectError, fmt: str, schema: str = REPORT_SCHEMA) -> typer.Exit:
     """Report an error the one way: a line on stderr (plus a JSON object for --format json)."""
     _say(f"convinspect: error: {err.message()}")
@@ -87,6 +80,20 @@ def fail(err: ConvinspectError, fmt: str, schema: str = REPORT_SCHEMA) -> typer.
 
         sys.stdout.write(error_json(err, schema))
     return typer.Exit(err.exit_code)
+
+
+@contextlib.contextmanager
+def errors_as_exit(fmt: str, allowed: tuple[str, ...], schema: str = REPORT_SCHEMA) -> Iterator[None]:
+    """Turn any error into its one line and exit code; `fmt` picks JSON errors when valid."""
+    fmt = fmt.strip().lower() if fmt.strip().lower() in allowed else "table"
+    try:
+        yield
+    except ConvinspectError as err:
+        raise fail(err, fmt, schema) from None
+    except Exception as err:  # a bug must still not print a traceback
+        if os.environ.get("CONVINSPECT_DEBUG"):
+            raise
+        raise fail(BackendError(f"internal error: {type(err).__name__}: {err}"), fmt, schema) from None
 
 
 def emit(report: Report, fmt: str) -> None:
@@ -162,9 +169,8 @@ def build(
     max_params: Annotated[str | None, Opt("--max-params", help="Fail when the layer has more parameters.")] = None,
 ) -> None:
     """Build a real Keras conv layer and show its variables before and after a forward pass."""
-    fmt_ok = fmt.strip().lower() if fmt.strip().lower() in FORMATS else "table"
-    try:
-        fmt = _choice(fmt, "format", FORMATS)
+    with errors_as_exit(fmt, FORMATS):
+        fmt = parse_choice(fmt, "format", FORMATS)
         spec = parse_spec(
             {
                 "layer": layer, "filters": filters, "kernel": kernel, "strides": strides,
@@ -176,8 +182,8 @@ def build(
         )  # fmt: skip
         report = inspect_layer(
             spec,
-            engine=_choice(engine, "engine", ENGINES),
-            forward=_choice(forward, "forward", FORWARD_MODES),
+            engine=parse_choice(engine, "engine", ENGINES),
+            forward=parse_choice(forward, "forward", FORWARD_MODES),
             budget=parse_size(budget, "budget"),
             seed=None if seed is None else parse_int(seed, "seed", minimum=0),
         )
@@ -186,12 +192,6 @@ def build(
              "expect_bias": expect_bias, "max_params": max_params}
         )  # fmt: skip
         report = with_checks(report, expectations)
-    except ConvinspectError as err:
-        raise fail(err, fmt_ok) from None
-    except Exception as err:  # a bug must still not print a traceback
-        if os.environ.get("CONVINSPECT_DEBUG"):
-            raise
-        raise fail(BackendError(f"internal error: {type(err).__name__}: {err}"), fmt_ok) from None
     emit(report, fmt)
     for failed in (c for c in report.checks if not c.ok):
         _say(f"convinspect: check failed: {check_text(failed)}")
@@ -211,22 +211,15 @@ def check(
     from convinspect.checks import CHECK_SCHEMA, run_files
     from convinspect.render import checks as render
 
-    fmt_ok = fmt.strip().lower() if fmt.strip().lower() in render.CHECK_FORMATS else "table"
-    try:
-        fmt = _choice(fmt, "format", render.CHECK_FORMATS)
+    with errors_as_exit(fmt, render.CHECK_FORMATS, CHECK_SCHEMA):
+        fmt = parse_choice(fmt, "format", render.CHECK_FORMATS)
         options = {
-            "engine": _choice(engine, "engine", ENGINES),
-            "forward": _choice(forward, "forward", FORWARD_MODES),
+            "engine": parse_choice(engine, "engine", ENGINES),
+            "forward": parse_choice(forward, "forward", FORWARD_MODES),
             "budget": parse_size(budget, "budget"),
         }
         with _progress() as (on_total, on_result):
             run = run_files(files, on_result=on_result, on_total=on_total, **options)
-    except ConvinspectError as err:
-        raise fail(err, fmt_ok, CHECK_SCHEMA) from None
-    except Exception as err:  # a bug must still not print a traceback
-        if os.environ.get("CONVINSPECT_DEBUG"):
-            raise
-        raise fail(BackendError(f"internal error: {type(err).__name__}: {err}"), fmt_ok, CHECK_SCHEMA) from None
     if fmt == "table":
         from rich.console import Console
 
@@ -267,9 +260,6 @@ def _progress() -> Iterator[tuple[Callable[[int], None] | None, Callable[[object
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("checking", total=None)
         yield (lambda total: bar.update(task, total=total)), (lambda _result: bar.advance(task))
-
-
-_ = EXIT_BACKEND
 
 
 def main() -> None:

@@ -241,7 +241,8 @@ def parse_size(raw: object, option: str = "budget") -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
-def _choice(raw: object, option: str, allowed: tuple[str, ...]) -> str:
+def parse_choice(raw: object, option: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed`, case-insensitively."""
     value = str(raw).strip().lower()
     if value not in allowed:
         raise InvalidInput(f"unknown value {str(raw)!r}; expected one of {', '.join(allowed)}", option)
@@ -298,7 +299,7 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
             raise InvalidInput(f"is required for {kind.key}", option)
 
     input_shape = parse_shape(given["input"])
-    data_format = _choice(given.get("data_format", "channels_last"), "data_format", DATA_FORMATS)
+    data_format = parse_choice(given.get("data_format", "channels_last"), "data_format", DATA_FORMATS)
     if len(input_shape) != kind.rank + 2:
         layout = kind.input_layout(data_format)
         raise InvalidInput(
@@ -306,13 +307,13 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
             f"got {len(input_shape)} dimensions in {_text(given['input'])!r}",
             "input",
         )
-    padding = _choice(given.get("padding", "valid"), "padding", PADDINGS)
+    padding = parse_choice(given.get("padding", "valid"), "padding", PADDINGS)
     if padding not in kind.paddings:
         raise InvalidInput(
             f"Keras allows causal padding on conv1d only; {kind.key} takes " + " or ".join(kind.paddings),
             "padding",
         )
-    dtype = _choice(given.get("dtype", "float32"), "dtype", tuple(DTYPE_POLICIES))
+    dtype = parse_choice(given.get("dtype", "float32"), "dtype", tuple(DTYPE_POLICIES))
     family = kind.family
     output_padding = given.get("output_padding")
     name = str(given.get("name") or kind.default_name)

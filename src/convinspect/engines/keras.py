@@ -17,7 +17,7 @@ from typing import Any
 from convinspect import __version__
 from convinspect.core import arithmetic
 from convinspect.core.report import Report, Variable
-from convinspect.core.spec import ITEMSIZE, LayerSpec
+from convinspect.core.spec import ITEMSIZE, LayerSpec, parse_choice
 from convinspect.core.units import human_bytes
 from convinspect.errors import BackendError, InvalidInput
 
@@ -106,8 +106,7 @@ def _shape(shape: Any) -> tuple[int | None, ...]:
 
 def choose_forward(spec: LayerSpec, output_shape: tuple[int | None, ...], forward: str, budget: int) -> tuple[str, str]:
     """Pick eager or symbolic and say why, keeping activations within `budget` bytes."""
-    if forward not in FORWARD_MODES:
-        raise InvalidInput(f"unknown value {forward!r}; expected one of {', '.join(FORWARD_MODES)}", "forward")
+    forward = parse_choice(forward, "forward", FORWARD_MODES)
     if spec.batch is None:
         if forward == "eager":
             raise InvalidInput("an eager forward pass needs a known batch size; got '?'", "forward")
