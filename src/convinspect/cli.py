@@ -180,6 +180,10 @@ def build(
                 "use_bias": None if use_bias else False, "dtype": dtype, "input": input, "name": name,
             }
         )  # fmt: skip
+        expectations = parse_expectations(
+            {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
+             "expect_bias": expect_bias, "max_params": max_params}
+        )  # fmt: skip
         report = inspect_layer(
             spec,
             engine=parse_choice(engine, "engine", ENGINES),
@@ -187,10 +191,6 @@ def build(
             budget=parse_size(budget, "budget"),
             seed=None if seed is None else parse_int(seed, "seed", minimum=0),
         )
-        expectations = parse_expectations(
-            {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
-             "expect_bias": expect_bias, "max_params": max_params}
-        )  # fmt: skip
         report = with_checks(report, expectations)
     emit(report, fmt)
     for failed in (c for c in report.checks if not c.ok):

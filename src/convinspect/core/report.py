@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from convinspect.core.spec import ITEMSIZE
@@ -90,7 +90,6 @@ class Report:
     versions: dict[str, str | None]
     notes: tuple[str, ...] = ()
     checks: tuple[Check, ...] = ()
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def params(self) -> Params:
@@ -120,7 +119,6 @@ class Report:
             "variables_after": [v.to_dict() for v in self.variables_after],
             "params": self.params.to_dict(),
         }
-        out.update(self.extras)
         out["checks"] = [c.to_dict() for c in self.checks]
         out["notes"] = list(self.notes)
         out["versions"] = dict(self.versions)
@@ -153,5 +151,4 @@ def differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[
 def compare(a: Report, b: Report) -> list[str]:
     """The shared fields on which two engines' reports differ (empty when they agree)."""
     da, db = a.to_dict(), b.to_dict()
-    shared = [*SHARED_FIELDS, *sorted(set(a.extras) & set(b.extras))]
-    return differences({k: da[k] for k in shared}, {k: db[k] for k in shared})
+    return differences({k: da[k] for k in SHARED_FIELDS}, {k: db[k] for k in SHARED_FIELDS})
