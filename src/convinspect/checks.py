@@ -17,7 +17,7 @@ from convinspect.core.spec import OPTION_NAMES, parse_int, parse_shape
 from convinspect.errors import EXIT_CHECK_FAILED, EXIT_INVALID, EXIT_OK, ConvinspectError, InvalidInput
 
 CHECK_SCHEMA = "convinspect.check/1"
-EXPECTATION_KEYS = ("expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params")
+EXPECTATION_KEYS = ("expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params", "max_macs")
 ENTRY_KEYS = (*OPTION_NAMES, *EXPECTATION_KEYS)
 
 
@@ -31,6 +31,7 @@ class Expectations:
     kernel: tuple[int | None, ...] | None = None
     bias: tuple[int | None, ...] | None = None
     max_params: int | None = None
+    max_macs: int | None = None
 
 
 def parse_expectations(values: Mapping[str, object]) -> Expectations:
@@ -50,6 +51,7 @@ def parse_expectations(values: Mapping[str, object]) -> Expectations:
         kernel=shape("expect_kernel"),
         bias=shape("expect_bias"),
         max_params=count("max_params"),
+        max_macs=count("max_macs"),
     )
 
 
@@ -72,6 +74,8 @@ def evaluate(report: Report, expect: Expectations) -> tuple[Check, ...]:
         pairs.append(("bias_shape", list(expect.bias), _listed(bias.shape if bias else None), False))
     if expect.max_params is not None:
         pairs.append(("max_params", expect.max_params, report.params.total, True))
+    if expect.max_macs is not None:
+        pairs.append(("max_macs", expect.max_macs, report.measures.cost.macs, True))
     for name, expected, actual, is_limit in pairs:
         ok = actual is not None and actual <= expected if is_limit else actual == expected
         checks.append(Check(name, expected, actual, ok))

@@ -167,6 +167,9 @@ def build(
     expect_kernel: Annotated[str | None, Opt("--expect-kernel", help="Expected kernel shape, e.g. 5,5,1,64.")] = None,
     expect_bias: Annotated[str | None, Opt("--expect-bias", help="Expected bias shape, e.g. 64.")] = None,
     max_params: Annotated[str | None, Opt("--max-params", help="Fail when the layer has more parameters.")] = None,
+    max_macs: Annotated[
+        str | None, Opt("--max-macs", help="Fail when the forward pass takes more MACs (whole batch).")
+    ] = None,
 ) -> None:
     """Build a real Keras conv layer and show its variables before and after a forward pass."""
     with errors_as_exit(fmt, FORMATS):
@@ -182,7 +185,7 @@ def build(
         )  # fmt: skip
         expectations = parse_expectations(
             {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
-             "expect_bias": expect_bias, "max_params": max_params}
+             "expect_bias": expect_bias, "max_params": max_params, "max_macs": max_macs}
         )  # fmt: skip
         report = inspect_layer(
             spec,

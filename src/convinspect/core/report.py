@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from convinspect.core.measures import Measures
 from convinspect.core.spec import ITEMSIZE
 
 REPORT_SCHEMA = "convinspect.report/1"
@@ -88,6 +89,7 @@ class Report:
     variables_before: tuple[Variable, ...]
     variables_after: tuple[Variable, ...]
     versions: dict[str, str | None]
+    measures: Measures
     notes: tuple[str, ...] = ()
     checks: tuple[Check, ...] = ()
 
@@ -118,6 +120,10 @@ class Report:
             "variables_before": [v.to_dict() for v in self.variables_before],
             "variables_after": [v.to_dict() for v in self.variables_after],
             "params": self.params.to_dict(),
+            "cost": self.measures.cost.to_dict(),
+            "memory": self.measures.memory.to_dict(),
+            "geometry": [g.to_dict() for g in self.measures.geometry],
+            "layouts": [layout.to_dict() for layout in self.measures.layouts],
         }
         out["checks"] = [c.to_dict() for c in self.checks]
         out["notes"] = list(self.notes)
@@ -129,6 +135,7 @@ class Report:
 # legitimately differ between engines.
 SHARED_FIELDS = (
     "layer", "input_shape", "output_shape", "variables_before", "variables_after", "params",
+    "cost", "memory", "geometry", "layouts",
 )  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from convinspect import __version__
 from convinspect.core import arithmetic
+from convinspect.core.measures import measure
 from convinspect.core.report import Report, Variable
 from convinspect.core.spec import LayerSpec
 
@@ -15,10 +16,15 @@ def inspect(spec: LayerSpec) -> Report:
         Variable(name, f"{spec.name}/{name}", shape, spec.variable_dtype)
         for name, shape in arithmetic.variable_shapes(spec)
     )
+    config = spec.config()
+    measures = measure(
+        spec.kind, config, spec.input_shape, output_shape, {v.name: v.shape for v in variables},
+        sum(v.bytes for v in variables), spec.variable_dtype, spec.compute_dtype,
+    )  # fmt: skip
     return Report(
         class_name=spec.kind.class_name,
         name=spec.name,
-        config=spec.config(),
+        config=config,
         engine="analytic",
         forward=None,
         input_shape=spec.input_shape,
@@ -26,4 +32,5 @@ def inspect(spec: LayerSpec) -> Report:
         variables_before=(),
         variables_after=variables,
         versions={"convinspect": __version__, "keras": None, "tensorflow": None},
+        measures=measures,
     )

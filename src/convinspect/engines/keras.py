@@ -16,6 +16,7 @@ from typing import Any
 
 from convinspect import __version__
 from convinspect.core import arithmetic
+from convinspect.core.measures import measure
 from convinspect.core.report import Report, Variable
 from convinspect.core.spec import ITEMSIZE, LayerSpec, parse_choice
 from convinspect.core.units import human_bytes
@@ -171,16 +172,23 @@ def _inspect(
         raise BackendError(f"TensorFlow failed during the {mode} forward pass: {type(err).__name__}: {err}") from None
     output_shape = _shape(output.shape)
     arithmetic.check_runnable(spec, output_shape)
+    after = _variables(layer)
+    config = _config(layer, spec)
+    measures = measure(
+        spec.kind, config, spec.input_shape, output_shape, {v.name: v.shape for v in after},
+        sum(v.bytes for v in after), str(layer.dtype_policy.variable_dtype), str(layer.compute_dtype),
+    )  # fmt: skip
     return Report(
         class_name=type(layer).__name__,
         name=layer.name,
-        config=_config(layer, spec),
+        config=config,
         engine="keras",
         forward=mode,
         input_shape=spec.input_shape,
         output_shape=output_shape,
         variables_before=before,
-        variables_after=_variables(layer),
+        variables_after=after,
         versions=dict(versions),
+        measures=measures,
         notes=(note,),
     )

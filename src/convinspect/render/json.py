@@ -9,13 +9,14 @@ from typing import Any
 from convinspect.core.report import REPORT_SCHEMA, Report
 from convinspect.errors import ConvinspectError
 
-_FLAT_ARRAY = re.compile(r"\[\s+((?:-?\d+|null)(?:,\s+(?:-?\d+|null))*)\s+\]")
+_ATOM = r'(?:-?\d+(?:\.\d+)?|null|true|false|"[^"\\\s,]*")'
+_FLAT_ARRAY = re.compile(rf"\[\s+({_ATOM}(?:,\s+{_ATOM})*)\s+\]")
 
 
 def dumps(data: Any) -> str:
-    """Indented JSON, with shapes (arrays of ints/null) kept on one line."""
+    """Indented JSON, with arrays of plain values (shapes, axis names) kept on one line."""
     text = json.dumps(data, indent=2, ensure_ascii=False)
-    return _FLAT_ARRAY.sub(lambda m: "[" + ", ".join(m.group(1).split()).replace(",,", ",") + "]", text) + "\n"
+    return _FLAT_ARRAY.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text) + "\n"
 
 
 def report_json(report: Report) -> str:

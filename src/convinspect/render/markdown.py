@@ -41,6 +41,34 @@ def report_markdown(report: Report) -> str:
         f"**Totals:** {words.totals_text(report)}  ",
         f"`{words.arithmetic(report.variables_after, p.total)}`",
     ]
+    header = words.geometry_header(report.measures.geometry[0].transposed)
+    out += [
+        "",
+        f"**Cost:** {words.cost_text(report)}  ",
+        *(f"{line}  " for line in words.cost_detail(report)),
+        "",
+        f"**Memory:** {words.memory_text(report)}  ",
+        words.memory_detail(report),
+        "",
+        "**Geometry:**",
+        "",
+        _row(*header),
+        _row(*("---" if h in ("axis", "padding") else "---:" for h in header)),
+        *(_row(*words.geometry_row(g)) for g in report.measures.geometry),
+    ]
+    out += ["", *(f"- {words.geometry_formula(g)}" for g in report.measures.geometry)]
+    out += [
+        "",
+        "**Weight layouts:**",
+        "",
+        _row("variable", "Keras", "PyTorch", "convert"),
+        _row("---", "---", "---", "---"),
+    ]
+    for x in report.measures.layouts:
+        out.append(_row(f"`{x.variable}`", f"`{words.shape_text(x.keras_shape)}` {', '.join(x.keras_axes)}",
+                        f"`{words.shape_text(x.torch_shape)}` {', '.join(x.torch_axes)}",
+                        f"`{words.conversion_text(x)}`"))  # fmt: skip
+    out += ["", *(f"- PyTorch: `{words.module_text(x)}`" for x in report.measures.layouts if x.torch_module)]
     if report.checks:
         out += ["", _row("check", "expected", "actual", "result"), _row("---", "---", "---", "---")]
         for c in report.checks:

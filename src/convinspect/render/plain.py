@@ -27,11 +27,28 @@ def report_plain(report: Report) -> str:
     p = report.params
     lines.append(f"params: trainable={p.trainable} non_trainable={p.non_trainable} total={p.total} bytes={p.bytes}")
     lines.append(f"arithmetic: {words.arithmetic(report.variables_after, p.total)}")
+    lines.append("cost: " + _pairs(report.measures.cost.to_dict(), skip=("parts",)))
+    if len(report.measures.cost.parts) > 1:
+        lines.extend("cost_part: " + _pairs(part.to_dict()) for part in report.measures.cost.parts)
+    lines.append("memory: " + _pairs(report.measures.memory.to_dict()))
+    lines.extend("geometry: " + _pairs(g.to_dict()) for g in report.measures.geometry)
+    for layout in report.measures.layouts:
+        lines.append(
+            f"layout: variable={layout.variable} keras={_csv(layout.keras_shape)} "
+            f"keras_axes={','.join(layout.keras_axes)} torch={_csv(layout.torch_shape)} "
+            f"torch_axes={','.join(layout.torch_axes)} convert=w{''.join(words.conversion_steps(layout, ','))}"
+        )
+        if layout.torch_module:
+            lines.append(f"torch_module: {words.module_text(layout)}")
     for check in report.checks:
         lines.append(f"check: {check.name} expected={_config_value(check.expected)} "
                      f"actual={_config_value(check.actual)} ok={str(check.ok).lower()}")  # fmt: skip
     lines.extend(f"note: {note}" for note in report.notes)
     return "\n".join(lines) + "\n"
+
+
+def _pairs(data: dict[str, object], skip: tuple[str, ...] = ()) -> str:
+    return " ".join(f"{k}={_config_value(v)}" for k, v in data.items() if k not in skip)
 
 
 def _config_value(value: object) -> str:

@@ -50,6 +50,41 @@ def _checks_table(report: Report) -> Table:
     return table
 
 
+def _compact(title: str) -> Table:
+    """A borderless table with one space between columns."""
+    return Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True,
+                 title=title, title_justify="left")  # fmt: skip
+
+
+def _aside(line: str) -> Padding:
+    """A dim, indented line that keeps its indent when it wraps."""
+    return Padding(Text(line, style="dim"), (0, 0, 0, 2))
+
+
+def _geometry_table(report: Report) -> Table:
+    geometry = report.measures.geometry
+    table = _compact("geometry")
+    for column in words.geometry_header(geometry[0].transposed):
+        table.add_column(column, justify="left" if column in ("axis", "padding") else "right", no_wrap=True)
+    for g in geometry:
+        table.add_row(*words.geometry_row(g))
+    return table
+
+
+def _layouts_table(report: Report) -> Table:
+    table = _compact("weight layouts")
+    for column in ("variable", "Keras", "PyTorch", "convert (NumPy)"):
+        table.add_column(column, overflow="fold")
+    for layout in report.measures.layouts:
+        table.add_row(
+            layout.variable,
+            Text.assemble(words.shape_text(layout.keras_shape), "\n", (",".join(layout.keras_axes), "dim")),
+            Text.assemble(words.shape_text(layout.torch_shape), "\n", (",".join(layout.torch_axes), "dim")),
+            "\n".join(words.conversion_steps(layout, ",")) or "as is",
+        )
+    return table
+
+
 def report_table(report: Report) -> RenderableType:
     p = report.params
     title = Text.assemble(
@@ -67,6 +102,19 @@ def report_table(report: Report) -> RenderableType:
     parts += [Text(), Text("After the forward pass:", style="bold"), _variables_table(report)]
     parts.append(Text.assemble(("Totals: ", "bold"), words.totals_text(report)))
     parts.append(Text("  " + words.arithmetic(report.variables_after, p.total), style="yellow"))
+    parts += [
+        Text(),
+        Text.assemble(("Cost: ", "bold"), words.cost_text(report)),
+        *(_aside(line) for line in words.cost_detail(report)),
+        Text.assemble(("Memory: ", "bold"), words.memory_text(report)),
+        _aside(words.memory_detail(report)),
+        Text(),
+        _geometry_table(report),
+        *(_aside(words.geometry_formula(g)) for g in report.measures.geometry),
+        Text(),
+        _layouts_table(report),
+        *(_aside("PyTorch: " + words.module_text(x)) for x in report.measures.layouts if x.torch_module),
+    ]
     if report.checks:
         parts += [Text(), _checks_table(report)]
     for note in report.notes:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from convinspect.core.geometry import AxisGeometry
+from convinspect.core.layouts import Layout
 from convinspect.core.report import Report, Variable
 from convinspect.core.units import human_bytes, thousands
 
@@ -73,3 +75,148 @@ def check_text(check: Any) -> str:
     if check.name.startswith("max_"):
         expected = f"at most {expected}"
     return f"{check.name}: expected {expected}, actual {value_text(check.actual)}"
+
+
+def cost_text(report: Report) -> str:
+    """`194,688 MACs · 21,632 bias adds · 411,008 FLOPs`."""
+    c = report.measures.cost
+    return f"{thousands(c.macs)} MACs · {thousands(c.bias_adds)} bias adds · {thousands(c.flops)} FLOPs"
+
+
+def batch_text(batch: int, known: bool) -> str:
+    return f"whole batch of {batch}" if known else "per example (batch unknown)"
+
+
+def cost_detail(report: Report) -> list[str]:
+    """The conventions, and each part of a separable layer."""
+    c = report.measures.cost
+    lines = [
+        f"{batch_text(c.batch, c.batch_known)}; FLOPs = 2 × MACs + bias adds",
+        f"mult-adds (torchinfo's figure) = MACs + bias adds = {thousands(c.mult_adds)}",
+    ]
+    if len(c.parts) > 1:
+        lines.append(" + ".join(f"{p.name} {thousands(p.macs)}" for p in c.parts) + f" = {thousands(c.macs)} MACs")
+    return lines
+
+
+def memory_text(report: Report) -> str:
+    m = report.measures.memory
+    return (
+        f"weights {human_bytes(m.weights)} · input {human_bytes(m.input)} · "
+        f"output {human_bytes(m.output)} · total {human_bytes(m.total)}"
+    )
+
+
+def memory_detail(report: Report) -> str:
+    m = report.measures.memory
+    return f"weights in {m.variable_dtype}, activations in {m.compute_dtype}; {batch_text(m.batch, m.batch_known)}"
+
+
+def pads_text(g: AxisGeometry) -> str:
+    """Forward convs: `before+after` padding."""
+    return f"{g.pad_before}+{g.pad_after}"
+
+
+def kernel_text(g: AxisGeometry) -> str:
+    """`3`, or `3 d2→5` when dilated."""
+    return str(g.kernel) if g.dilation == 1 else f"{g.kernel} d{g.dilation}→{g.effective_kernel}"
+
+
+def jump_text(g: AxisGeometry) -> str:
+    return f"1/{g.stride}" if isinstance(g.jump, float) else str(g.jump)
+
+
+def geometry_header(transposed: bool) -> list[str]:
+    middle = ["out pad", "scatter", "crop"] if transposed else ["pad", "unread"]
+    return ["axis", "in", "kernel", "stride", "padding", *middle, "out", "field", "jump"]
+
+
+def geometry_row(g: AxisGeometry) -> list[str]:
+    """One axis' cells, in geometry_header's order."""
+    if g.transposed:
+        op = "-" if g.output_padding is None else str(g.output_padding)
+        middle = [op, str(g.scatter_length), f"{g.crop_before}+{g.crop_after}"]
+        if g.extra_after:
+            middle[-1] += f", +{g.extra_after} after"
+    else:
+        middle = [pads_text(g), str(g.unread_trailing)]
+    return [g.axis, str(g.input), kernel_text(g), str(g.stride), g.padding, *middle,
+            str(g.output), str(g.receptive_field), jump_text(g)]  # fmt: skip
+
+
+def geometry_formula(g: AxisGeometry) -> str:
+    """How the output length comes about, with the numbers put in."""
+    ke = g.effective_kernel
+    head = f"{g.axis}: "
+    if ke != g.kernel:
+        head += f"effective kernel {g.dilation}·({g.kernel}−1)+1 = {ke}; "
+    if g.transposed:
+        text = f"scatter (n−1)·s+ke = ({g.input}−1)·{g.stride}+{ke} = {g.scatter_length}"
+        if g.crop_before or g.crop_after:
+            text += f", cropped {g.crop_before} before and {g.crop_after} after"
+        if g.extra_after:
+            text += f", extended by {g.extra_after} after (those cells get only the bias)"
+        op = "unset" if g.output_padding is None else str(g.output_padding)
+        return head + text + f" → {g.output} (padding {g.padding}, output_padding {op})"
+    if g.padding == "valid":
+        text = f"⌊(n−ke)/s⌋+1 = ⌊({g.input}−{ke})/{g.stride}⌋+1 = {g.output}"
+    else:
+        text = f"⌈n/s⌉ = ⌈{g.input}/{g.stride}⌉ = {g.output}"
+        if g.padding == "causal":
+            text += f", all {g.pad_before} padding cells before"
+        elif g.pad_before != g.pad_after:
+            text += f", padding {g.pad_before} before and {g.pad_after} after (the odd cell goes after)"
+        else:
+            text += f", padding {g.pad_before} on each side"
+    if g.unread_trailing:
+        text += f"; the last {g.unread_trailing} input cell(s) are never read"
+    return head + text
+
+
+def layout_shape(axes: tuple[str, ...], shape: tuple[int, ...]) -> str:
+    """`(kh=3, kw=3, in/groups=1, filters=32)`."""
+    return "(" + ", ".join(f"{a}={d}" for a, d in zip(axes, shape)) + ")"
+
+
+def conversion_steps(layout: Layout, sep: str = ", ") -> list[str]:
+    """The NumPy calls that turn the Keras array into PyTorch's (none for a bias)."""
+    steps = []
+    if layout.reshape is not None:
+        steps.append(".reshape(" + sep.join(str(d) for d in layout.reshape) + ")")
+    if list(layout.transpose) != list(range(len(layout.transpose))):
+        steps.append(".transpose(" + sep.join(str(a) for a in layout.transpose) + ")")
+    return steps
+
+
+def conversion_text(layout: Layout) -> str:
+    """`w.reshape(3, 3, 1, 6).transpose(3, 2, 0, 1)`; `w` when nothing changes."""
+    return "w" + "".join(conversion_steps(layout))
+
+
+def module_text(layout: Layout) -> str:
+    """`torch.nn.Conv2d(1, 32, kernel_size=(3, 3), ...)`, or why padding needs a manual step."""
+    m = layout.torch_module
+    if m is None:
+        return ""
+    args = [str(m["in_channels"]), str(m["out_channels"]), f"kernel_size={_tuple(m['kernel_size'])}"]
+    for key in ("stride", "dilation"):
+        if any(v != 1 for v in m[key]):
+            args.append(f"{key}={_tuple(m[key])}")
+    if m.get("padding"):
+        if any(m["padding"]):
+            args.append(f"padding={_tuple(m['padding'])}")
+    if m.get("output_padding") and any(m["output_padding"]):
+        args.append(f"output_padding={_tuple(m['output_padding'])}")
+    if m["groups"] != 1:
+        args.append(f"groups={m['groups']}")
+    if not m["bias"]:
+        args.append("bias=False")
+    text = f"{m['class']}({', '.join(args)})"
+    if "padding" in m and m["padding"] is None:
+        how = "crop its output" if "output_padding" in m else "F.pad its input"
+        text += f"; Keras pads asymmetrically here, so {how} as the geometry says"
+    return text
+
+
+def _tuple(values: list[int]) -> str:
+    return "(" + ", ".join(str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
