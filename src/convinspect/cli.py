@@ -96,26 +96,26 @@ def errors_as_exit(fmt: str, allowed: tuple[str, ...], schema: str = REPORT_SCHE
         raise fail(BackendError(f"internal error: {type(err).__name__}: {err}"), fmt, schema) from None
 
 
-def emit(report: Report, fmt: str) -> None:
+def emit(report: Report, fmt: str, diagram: bool = False) -> None:
     """Write the report to stdout in the chosen format."""
     if fmt == "json":
         from convinspect.render.json import report_json
 
-        sys.stdout.write(report_json(report))
+        sys.stdout.write(report_json(report, diagram))
     elif fmt == "plain":
         from convinspect.render.plain import report_plain
 
-        sys.stdout.write(report_plain(report))
+        sys.stdout.write(report_plain(report, diagram))
     elif fmt == "markdown":
         from convinspect.render.markdown import report_markdown
 
-        sys.stdout.write(report_markdown(report))
+        sys.stdout.write(report_markdown(report, diagram))
     else:
         from rich.console import Console
 
         from convinspect.render.table import report_table
 
-        Console(soft_wrap=False).print(report_table(report))
+        Console(soft_wrap=False).print(report_table(report, diagram))
 
 
 Opt = typer.Option
@@ -162,6 +162,7 @@ def build(
     budget: Annotated[str, Opt("--budget", help="Activation memory allowed for an eager pass (auto).")] = "256MiB",
     seed: Annotated[str | None, Opt("--seed", help="Seed for the dummy input and the initialisers.")] = None,
     fmt: Annotated[str, Opt("--format", "-F", help="table, json, markdown or plain.")] = "table",
+    diagram: Annotated[bool, Opt("--diagram", help="Draw each spatial axis: padding, taps, unread cells.")] = False,
     expect_output: Annotated[str | None, Opt("--expect-output", help="Expected output shape, e.g. 2,16,16,64.")] = None,
     expect_params: Annotated[str | None, Opt("--expect-params", help="Expected total parameter count.")] = None,
     expect_kernel: Annotated[str | None, Opt("--expect-kernel", help="Expected kernel shape, e.g. 5,5,1,64.")] = None,
@@ -195,7 +196,7 @@ def build(
             seed=None if seed is None else parse_int(seed, "seed", minimum=0),
         )
         report = with_checks(report, expectations)
-    emit(report, fmt)
+    emit(report, fmt, diagram)
     for failed in (c for c in report.checks if not c.ok):
         _say(f"convinspect: check failed: {check_text(failed)}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_CHECK_FAILED)

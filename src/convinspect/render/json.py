@@ -19,8 +19,13 @@ def dumps(data: Any) -> str:
     return _FLAT_ARRAY.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text) + "\n"
 
 
-def report_json(report: Report) -> str:
-    return dumps(report.to_dict())
+def report_json(report: Report, diagram: bool = False) -> str:
+    data = report.to_dict()
+    if diagram:
+        from convinspect.render.diagram import layer_diagram
+
+        data["diagram"] = layer_diagram(report.measures.geometry)
+    return dumps(data)
 
 
 def error_dict(err: ConvinspectError, schema: str = REPORT_SCHEMA) -> dict[str, Any]:

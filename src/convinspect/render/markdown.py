@@ -10,7 +10,7 @@ def _row(*cells: str) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
-def report_markdown(report: Report) -> str:
+def report_markdown(report: Report, diagram: bool = False) -> str:
     p = report.params
     out = [
         f"### `{report.class_name}` `{report.name}`",
@@ -76,4 +76,9 @@ def report_markdown(report: Report) -> str:
                             "✅ passed" if c.ok else "❌ failed"))  # fmt: skip
     if report.notes:
         out += ["", *(f"> {note}  " for note in report.notes)]
+    if diagram:
+        from convinspect.render.diagram import axis_diagram
+
+        for g in report.measures.geometry:
+            out += ["", "```text", *axis_diagram(g), "```"]
     return "\n".join(out) + "\n"

@@ -10,7 +10,7 @@ def _csv(values: tuple[int | None, ...] | list[int | None]) -> str:
     return ",".join("?" if v is None else str(v) for v in values)
 
 
-def report_plain(report: Report) -> str:
+def report_plain(report: Report, diagram: bool = False) -> str:
     lines = [
         f"layer: {report.class_name} name={report.name}",
         f"engine: {report.engine} forward={report.forward or 'none'}",
@@ -44,6 +44,10 @@ def report_plain(report: Report) -> str:
         lines.append(f"check: {check.name} expected={_config_value(check.expected)} "
                      f"actual={_config_value(check.actual)} ok={str(check.ok).lower()}")  # fmt: skip
     lines.extend(f"note: {note}" for note in report.notes)
+    if diagram:
+        from convinspect.render.diagram import axis_diagram
+
+        lines.extend(f"diagram: {line}" for g in report.measures.geometry for line in axis_diagram(g))
     return "\n".join(lines) + "\n"
 
 

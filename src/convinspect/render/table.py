@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich import box
 from rich.console import Group, RenderableType
 from rich.padding import Padding
@@ -85,7 +87,24 @@ def _layouts_table(report: Report) -> Table:
     return table
 
 
-def report_table(report: Report) -> RenderableType:
+def _diagram(report: Report) -> list[RenderableType]:
+    from convinspect.render import diagram as d
+
+    parts: list[RenderableType] = []
+    styles = {d.TAP: "bold cyan", d.PAD: "dim", d.UNREAD: "bold red", d.EXTRA: "yellow", d.GAP: "cyan"}
+    for g in report.measures.geometry:
+        lines = d.axis_diagram(g)
+        parts += [Text(), Text(lines[0], style="bold")]
+        for line in lines[1:-1]:
+            text = Text(line)
+            for glyph, style in styles.items():
+                text.highlight_regex(re.escape(glyph), style)
+            parts.append(text)
+        parts.append(Text(lines[-1], style="dim"))
+    return parts
+
+
+def report_table(report: Report, diagram: bool = False) -> RenderableType:
     p = report.params
     title = Text.assemble(
         (report.class_name, "bold magenta"), f" '{report.name}'  ",
@@ -119,4 +138,6 @@ def report_table(report: Report) -> RenderableType:
         parts += [Text(), _checks_table(report)]
     for note in report.notes:
         parts.append(Text(f"note: {note}", style="dim"))
+    if diagram:
+        parts += _diagram(report)
     return Group(*parts)
