@@ -123,43 +123,65 @@ LAYER_HELP = (
     "conv1d, conv2d, conv3d, depthwise-conv1d, depthwise-conv2d, separable-conv1d, "
     "separable-conv2d, conv1d-transpose, conv2d-transpose, conv3d-transpose (any case, - or _)."
 )
+# The layer options, shared by `build` and `sweep`.
+Layer = Annotated[str, Opt("--layer", "-l", help=LAYER_HELP)]
+Filters = Annotated[str | None, Opt("--filters", "-f", help="Number of output filters.")]
+Kernel = Annotated[str | None, Opt("--kernel", "-k", help="Kernel size: 5, or one per axis: 5,3.")]
+Strides = Annotated[str | None, Opt("--strides", "-s", help="Strides: 2 or 2,1 (default: 1)")]
+Padding = Annotated[str | None, Opt("--padding", "-p", help="valid, same or causal (conv1d) (default: valid)")]
+Dilation = Annotated[str | None, Opt("--dilation", "-d", help="Dilation rate: 2 or 2,1 (default: 1)")]
+Groups = Annotated[str | None, Opt("--groups", "-g", help="Groups (conv1d/2d/3d) (default: 1)")]
+DepthMultiplier = Annotated[
+    str | None, Opt("--depth-multiplier", "-m", help="Depth multiplier (depthwise, separable) (default: 1)")
+]
+OutputPadding = Annotated[
+    str | None, Opt("--output-padding", help="Output padding (transposed convs), each < strides.")
+]
+DataFormat = Annotated[
+    str | None, Opt("--data-format", help="channels_last or channels_first (default: channels_last)")
+]
+Activation = Annotated[str | None, Opt("--activation", "-a", help="A Keras activation name, e.g. relu.")]
+UseBias = Annotated[bool, Opt("--use-bias/--no-bias", help="Create a bias variable.")]
+Dtype = Annotated[
+    str | None,
+    Opt("--dtype", help="float32, float16, bfloat16, float64, mixed_float16, mixed_bfloat16 (default: float32)"),
+]
+Name = Annotated[str | None, Opt("--name", help="Layer name (default: Keras' default, e.g. conv2d)")]
+Forward = Annotated[str, Opt("--forward", help="auto, eager or symbolic forward pass.")]
+Budget = Annotated[str, Opt("--budget", help="Activation memory allowed for an eager pass (auto).")]
+
+
+def layer_values(**options: object) -> dict[str, object]:
+    """Option values as parse_spec takes them (None: not given; --use-bias is only ever turned off)."""
+    values = dict(options)
+    values["use_bias"] = None if values.get("use_bias", True) else False
+    return values
 
 
 @app.command()
 def build(
-    layer: Annotated[str, Opt("--layer", "-l", help=LAYER_HELP)] = "conv2d",
-    filters: Annotated[str | None, Opt("--filters", "-f", help="Number of output filters.")] = None,
-    kernel: Annotated[str | None, Opt("--kernel", "-k", help="Kernel size: 5, or one per axis: 5,3.")] = None,
-    strides: Annotated[str | None, Opt("--strides", "-s", help="Strides: 2 or 2,1 (default: 1)")] = None,
-    padding: Annotated[
-        str | None, Opt("--padding", "-p", help="valid, same or causal (conv1d) (default: valid)")
-    ] = None,
-    dilation: Annotated[str | None, Opt("--dilation", "-d", help="Dilation rate: 2 or 2,1 (default: 1)")] = None,
-    groups: Annotated[str | None, Opt("--groups", "-g", help="Groups (conv1d/2d/3d) (default: 1)")] = None,
-    depth_multiplier: Annotated[
-        str | None, Opt("--depth-multiplier", "-m", help="Depth multiplier (depthwise, separable) (default: 1)")
-    ] = None,
-    output_padding: Annotated[
-        str | None, Opt("--output-padding", help="Output padding (transposed convs), each < strides.")
-    ] = None,
-    data_format: Annotated[
-        str | None, Opt("--data-format", help="channels_last or channels_first (default: channels_last)")
-    ] = None,
-    activation: Annotated[str | None, Opt("--activation", "-a", help="A Keras activation name, e.g. relu.")] = None,
-    use_bias: Annotated[bool, Opt("--use-bias/--no-bias", help="Create a bias variable.")] = True,
-    dtype: Annotated[
-        str | None,
-        Opt("--dtype", help="float32, float16, bfloat16, float64, mixed_float16, mixed_bfloat16 (default: float32)"),
-    ] = None,
+    layer: Layer = "conv2d",
+    filters: Filters = None,
+    kernel: Kernel = None,
+    strides: Strides = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    groups: Groups = None,
+    depth_multiplier: DepthMultiplier = None,
+    output_padding: OutputPadding = None,
+    data_format: DataFormat = None,
+    activation: Activation = None,
+    use_bias: UseBias = True,
+    dtype: Dtype = None,
     input: Annotated[
         str | None, Opt("--input", "-i", help="Full input shape with batch: 2,32,32,1 or 2x32x32x1; ? = unknown batch.")
     ] = None,
-    name: Annotated[str | None, Opt("--name", help="Layer name (default: Keras' default, e.g. conv2d)")] = None,
+    name: Name = None,
     engine: Annotated[
         str, Opt("--engine", "-e", help="keras (real layer), analytic (no TensorFlow) or both.")
     ] = "keras",
-    forward: Annotated[str, Opt("--forward", help="auto, eager or symbolic forward pass.")] = "auto",
-    budget: Annotated[str, Opt("--budget", help="Activation memory allowed for an eager pass (auto).")] = "256MiB",
+    forward: Forward = "auto",
+    budget: Budget = "256MiB",
     seed: Annotated[str | None, Opt("--seed", help="Seed for the dummy input and the initialisers.")] = None,
     fmt: Annotated[str, Opt("--format", "-F", help="table, json, markdown or plain.")] = "table",
     diagram: Annotated[bool, Opt("--diagram", help="Draw each spatial axis: padding, taps, unread cells.")] = False,
@@ -176,13 +198,12 @@ def build(
     with errors_as_exit(fmt, FORMATS):
         fmt = parse_choice(fmt, "format", FORMATS)
         spec = parse_spec(
-            {
-                "layer": layer, "filters": filters, "kernel": kernel, "strides": strides,
-                "padding": padding, "dilation": dilation, "groups": groups,
-                "depth_multiplier": depth_multiplier, "output_padding": output_padding,
-                "data_format": data_format, "activation": activation,
-                "use_bias": None if use_bias else False, "dtype": dtype, "input": input, "name": name,
-            }
+            layer_values(
+                layer=layer, filters=filters, kernel=kernel, strides=strides, padding=padding, dilation=dilation,
+                groups=groups, depth_multiplier=depth_multiplier, output_padding=output_padding,
+                data_format=data_format, activation=activation, use_bias=use_bias, dtype=dtype, input=input,
+                name=name,
+            )
         )  # fmt: skip
         expectations = parse_expectations(
             {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
@@ -200,6 +221,53 @@ def build(
     for failed in (c for c in report.checks if not c.ok):
         _say(f"convinspect: check failed: {check_text(failed)}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_CHECK_FAILED)
+
+
+@app.command()
+def sweep(
+    input: Annotated[
+        str | None,
+        Opt("--input", "-i", help="Input shape; any dimension may be a range a..b or a..b:step: 1,220..232:4,224,3."),
+    ] = None,
+    layer: Layer = "conv2d",
+    filters: Filters = None,
+    kernel: Kernel = None,
+    strides: Strides = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    groups: Groups = None,
+    depth_multiplier: DepthMultiplier = None,
+    output_padding: OutputPadding = None,
+    data_format: DataFormat = None,
+    activation: Activation = None,
+    use_bias: UseBias = True,
+    dtype: Dtype = None,
+    name: Name = None,
+    engine: Annotated[str, Opt("--engine", "-e", help="analytic (default), keras or both.")] = "analytic",
+    forward: Forward = "auto",
+    budget: Budget = "256MiB",
+    fmt: Annotated[str, Opt("--format", "-F", help="table, json or csv.")] = "table",
+    output: Annotated[str | None, Opt("--output", "-o", help="Write the result here; print a summary.")] = None,
+) -> None:
+    """Tabulate output shape, params and MACs for every input shape in some ranges (at most 100,000)."""
+    from convinspect.render import sweep as render
+    from convinspect.sweep import SWEEP_SCHEMA, run_sweep
+
+    with errors_as_exit(fmt, render.SWEEP_FORMATS, SWEEP_SCHEMA):
+        fmt = parse_choice(fmt, "format", render.SWEEP_FORMATS)
+        values = layer_values(
+            layer=layer, filters=filters, kernel=kernel, strides=strides, padding=padding, dilation=dilation,
+            groups=groups, depth_multiplier=depth_multiplier, output_padding=output_padding,
+            data_format=data_format, activation=activation, use_bias=use_bias, dtype=dtype, input=input, name=name,
+        )  # fmt: skip
+        options = {"forward": parse_choice(forward, "forward", FORWARD_MODES), "budget": parse_size(budget, "budget")}
+        with _progress("sweeping") as (on_total, on_result):
+            result = run_sweep(values, engine=engine, on_total=on_total, on_result=on_result, **options)
+    writer = {"table": render.sweep_table, "json": render.sweep_json, "csv": render.sweep_csv}[fmt]
+    _write(writer(result), output)
+    if output is not None:
+        sys.stdout.write(f"{render.summary_line(result)}; written to {output}\n")
+    raise typer.Exit(EXIT_OK)
 
 
 @app.command()
@@ -222,16 +290,10 @@ def check(
             "forward": parse_choice(forward, "forward", FORWARD_MODES),
             "budget": parse_size(budget, "budget"),
         }
-        with _progress() as (on_total, on_result):
+        with _progress("checking") as (on_total, on_result):
             run = run_files(files, on_result=on_result, on_total=on_total, **options)
     if fmt == "table":
-        from rich.console import Console
-
-        if output is None:
-            Console(soft_wrap=False).print(render.check_table(run))
-        else:
-            with open(output, "w", encoding="utf-8") as handle:
-                Console(file=handle, width=120, color_system=None).print(render.check_table(run))
+        _print_table(render.check_table(run), output)
     else:
         text = {"json": render.check_json, "junit": render.check_junit, "github": render.check_github,
                 "markdown": render.check_markdown}[fmt](run)  # fmt: skip
@@ -239,6 +301,20 @@ def check(
     if output is not None:
         sys.stdout.write(f"{render.summary_line(run)}; report written to {output}\n")
     raise typer.Exit(run.exit_code)
+
+
+def _print_table(renderable: Any, output: str | None) -> None:
+    """A Rich renderable to the terminal, or as plain text to `output`."""
+    from rich.console import Console
+
+    if output is None:
+        Console(soft_wrap=False).print(renderable)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            Console(file=handle, width=120, color_system=None).print(renderable)
+    except OSError as err:
+        raise fail(InvalidInput(f"cannot write {output}: {err.strerror}", "output"), "table") from None
 
 
 def _write(text: str, output: str | None) -> None:
@@ -253,7 +329,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 @contextlib.contextmanager
-def _progress() -> Iterator[tuple[Callable[[int], None] | None, Callable[[object], None] | None]]:
+def _progress(what: str) -> Iterator[tuple[Callable[[int], None] | None, Callable[[Any], None] | None]]:
     """A Rich progress bar on stderr, only when stderr is a terminal."""
     if not sys.stderr.isatty():
         yield None, None
@@ -262,7 +338,7 @@ def _progress() -> Iterator[tuple[Callable[[int], None] | None, Callable[[object
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("checking", total=None)
+        task = bar.add_task(what, total=None)
         yield (lambda total: bar.update(task, total=total)), (lambda _result: bar.advance(task))
 
 

@@ -104,12 +104,12 @@ def check_runnable(spec: LayerSpec, shape: tuple[int | None, ...]) -> None:
     - element counts past int64.
     """
     dims = shape[1:-1] if spec.channels_last else shape[2:]
-    for axis, size in zip(spec.kind.spatial_axes, dims):
+    sizes = zip(spec.kind.spatial_axes, dims, spec.spatial, spec.kernel_size, spec.dilation_rate)
+    for axis, size, n, k, d in sizes:
         if size is not None and size <= 0:
             raise InvalidInput(
-                f"Computed output size would be zero or negative: the output {axis} is {size} "
-                f"for input shape {spec.input_shape}, kernel_size={spec.kernel_size}, "
-                f"strides={spec.strides}, dilation_rate={spec.dilation_rate}, padding={spec.padding}"
+                f"output {axis} would be {size}, and Keras rejects zero or negative sizes "
+                f"(input {axis} {n}, effective kernel {effective_kernel(k, d)}, padding {spec.padding})"
             )
     if spec.kind.family == "transpose" and spec.padding == "same" and spec.output_padding is not None:
         axes = zip(spec.kind.spatial_axes, spec.kernel_size, spec.dilation_rate, spec.output_padding)

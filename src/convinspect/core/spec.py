@@ -224,6 +224,56 @@ def parse_shape(raw: object, option: str = "input") -> tuple[int | None, ...]:
     return tuple(dims)
 
 
+MAX_COMBINATIONS = 100_000
+_RANGE = re.compile(r"(\d+)\s*\.\.\s*(\d+)(?:\s*:\s*(\d+))?")
+
+
+def parse_shape_ranges(raw: object, option: str = "input") -> tuple[tuple[int | None, ...], ...]:
+    """A shape whose dimensions may be ranges: `1,220..232,220..232:4,3` -> the values of each dimension.
+
+    `a..b` includes both ends; `a..b:step` steps from a (b is included when it falls on a step).
+    The number of combinations is limited to MAX_COMBINATIONS.
+    """
+    items = _items(raw)
+    values: list[tuple[int | None, ...]] = []
+    plain: list[object] = []
+    for position, item in enumerate(items):
+        text = str(item).strip()
+        if ".." not in text:
+            values.append(())
+            plain.append(item)
+            continue
+        match = _RANGE.fullmatch(text)
+        if match is None:
+            raise InvalidInput(
+                f"dimension {position + 1} is {text!r}; a range is a..b or a..b:step with integers, e.g. 220..232:4",
+                option,
+            )
+        start, stop, step = int(match.group(1)), int(match.group(2)), int(match.group(3) or 1)
+        if start < 1 or start > stop or step < 1:
+            raise InvalidInput(
+                f"dimension {position + 1} is {text!r}; a range needs 1 <= a <= b and a step >= 1", option
+            )
+        if stop > INT64_MAX:
+            raise InvalidInput(f"dimension {position + 1} ends past the int64 limit {INT64_MAX:,}", option)
+        values.append(tuple(range(start, stop + 1, step)))
+        plain.append(stop)  # the largest shape must be valid too
+    try:  # every fixed dimension, and the element count of the largest shape
+        largest = parse_shape(plain, option)
+    except InvalidInput as err:
+        raise InvalidInput(err.problem.replace(repr(_text(plain)), repr(_text(raw))), option) from None
+    dims = tuple(v if v else (d,) for v, d in zip(values, largest))
+    count = math.prod(len(v) for v in dims)
+    if count > MAX_COMBINATIONS:
+        sizes = " × ".join(str(len(v)) for v in dims)
+        raise InvalidInput(
+            f"{sizes} = {count:,} combinations, over the limit of {MAX_COMBINATIONS:,}; "
+            "narrow a range or give it a step (a..b:step)",
+            option,
+        )
+    return dims
+
+
 _SIZE_UNITS = {
     "": 1, "b": 1,
     "k": 2**10, "kib": 2**10, "m": 2**20, "mib": 2**20,

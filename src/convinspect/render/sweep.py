@@ -1,0 +1,67 @@
+"""A sweep -> table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from convinspect.render import words
+from convinspect.render.json import dumps
+from convinspect.sweep import Sweep
+
+SWEEP_FORMATS = ("table", "json", "csv")
+
+
+def summary_line(sweep: Sweep) -> str:
+    s = sweep.summary()
+    text = f"{s['total']:,} input shapes: {s['accepted']:,} accepted, {s['rejected']:,} rejected"
+    macs = [row.cost.macs for row in sweep.rows if row.cost is not None]
+    if macs:
+        text += f"; MACs from {min(macs):,} to {max(macs):,}"
+    return text + f" (engine: {sweep.engine})"
+
+
+def sweep_json(sweep: Sweep) -> str:
+    return dumps(sweep.to_dict())
+
+
+def sweep_csv(sweep: Sweep) -> str:
+    """One row per input shape; every input dimension in its own column."""
+    handle = io.StringIO()
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow([*sweep.axes, "output_shape", "params", "macs", "flops", "status", "reason"])
+    for row in sweep.rows:
+        out = "" if row.output_shape is None else "x".join("?" if d is None else str(d) for d in row.output_shape)
+        writer.writerow([
+            *("?" if d is None else d for d in row.input_shape), out,
+            "" if row.params is None else row.params,
+            "" if row.cost is None else row.cost.macs,
+            "" if row.cost is None else row.cost.flops,
+            row.status, row.reason or "",
+        ])  # fmt: skip
+    return handle.getvalue()
+
+
+def sweep_table(sweep: Sweep) -> str:
+    """An aligned text table, one line per input shape (plain text: Rich would take minutes on 100,000 rows)."""
+    config = ", ".join(f"{k}={words.value_text(v)}" for k, v in sweep.spec.config().items())
+    header = ("input", "output", "params", "MACs", "result")
+    rows = [
+        (
+            words.shape_text(row.input_shape),
+            "" if row.output_shape is None else words.shape_text(row.output_shape),
+            "" if row.params is None else f"{row.params:,}",
+            "" if row.cost is None else f"{row.cost.macs:,}",
+            "ok" if row.reason is None else f"rejected: {row.reason}",
+        )
+        for row in sweep.rows
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header[:4])]
+
+    def line(cells: tuple[str, ...]) -> str:
+        left = f"{cells[0]:<{widths[0]}}  {cells[1]:<{widths[1]}}  {cells[2]:>{widths[2]}}  {cells[3]:>{widths[3]}}"
+        return f"{left}  {cells[4]}".rstrip()
+
+    title = f"{sweep.spec.kind.class_name}  input {sweep.input}  ({config})"
+    rule = "─" * (sum(widths) + 8 + len("result"))
+    return "\n".join([title, "", line(header), rule, *map(line, rows), "", summary_line(sweep)]) + "\n"
