@@ -22,31 +22,33 @@ def inspect_layer(
     forward: str = "auto",
     budget: int = DEFAULT_BUDGET,
     seed: int | None = None,
+    explain: bool = False,
 ) -> Report:
     """Inspect one conv layer.
 
     `spec` is a LayerSpec or a mapping of option values (`{"filters": 64, "kernel": 5,
     "input": "2,32,32,1"}`). `engine` is `keras` (build the real layer), `analytic`
     (arithmetic only, no TensorFlow) or `both` (run both; any disagreement raises
-    BackendError). Raises InvalidInput for configs Keras would reject.
+    BackendError). `explain` adds the lazy-build story (observed with Keras, computed
+    without). Raises InvalidInput for configs Keras would reject.
     """
     if not isinstance(spec, LayerSpec):
         spec = parse_spec(spec)
     engine = parse_choice(engine, "engine", ENGINES)
     if engine == "analytic":
-        return analytic.inspect(spec)
+        return analytic.inspect(spec, explain=explain)
     # The Keras engine imports TensorFlow inside inspect(), never at import time.
     if engine == "keras":
-        return keras_engine.inspect(spec, forward=forward, budget=budget, seed=seed)
-    return _both(spec, forward=forward, budget=budget, seed=seed)
+        return keras_engine.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain)
+    return _both(spec, forward=forward, budget=budget, seed=seed, explain=explain)
 
 
-def _both(spec: LayerSpec, *, forward: str, budget: int, seed: int | None) -> Report:
+def _both(spec: LayerSpec, *, forward: str, budget: int, seed: int | None, explain: bool) -> Report:
     verdicts: dict[str, Report | InvalidInput] = {}
     for name in ("keras", "analytic"):
         try:
             if name == "keras":
-                verdicts[name] = keras_engine.inspect(spec, forward=forward, budget=budget, seed=seed)
+                verdicts[name] = keras_engine.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain)
             else:
                 verdicts[name] = analytic.inspect(spec)
         except InvalidInput as err:

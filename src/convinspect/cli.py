@@ -185,6 +185,9 @@ def build(
     seed: Annotated[str | None, Opt("--seed", help="Seed for the dummy input and the initialisers.")] = None,
     fmt: Annotated[str, Opt("--format", "-F", help="table, json, markdown or plain.")] = "table",
     diagram: Annotated[bool, Opt("--diagram", help="Draw each spatial axis: padding, taps, unread cells.")] = False,
+    explain: Annotated[
+        bool, Opt("--explain", help="Tell, step by step, why the layer has no variables until it is built.")
+    ] = False,
     expect_output: Annotated[str | None, Opt("--expect-output", help="Expected output shape, e.g. 2,16,16,64.")] = None,
     expect_params: Annotated[str | None, Opt("--expect-params", help="Expected total parameter count.")] = None,
     expect_kernel: Annotated[str | None, Opt("--expect-kernel", help="Expected kernel shape, e.g. 5,5,1,64.")] = None,
@@ -215,6 +218,7 @@ def build(
             forward=parse_choice(forward, "forward", FORWARD_MODES),
             budget=parse_size(budget, "budget"),
             seed=None if seed is None else parse_int(seed, "seed", minimum=0),
+            explain=explain,
         )
         report = with_checks(report, expectations)
     emit(report, fmt, diagram)

@@ -76,6 +76,23 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One step of the lazy-build story (--explain).
+
+    `observed`: done on a real Keras layer; otherwise computed by the analytic engine,
+    with `needs_keras` naming the facts only a real layer can show.
+    """
+
+    key: str  # construct | first_call | explicit_build | symbolic_input
+    observed: bool
+    facts: dict[str, Any]
+    needs_keras: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.key, "observed": self.observed, **self.facts, "needs_keras": list(self.needs_keras)}
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything one engine learnt about one layer."""
 
@@ -92,6 +109,7 @@ class Report:
     measures: Measures
     notes: tuple[str, ...] = ()
     checks: tuple[Check, ...] = ()
+    story: tuple[Step, ...] = ()  # only with --explain
 
     @property
     def params(self) -> Params:
@@ -125,6 +143,8 @@ class Report:
             "geometry": [g.to_dict() for g in self.measures.geometry],
             "layouts": [layout.to_dict() for layout in self.measures.layouts],
         }
+        if self.story:
+            out["explain"] = [step.to_dict() for step in self.story]
         out["checks"] = [c.to_dict() for c in self.checks]
         out["notes"] = list(self.notes)
         out["versions"] = dict(self.versions)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from convinspect import __version__
-from convinspect.core import arithmetic
+from convinspect.core import arithmetic, story
 from convinspect.core.measures import measure
 from convinspect.core.report import Report, Variable
 from convinspect.core.spec import LayerSpec
 
 
-def inspect(spec: LayerSpec) -> Report:
+def inspect(spec: LayerSpec, explain: bool = False) -> Report:
     """What Keras would report for `spec`, computed from the hyperparameters."""
     output_shape = arithmetic.output_shape(spec)
     variables = tuple(
@@ -33,4 +33,5 @@ def inspect(spec: LayerSpec) -> Report:
         variables_after=variables,
         versions={"convinspect": __version__, "keras": None, "tensorflow": None},
         measures=measures,
+        story=story.analytic_story(spec, output_shape, variables, measures.layouts) if explain else (),
     )

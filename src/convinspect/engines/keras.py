@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from convinspect import __version__
-from convinspect.core import arithmetic
+from convinspect.core import arithmetic, story
+from convinspect.core.layouts import Layout
 from convinspect.core.measures import measure
-from convinspect.core.report import Report, Variable
+from convinspect.core.report import Report, Step, Variable
 from convinspect.core.spec import ITEMSIZE, LayerSpec, parse_choice
 from convinspect.core.units import human_bytes
 from convinspect.errors import BackendError, InvalidInput
@@ -132,16 +133,81 @@ def choose_forward(spec: LayerSpec, output_shape: tuple[int | None, ...], forwar
     )
 
 
-def inspect(spec: LayerSpec, *, forward: str = "auto", budget: int = DEFAULT_BUDGET, seed: int | None = None) -> Report:
-    """Build the real Keras layer for `spec`, call it once, and report its variables."""
+def inspect(
+    spec: LayerSpec, *, forward: str = "auto", budget: int = DEFAULT_BUDGET, seed: int | None = None,
+    explain: bool = False,
+) -> Report:  # fmt: skip
+    """Build the real Keras layer for `spec`, call it once, and report its variables.
+
+    With `explain`, also record the lazy-build story as it happens (see `_story`).
+    """
     keras, np, versions = load()
     with quiet():
-        return _inspect(keras, np, versions, spec, forward, budget, seed)
+        return _inspect(keras, np, versions, spec, forward, budget, seed, explain)
+
+
+def _constructed(layer: Any) -> dict[str, Any]:
+    """What a freshly constructed layer shows, including count_params()' own complaint."""
+    try:
+        layer.count_params()
+        error = None
+    except ValueError as err:
+        error = f"{type(err).__name__}: {' '.join(str(err).split())}"
+    return {
+        "built": bool(layer.built),
+        "trainable_variables": [v.path for v in layer.trainable_variables],
+        "count_params_error": error,
+    }
+
+
+def _record_build(layer: Any, calls: list[Any]) -> None:
+    """Wrap this layer's build() so the shape Keras passes it is recorded."""
+    original = layer.build
+
+    def build(input_shape: Any) -> Any:  # one parameter: Keras hands it the first input's shape
+        calls.append(input_shape)
+        return original(input_shape)
+
+    layer.build = build
+
+
+def _story(
+    keras: Any, cls: Any, spec: LayerSpec, constructed: dict[str, Any], layer: Any, build_calls: list[Any],
+    output_shape: tuple[int | None, ...], layouts: tuple[Layout, ...],
+) -> tuple[Step, ...]:  # fmt: skip
+    """The four steps, each observed on a real layer: construct, first call, and two other triggers."""
+    first_call = Step("first_call", True, {
+        "input_shape": list(spec.input_shape),
+        "build_input_shape": list(_shape(build_calls[0])) if build_calls else None,
+        "channel_axis": -1 if spec.channels_last else 1,
+        "input_channels": spec.channels,
+        "variables": story.variable_facts(_variables(layer), layouts),
+        "built": bool(layer.built),
+        "output_shape": list(output_shape),
+    })  # fmt: skip
+    built_explicitly = cls(**spec.keras_kwargs())
+    built_explicitly.build(spec.input_shape)
+    explicit = Step("explicit_build", True, {
+        "input_shape": list(spec.input_shape),
+        "built": bool(built_explicitly.built),
+        "variables": story.variable_facts(_variables(built_explicitly), layouts),
+    })  # fmt: skip
+    called_symbolically = cls(**spec.keras_kwargs())
+    symbolic = story.symbolic_input(spec)
+    output = called_symbolically(keras.Input(shape=tuple(symbolic["shape"]), batch_size=symbolic["batch_size"]))
+    on_input = Step("symbolic_input", True, {
+        "input": symbolic,
+        "output_type": type(output).__name__,
+        "output_shape": list(_shape(output.shape)),
+        "variables": story.variable_facts(_variables(called_symbolically), layouts),
+    })  # fmt: skip
+    construct = Step("construct", True, {"call": story.constructor(spec), **constructed})
+    return (construct, first_call, explicit, on_input)
 
 
 def _inspect(
     keras: Any, np: Any, versions: dict[str, str | None], spec: LayerSpec,
-    forward: str, budget: int, seed: int | None,
+    forward: str, budget: int, seed: int | None, explain: bool = False,
 ) -> Report:  # fmt: skip
     import tensorflow as tf
 
@@ -153,6 +219,10 @@ def _inspect(
     except (ValueError, TypeError) as err:
         raise InvalidInput(f"Keras rejected the layer: {err}") from None
     before = _variables(layer)
+    constructed = _constructed(layer) if explain else {}
+    build_calls: list[Any] = []
+    if explain:
+        _record_build(layer, build_calls)
     try:
         predicted = _shape(layer.compute_output_shape(spec.input_shape))
     except ValueError as err:
@@ -191,4 +261,7 @@ def _inspect(
         versions=dict(versions),
         measures=measures,
         notes=(note,),
+        story=_story(keras, cls, spec, constructed, layer, build_calls, output_shape, measures.layouts)
+        if explain
+        else (),
     )

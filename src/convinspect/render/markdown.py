@@ -76,6 +76,9 @@ def report_markdown(report: Report, diagram: bool = False) -> str:
                             "✅ passed" if c.ok else "❌ failed"))  # fmt: skip
     if report.notes:
         out += ["", *(f"> {note}  " for note in report.notes)]
+    if report.story:
+        head, *steps = words.explain_lines(report)
+        out += ["", f"**{head}**", *(f"   - {line.strip()}" if line.startswith("   ") else line for line in steps)]
     if diagram:
         from convinspect.render.diagram import axis_diagram
 

@@ -44,6 +44,8 @@ def report_plain(report: Report, diagram: bool = False) -> str:
         lines.append(f"check: {check.name} expected={_config_value(check.expected)} "
                      f"actual={_config_value(check.actual)} ok={str(check.ok).lower()}")  # fmt: skip
     lines.extend(f"note: {note}" for note in report.notes)
+    if report.story:
+        lines.extend(f"explain: {line.strip()}" for line in words.explain_lines(report) if line)
     if diagram:
         from convinspect.render.diagram import axis_diagram
 

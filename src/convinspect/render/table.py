@@ -138,6 +138,16 @@ def report_table(report: Report, diagram: bool = False) -> RenderableType:
         parts += [Text(), _checks_table(report)]
     for note in report.notes:
         parts.append(Text(f"note: {note}", style="dim"))
+    if report.story:
+        lines = words.explain_lines(report)
+        parts += [Text(), Text(lines[0], style="bold"), *(_step_line(line) for line in lines[1:])]
     if diagram:
         parts += _diagram(report)
     return Group(*parts)
+
+
+def _step_line(line: str) -> RenderableType:
+    """Numbered step headings in bold; their details indented so wrapped lines stay under them."""
+    if line[:1].isdigit():
+        return Text(line, style="bold cyan")
+    return Padding(Text(line.strip()), (0, 0, 0, 3)) if line else Text()
