@@ -36,6 +36,8 @@ COMMANDS = {
     "bare keras script": [sys.executable, "-c", BARE],
     "convinspect build (keras)": CLI,
     "convinspect build --engine analytic": [*CLI, "--engine", "analytic"],
+    "convinspect build --explain (keras)": [*CLI, "--explain"],
+    "convinspect build --explain --diagram -e analytic": [*CLI, "--explain", "--diagram", "--engine", "analytic"],
 }
 
 
@@ -62,9 +64,9 @@ def main() -> None:
     base_wall, base_rss = med["bare keras script"]
     keras_wall = med["convinspect build (keras)"][0]
     print(f"{rounds} rounds, medians, on {os.cpu_count()} CPUs; headline: build {' '.join(HEADLINE)}")
-    print(f"{'command':38} {'wall s':>8} {'peak RSS MiB':>13} {'wall ×bare':>11} {'RSS ×bare':>10}")
+    print(f"{'command':50} {'wall s':>8} {'peak RSS MiB':>13} {'wall ×bare':>11} {'RSS ×bare':>10}")
     for name, (wall, rss) in med.items():
-        print(f"{name:38} {wall:8.3f} {rss:13.1f} {wall / base_wall:11.2f} {rss / base_rss:10.2f}")
+        print(f"{name:50} {wall:8.3f} {rss:13.1f} {wall / base_wall:11.2f} {rss / base_rss:10.2f}")
     analytic_wall, _ = med["convinspect build --engine analytic"]
     print(f"analytic engine: {analytic_wall * 1000:.0f} ms median, {keras_wall / analytic_wall:.1f}× faster than keras")
 

@@ -244,3 +244,26 @@ def test_keras_engine_imports_tensorflow_once_per_run(tmp_path: Path) -> None:
     keras_engine.load.cache_clear()
     run_files([str(EXAMPLES / "seed.toml")], engine="keras")
     assert keras_engine.load.cache_info().misses == 1
+
+
+def test_max_macs_in_a_spec_file(tmp_path: Path, cli: Any) -> None:
+    path = write(tmp_path, "budget.toml", """
+[[layer]]
+name = "worked example"
+filters = 32
+kernel = 3
+input = "1,28,28,1"
+max_macs = 194688
+
+[[layer]]
+name = "over budget"
+filters = 64
+kernel = 3
+max_macs = 1000000
+""")  # fmt: skip
+    result = cli("check", path, "--engine", "analytic", "--format", "json")
+    assert result.exit_code == 1, result.output
+    first, second = json.loads(result.stdout)["results"]
+    assert first["status"] == "passed" and first["checks"][0]["actual"] == 194_688
+    # chained: 26x26x32 in, 24x24x64 out, 3*3*32 taps each
+    assert second["checks"] == [{"name": "max_macs", "expected": 1_000_000, "actual": 24 * 24 * 64 * 288, "ok": False}]

@@ -41,6 +41,10 @@ def _params(result: EntryResult) -> str:
     return "" if result.report is None else words.thousands(result.report.params.total)
 
 
+def _macs(result: EntryResult) -> str:
+    return "" if result.report is None else words.thousands(result.report.measures.cost.macs)
+
+
 def check_json(run: CheckRun) -> str:
     return dumps(run.to_dict())
 
@@ -61,7 +65,9 @@ def check_junit(run: CheckRun) -> str:
             node = ET.SubElement(case, "error", message=detail(result), type="InvalidInput")
             node.text = detail(result)
         elif result.report is not None:
-            ET.SubElement(case, "system-out").text = f"output {_shape(result)}, {_params(result)} params"
+            ET.SubElement(
+                case, "system-out"
+            ).text = f"output {_shape(result)}, {_params(result)} params, {_macs(result)} MACs"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
@@ -94,11 +100,14 @@ _ICONS = {"passed": "✅ passed", "failed": "❌ failed", "invalid": "⚠️ inv
 
 
 def check_markdown(run: CheckRun) -> str:
-    rows = ["| entry | where | layer | output | params | result | detail |", "|---|---|---|---|---:|---|---|"]
+    rows = [
+        "| entry | where | layer | output | params | MACs | result | detail |",
+        "|---|---|---|---|---:|---:|---|---|",
+    ]
     for r in run.results:
         layer = r.report.class_name if r.report else ""
         cells = [r.entry.label, f"`{where(r)}`", layer, f"`{_shape(r)}`" if r.report else "", _params(r),
-                 _ICONS[r.status], detail(r)]  # fmt: skip
+                 _macs(r), _ICONS[r.status], detail(r)]  # fmt: skip
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return f"### convinspect check\n\n{summary_line(run)}\n\n" + "\n".join(rows) + "\n"
 
@@ -109,16 +118,17 @@ def check_table(run: CheckRun) -> object:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("entry", overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("entry", overflow="fold", min_width=12)
     table.add_column("where", no_wrap=True)
     table.add_column("output", no_wrap=True)
     table.add_column("params", justify="right", no_wrap=True)
-    table.add_column("result", no_wrap=True)
+    table.add_column("MACs", justify="right", no_wrap=True)
     styles = {"passed": "green", "failed": "bold red", "invalid": "bold yellow"}
     problems = []
     for r in run.results:
-        table.add_row(r.entry.label, where(r), _shape(r), _params(r), Text(r.status, style=styles[r.status]))
+        table.add_row(Text(r.status, style=styles[r.status]), r.entry.label, where(r), _shape(r), _params(r), _macs(r))
         if r.status != "passed":
             head = "" if r.entry.index == 0 else f"{where(r)} {r.entry.label}: "  # file errors name the file
             problems.append(Text(head + detail(r), style=styles[r.status]))
