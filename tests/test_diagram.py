@@ -13,7 +13,7 @@ from convinspect.render.diagram import axis_diagram
 
 def test_valid_stride_marks_unread_cells() -> None:
     assert axis_diagram(axis_geometry("width", 10, 2, 3, 4, 1, "valid")) == [
-        "width: 10 cells, kernel 3, stride 4, valid (0 before, 0 after, 3 never read) → 2",
+        "width: 10 cells, kernel 3, stride 4, valid pad 0+0, 3 never read → 2",
         "in     ■ ■ ■ ■ ■ ■ ■ × × ×",
         "       0         5",
         "out 0  ● ● ●",
@@ -24,7 +24,7 @@ def test_valid_stride_marks_unread_cells() -> None:
 
 def test_same_padding_puts_the_odd_cell_after() -> None:
     lines = axis_diagram(axis_geometry("width", 10, 10, 4, 1, 1, "same"))
-    assert lines[0] == "width: 10 cells, kernel 4, stride 1, same (1 before, 2 after) → 10"
+    assert lines[0] == "width: 10 cells, kernel 4, stride 1, same pad 1+2 → 10"
     assert lines[1] == "in     ░ ■ ■ ■ ■ ■ ■ ■ ■ ■ ■ ░ ░"
     assert lines[3] == "out 0  ● ● ● ●"  # the first window starts on the padding cell
     assert lines[-2] == "out 9                    ● ● ● ●"  # the last one ends on the two after
@@ -45,7 +45,7 @@ def test_transposed_scatter_with_bias_only_cells() -> None:
 
 def test_transposed_same_crops() -> None:
     lines = axis_diagram(axis_geometry("width", 5, 9, 4, 2, 1, "same", transposed=True, output_padding=1))
-    assert lines[0].endswith("same (crop 1 before, 2 after) → 9")
+    assert lines[0].endswith("same: scatter 12, crop 1+2 → 9")
     assert lines[1] == "out   ░ ■ ■ ■ ■ ■ ■ ■ ■ ■ ░ ░"
 
 

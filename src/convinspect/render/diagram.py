@@ -80,13 +80,14 @@ def _ruler(index_of: Callable[[int], int | None], visible: list[int], width: int
 def heading(g: AxisGeometry) -> str:
     kernel = f"kernel {g.kernel}" + (f" dilated ×{g.dilation} → {g.effective_kernel}" if g.dilation > 1 else "")
     if g.transposed:
-        crop = f"crop {g.crop_before} before, {g.crop_after} after" + (
-            f", {g.extra_after} bias-only after" if g.extra_after else ""
+        extra = f", {g.extra_after} bias-only" if g.extra_after else ""
+        return (
+            f"{g.axis}: {g.input} inputs, {kernel}, stride {g.stride}, {g.padding}: "
+            f"scatter {g.scatter_length}, crop {g.crop_before}+{g.crop_after}{extra} → {g.output}"
         )
-        return f"{g.axis}: {g.input} inputs scatter {kernel}, stride {g.stride}, {g.padding} ({crop}) → {g.output}"
-    pads = f"{g.pad_before} before, {g.pad_after} after"
     unread = f", {g.unread_trailing} never read" if g.unread_trailing else ""
-    return f"{g.axis}: {g.input} cells, {kernel}, stride {g.stride}, {g.padding} ({pads}{unread}) → {g.output}"
+    pads = f"{g.padding} pad {g.pad_before}+{g.pad_after}"
+    return f"{g.axis}: {g.input} cells, {kernel}, stride {g.stride}, {pads}{unread} → {g.output}"
 
 
 def _top(g: AxisGeometry) -> tuple[int, int, Callable[[int], str], Callable[[int], int | None]]:
