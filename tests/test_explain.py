@@ -82,7 +82,8 @@ def test_explain_in_every_format(cli: Any) -> None:
     assert "layer.count_params() raises ValueError: You tried to call `count_params`" in " ".join(table.stdout.split())
     assert "keras.Input(shape=(6, 6, 2), batch_size=1)" in " ".join(table.stdout.split())
     plain = cli(*args, "-F", "plain").stdout
-    assert "explain: 2. y = layer(x) with x of shape (1, 6, 6, 2) (a dummy array): the first call runs " in plain
+    assert "explain: 2. First call: y = layer(x), x a dummy array of shape (1, 6, 6, 2)" in plain
+    assert "explain: Keras runs build(input_shape=(1, 6, 6, 2)) once, before computing y" in plain
     assert "explain: creates conv2d/kernel (3, 3, 2, 8): 3 ← kernel_size[0], 3 ← kernel_size[1], " \
            "2 ← input channels 2 ÷ groups 1, 8 ← filters" in plain  # fmt: skip
     markdown = cli(*args, "-F", "markdown").stdout

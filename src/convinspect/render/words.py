@@ -265,8 +265,8 @@ def _created(report: Report, variables: list[dict[str, Any]], channels: int) -> 
 
 def _pass(report: Report) -> str:
     if report.forward == "symbolic":
-        return " (a symbolic KerasTensor)"
-    return " (a dummy array)" if report.forward == "eager" else ""
+        return "x a symbolic KerasTensor"
+    return "x a dummy array" if report.forward == "eager" else "x an input"
 
 
 def _observed(value: Any, observed: bool, text: str) -> str:
@@ -286,7 +286,8 @@ def explain_lines(report: Report) -> list[str]:
         else ("computed by the analytic engine; the facts marked (needs Keras) are shown by --engine keras")
     )
     c, f = construct.facts, first.facts
-    lines = [f"Why the variable list starts empty ({how}):", "", f"1. layer = {call_text(c['call'])}"]
+    lines = [f"Why the variable list starts empty ({how}):", "", "1. Construct the layer",
+             f"   layer = {call_text(c['call'])}"]  # fmt: skip
     if construct.observed:
         lines += [
             f"   layer.built → {c['built']}",
@@ -303,8 +304,8 @@ def explain_lines(report: Report) -> list[str]:
     built_with = _observed(shape_text(f["build_input_shape"] or []), construct.observed, "build(input_shape={})")
     lines += [
         "",
-        f"2. y = layer(x) with x of shape {shape_text(f['input_shape'])}{_pass(report)}: the first call runs "
-        f"{built_with} once",
+        f"2. First call: y = layer(x), {_pass(report)} of shape {shape_text(f['input_shape'])}",
+        f"   Keras runs {built_with} once, before computing y",
         f"   input channels = {channels}, read from the {axis} axis ({report.config['data_format']})",
         *(f"   creates {line}" for line in _created(report, f["variables"], channels)),
         "   "
@@ -314,20 +315,20 @@ def explain_lines(report: Report) -> list[str]:
     e = explicit.facts
     lines += [
         "",
-        f"3. Other trigger: a fresh layer's layer.build({shape_text(e['input_shape'])}), with no data at all",
-        "   "
-        + _observed(e["built"], explicit.observed, "layer.built → {}")
-        + "; variables: "
-        + ", ".join(f"{v['path']} {shape_text(v['shape'])}" for v in e["variables"]),
+        "3. Another trigger: layer.build(shape) on a fresh layer, with no data at all",
+        f"   layer.build({shape_text(e['input_shape'])}) → "
+        + _observed(e["built"], explicit.observed, "layer.built {}"),
+        "   variables: " + ", ".join(f"{v['path']} {shape_text(v['shape'])}" for v in e["variables"]),
     ]
-    s = symbolic.facts
-    call = f"keras.Input(shape={_tuple(s['input']['shape'])}, batch_size={s['input']['batch_size']})"
-    output_type = s["output_type"] or "KerasTensor"
+    sym = symbolic.facts
+    call = f"keras.Input(shape={_tuple(sym['input']['shape'])}, batch_size={sym['input']['batch_size']})"
+    output_type = sym["output_type"] or "KerasTensor"
     lines += [
         "",
-        f"4. Other trigger: a fresh layer called on {call}",
-        f"   returns a {output_type} of shape {shape_text(s['output_shape'])}: shapes only, nothing computed"
+        "4. Another trigger: calling a fresh layer on a symbolic keras.Input",
+        f"   layer({call})",
+        f"   returns a {output_type} of shape {shape_text(sym['output_shape'])}: shapes only, nothing computed"
         + ("" if symbolic.observed else " (needs Keras)"),
-        "   variables: " + ", ".join(f"{v['path']} {shape_text(v['shape'])}" for v in s["variables"]),
+        "   variables: " + ", ".join(f"{v['path']} {shape_text(v['shape'])}" for v in sym["variables"]),
     ]
     return lines
