@@ -28,7 +28,7 @@ def test_ranges_inclusive_with_steps() -> None:
         ("1,1..3:0,3", "a range needs 1 <= a <= b and a step >= 1"),
         ("1,a..b,3", "a range is a..b or a..b:step"),
         ("1,2..4,x", "dimension 3 is 'x', not an integer"),
-        ("1,1..1000,1..1000,3", "1 × 1000 × 1000 × 1 = 1,000,000 combinations, over the limit of 100,000"),
+        ("1,1..1000,1..1000,3", "1 × 1,000 × 1,000 × 1 = 1,000,000 combinations, over the limit of 100,000"),
     ],
 )
 def test_bad_ranges(raw: str, message: str) -> None:
@@ -36,6 +36,12 @@ def test_bad_ranges(raw: str, message: str) -> None:
         parse_shape_ranges(raw)
     assert message in info.value.message()
     assert info.value.message().startswith("--input: ")
+
+
+def test_huge_ranges_are_counted_not_listed() -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_shape_ranges("1,1..1000000000000000,4..9223372036854775807:4611686018427387904,3")
+    assert "1 × 1,000,000,000,000,000 × 2 × 1 = 2,000,000,000,000,000 combinations" in info.value.message()
 
 
 def test_sweep_marks_rejected_shapes_with_the_reason() -> None:

@@ -235,12 +235,12 @@ def parse_shape_ranges(raw: object, option: str = "input") -> tuple[tuple[int | 
     The number of combinations is limited to MAX_COMBINATIONS.
     """
     items = _items(raw)
-    values: list[tuple[int | None, ...]] = []
+    ranges: list[range | None] = []  # None: a plain dimension
     plain: list[object] = []
     for position, item in enumerate(items):
         text = str(item).strip()
         if ".." not in text:
-            values.append(())
+            ranges.append(None)
             plain.append(item)
             continue
         match = _RANGE.fullmatch(text)
@@ -254,24 +254,22 @@ def parse_shape_ranges(raw: object, option: str = "input") -> tuple[tuple[int | 
             raise InvalidInput(
                 f"dimension {position + 1} is {text!r}; a range needs 1 <= a <= b and a step >= 1", option
             )
-        if stop > INT64_MAX:
-            raise InvalidInput(f"dimension {position + 1} ends past the int64 limit {INT64_MAX:,}", option)
-        values.append(tuple(range(start, stop + 1, step)))
-        plain.append(stop)  # the largest shape must be valid too
-    try:  # every fixed dimension, and the element count of the largest shape
-        largest = parse_shape(plain, option)
-    except InvalidInput as err:
-        raise InvalidInput(err.problem.replace(repr(_text(plain)), repr(_text(raw))), option) from None
-    dims = tuple(v if v else (d,) for v, d in zip(values, largest))
-    count = math.prod(len(v) for v in dims)
+        values = range(start, stop + 1, step)  # lazy: counted before anything is listed
+        ranges.append(values)
+        plain.append(values[-1])  # the largest shape must be valid too
+    count = math.prod(1 if r is None else len(r) for r in ranges)
     if count > MAX_COMBINATIONS:
-        sizes = " × ".join(str(len(v)) for v in dims)
+        sizes = " × ".join(f"{1 if r is None else len(r):,}" for r in ranges)
         raise InvalidInput(
             f"{sizes} = {count:,} combinations, over the limit of {MAX_COMBINATIONS:,}; "
             "narrow a range or give it a step (a..b:step)",
             option,
         )
-    return dims
+    try:  # every fixed dimension, and the element count of the largest shape
+        largest = parse_shape(plain, option)
+    except InvalidInput as err:
+        raise InvalidInput(err.problem.replace(repr(_text(plain)), repr(_text(raw))), option) from None
+    return tuple((d,) if r is None else tuple(r) for r, d in zip(ranges, largest))
 
 
 _SIZE_UNITS = {
