@@ -90,3 +90,28 @@ def test_unread_trailing_cells_get_no_gradient() -> None:
     counts = measured_counts(values)
     assert g.unread_trailing == 3
     assert counts[-3:].tolist() == [0, 0, 0] and counts[-4] > 0
+
+
+MAC_CASES: list[dict[str, Any]] = [
+    {"layer": "conv2d", "filters": 4, "kernel": "3,2", "strides": 2, "groups": 2, "input": "2,9,8,6"},
+    {"layer": "conv1d", "filters": 3, "kernel": 3, "dilation": 2, "input": "1,12,2"},
+    {"layer": "conv3d", "filters": 2, "kernel": 2, "strides": "1,2,1", "input": "1,4,5,3,2"},
+    {"layer": "depthwise-conv2d", "kernel": 3, "depth_multiplier": 3, "strides": 2, "input": "2,9,9,2"},
+    {"layer": "conv2d-transpose", "filters": 3, "kernel": 3, "strides": 2, "input": "1,4,5,2"},
+    {"layer": "conv1d-transpose", "filters": 2, "kernel": 2, "strides": 3, "output_padding": 1, "input": "2,5,3"},
+]
+
+
+@pytest.mark.parametrize("values", MAC_CASES, ids=lambda v: f"{v['layer']}-{v['input']}")
+def test_macs_equal_the_products_the_layer_sums(values: dict[str, Any]) -> None:
+    """With weights and input all 1 and no padding or cropping, every product the layer
+    adds is a 1, so its output sums to its multiply-accumulate count."""
+    from convinspect.core.spec import parse_spec
+
+    spec = parse_spec({**values, "use_bias": False})
+    layer = getattr(keras.layers, spec.kind.class_name)(**spec.keras_kwargs())
+    layer.build(spec.input_shape)
+    layer.set_weights([np.ones_like(w) for w in layer.get_weights()])
+    total = float(np.asarray(layer(np.ones(spec.input_shape, dtype="float32"))).sum())
+    report = inspect_layer({**values, "use_bias": False}, engine="keras")
+    assert total == report.measures.cost.macs
