@@ -33,6 +33,7 @@ def _facts(result: Report | str) -> object:
         result.params.total,
         result.config,
         result.name,
+        {key: result.to_dict()[key] for key in ("cost", "memory", "geometry", "layouts")},
     )
 
 
@@ -50,3 +51,23 @@ def test_symbolic_and_eager_agree(options: dict[str, Any]) -> None:
     if options["input"].startswith("?"):
         return
     assert _facts(_verdict(options, "keras", "symbolic")) == _facts(_verdict(options, "keras", "eager"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer_options())
+def test_explain_story_matches_the_analytic_story(options: dict[str, Any]) -> None:
+    """The observed story (three real layers) agrees with the computed one on every shared fact."""
+    try:
+        observed = inspect_layer(parse_spec(options), engine="keras", explain=True).story
+    except InvalidInput:
+        return
+    computed = inspect_layer(parse_spec(options), engine="analytic", explain=True).story
+    for seen, known in zip(observed, computed, strict=True):
+        assert seen.key == known.key and seen.observed and not known.observed
+        for fact, value in known.facts.items():
+            if fact not in known.needs_keras:
+                assert seen.facts[fact] == value, (options, seen.key, fact)
+        if seen.key == "first_call":
+            assert seen.facts["build_input_shape"] == seen.facts["input_shape"]
+        if seen.key in ("first_call", "explicit_build"):
+            assert seen.facts["built"] is True
