@@ -46,7 +46,8 @@ def test_huge_ranges_are_counted_not_listed() -> None:
 
 def test_sweep_marks_rejected_shapes_with_the_reason() -> None:
     sweep = run_sweep({"filters": 64, "kernel": 7, "strides": 2, "input": "1,5..9,224..228:2,3"})
-    assert sweep.summary() == {"total": 15, "accepted": 9, "rejected": 6}
+    assert sweep.summary() == {"total": 15, "accepted": 9, "rejected": 6,
+                               "macs_min": 1 * 109 * 64 * 147, "macs_max": 2 * 111 * 64 * 147}  # fmt: skip
     first, last = sweep.rows[0], sweep.rows[-1]
     assert first.to_dict() == {
         "input_shape": [1, 5, 224, 3], "status": "rejected", "output_shape": None, "params": None, "macs": None,
@@ -108,7 +109,7 @@ def test_sweep_cli_formats(cli: Any) -> None:
     data = json.loads(cli(*args, "-F", "json").stdout)
     assert data["schema"] == "convinspect.sweep/1"
     assert data["axes"] == ["batch", "height", "width", "channels"]
-    assert data["summary"] == {"total": 3, "accepted": 2, "rejected": 1}
+    assert data["summary"] == {"total": 3, "accepted": 2, "rejected": 1, "macs_min": 72, "macs_max": 72}
 
 
 def test_sweep_cli_refuses_too_many_combinations(cli: Any) -> None:

@@ -69,9 +69,14 @@ class Sweep:
         """Names of the input dimensions, e.g. (batch, height, width, channels)."""
         return tuple(self.spec.kind.input_layout(self.spec.data_format).strip("()").split(", "))
 
-    def summary(self) -> dict[str, int]:
-        accepted = sum(1 for row in self.rows if row.reason is None)
-        return {"total": len(self.rows), "accepted": accepted, "rejected": len(self.rows) - accepted}
+    def summary(self) -> dict[str, int | None]:
+        """Counts, and the range of MACs over the accepted shapes (None when none is)."""
+        macs = [row.cost.macs for row in self.rows if row.cost is not None]
+        accepted = len(macs)
+        return {
+            "total": len(self.rows), "accepted": accepted, "rejected": len(self.rows) - accepted,
+            "macs_min": min(macs, default=None), "macs_max": max(macs, default=None),
+        }  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         config = self.spec.config()

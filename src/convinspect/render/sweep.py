@@ -16,9 +16,8 @@ SWEEP_FORMATS = ("table", "json", "csv")
 def summary_line(sweep: Sweep) -> str:
     s = sweep.summary()
     text = f"{s['total']:,} input shapes: {s['accepted']:,} accepted, {s['rejected']:,} rejected"
-    macs = [row.cost.macs for row in sweep.rows if row.cost is not None]
-    if macs:
-        text += f"; MACs from {min(macs):,} to {max(macs):,}"
+    if s["macs_min"] is not None:
+        text += f"; MACs from {s['macs_min']:,} to {s['macs_max']:,}"
     return text + f" (engine: {sweep.engine})"
 
 
