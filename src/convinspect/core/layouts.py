@@ -72,6 +72,24 @@ def _module(name: str, rank: int, ins: int, outs: int, config: dict[str, Any], *
     }
 
 
+def _kernel(
+    name: str, shape: tuple[int, ...], axes: tuple[str, ...], module: dict[str, Any],
+    fold: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
+) -> Layout:  # fmt: skip
+    """A kernel: reshaped first when `fold` (the shape and axes after the reshape) is given,
+    then transposed so that the two channel axes lead: (r+1, r, 0, ..., r-1)."""
+    rank = len(shape) - 2
+    order = (rank + 1, rank, *range(rank))
+    source, source_axes = fold or (shape, axes)
+    reshape = None if fold is None else fold[0]
+    return Layout(name, axes, shape, reshape, order, _permute(source_axes, order), _permute(source, order), module)
+
+
+def _bias(shape: tuple[int, ...], axis: str) -> Layout:
+    """Biases are the same vector in both frameworks."""
+    return Layout("bias", (axis,), shape, None, (0,), (axis,), shape, None)
+
+
 def layer_layouts(
     family: str,
     rank: int,
@@ -81,43 +99,35 @@ def layer_layouts(
 ) -> tuple[Layout, ...]:
     """One Layout per variable, from its Keras shape and the resolved config."""
     ks = _KERNEL_AXES[rank]
-    order = (rank + 1, rank, *range(rank))
     use_bias = "bias" in variables
     padding = _torch_padding(geometry)
     layouts: list[Layout] = []
-
-    def add(name: str, axes: tuple[str, ...], reshape: tuple[int, ...] | None, module: dict[str, Any] | None) -> None:
-        shape = variables[name]
-        source = shape if reshape is None else reshape
-        if reshape is not None:  # the reshape folds (in, multiplier) into one axis after a new 1
-            torch_axes = _permute((*ks, "1", "in*mult"), order)
-        else:
-            torch_axes = _permute(axes, order) if len(axes) > 1 else axes
-        layouts.append(Layout(name, axes, shape, reshape, order if len(shape) > 1 else (0,),
-                              torch_axes, _permute(source, order) if len(shape) > 1 else shape, module))  # fmt: skip
-
+    bias_axis = "filters"
     if family == "conv":
         k = variables["kernel"]
         groups = config["groups"]
         module = _module("Conv", rank, k[-2] * groups, k[-1], config, groups=groups, bias=use_bias, **padding)
-        add("kernel", (*ks, "in/groups", "filters"), None, module)
+        layouts.append(_kernel("kernel", k, (*ks, "in/groups", "filters"), module))
     elif family == "transpose":
         k = variables["kernel"]
         module = _module("ConvTranspose", rank, k[-1], k[-2], config, groups=1, bias=use_bias, **padding)
-        add("kernel", (*ks, "filters", "in"), None, module)
-    else:
+        layouts.append(_kernel("kernel", k, (*ks, "filters", "in"), module))
+    else:  # depthwise, or the depthwise half of a separable layer
         name = "kernel" if family == "depthwise" else "depthwise_kernel"
         k = variables[name]
         channels, multiplier = k[-2], k[-1]
         module = _module("Conv", rank, channels, channels * multiplier, config, groups=channels,
                          bias=use_bias and family == "depthwise", **padding)  # fmt: skip
-        add(name, (*ks, "in", "mult"), (*k[:-2], 1, channels * multiplier), module)
+        fold = ((*k[:-2], 1, channels * multiplier), (*ks, "1", "in*mult"))
+        layouts.append(_kernel(name, k, (*ks, "in", "mult"), module, fold))
+        bias_axis = "in*mult"
         if family == "separable":
             p = variables["pointwise_kernel"]
             pointwise = {"class": f"torch.nn.Conv{rank}d", "in_channels": p[-2], "out_channels": p[-1],
                          "kernel_size": [1] * rank, "stride": [1] * rank, "dilation": [1] * rank,
                          "groups": 1, "bias": use_bias, "padding": [0] * rank}  # fmt: skip
-            add("pointwise_kernel", (*("1",) * rank, "in*mult", "filters"), None, pointwise)
+            layouts.append(_kernel("pointwise_kernel", p, (*("1",) * rank, "in*mult", "filters"), pointwise))
+            bias_axis = "filters"
     if use_bias:
-        add("bias", ("filters",) if family != "depthwise" else ("in*mult",), None, None)
+        layouts.append(_bias(variables["bias"], bias_axis))
     return tuple(layouts)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from convinspect.core.report import Report
-from convinspect.render import words
+from convinspect.render import story, words
 
 
 def _row(*cells: str) -> str:
@@ -77,7 +77,7 @@ def report_markdown(report: Report, diagram: bool = False) -> str:
     if report.notes:
         out += ["", *(f"> {note}  " for note in report.notes)]
     if report.story:
-        head, *steps = words.explain_lines(report)
+        head, *steps = story.explain_lines(report)
         out += ["", f"**{head}**", *(f"   - {line.strip()}" if line.startswith("   ") else line for line in steps)]
     if diagram:
         from convinspect.render.diagram import axis_diagram

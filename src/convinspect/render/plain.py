@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from convinspect.core.report import Report
-from convinspect.render import words
+from convinspect.render import story, words
 
 
 def _csv(values: tuple[int | None, ...] | list[int | None]) -> str:
@@ -45,7 +45,7 @@ def report_plain(report: Report, diagram: bool = False) -> str:
                      f"actual={_config_value(check.actual)} ok={str(check.ok).lower()}")  # fmt: skip
     lines.extend(f"note: {note}" for note in report.notes)
     if report.story:
-        lines.extend(f"explain: {line.strip()}" for line in words.explain_lines(report) if line)
+        lines.extend(f"explain: {line.strip()}" for line in story.explain_lines(report) if line)
     if diagram:
         from convinspect.render.diagram import axis_diagram
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convinspect.core.report import Report
-from convinspect.render import words
+from convinspect.render import story, words
 
 
 def _config_grid(report: Report) -> Table:
@@ -139,7 +139,7 @@ def report_table(report: Report, diagram: bool = False) -> RenderableType:
     for note in report.notes:
         parts.append(Text(f"note: {note}", style="dim"))
     if report.story:
-        lines = words.explain_lines(report)
+        lines = story.explain_lines(report)
         parts += [Text(), Text(lines[0], style="bold"), *(_step_line(line) for line in lines[1:])]
     if diagram:
         parts += _diagram(report)
