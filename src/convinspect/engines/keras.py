@@ -219,9 +219,10 @@ def _inspect(
     except (ValueError, TypeError) as err:
         raise InvalidInput(f"Keras rejected the layer: {err}") from None
     before = _variables(layer)
-    constructed = _constructed(layer) if explain else {}
+    constructed: dict[str, Any] = {}
     build_calls: list[Any] = []
-    if explain:
+    if explain:  # read the fresh layer before anything builds it
+        constructed = _constructed(layer)
         _record_build(layer, build_calls)
     try:
         predicted = _shape(layer.compute_output_shape(spec.input_shape))
@@ -248,6 +249,7 @@ def _inspect(
         spec.kind, config, spec.input_shape, output_shape, {v.name: v.shape for v in after},
         sum(v.bytes for v in after), str(layer.dtype_policy.variable_dtype), str(layer.compute_dtype),
     )  # fmt: skip
+    steps = _story(keras, cls, spec, constructed, layer, build_calls, output_shape, measures.layouts) if explain else ()
     return Report(
         class_name=type(layer).__name__,
         name=layer.name,
@@ -261,7 +263,5 @@ def _inspect(
         versions=dict(versions),
         measures=measures,
         notes=(note,),
-        story=_story(keras, cls, spec, constructed, layer, build_calls, output_shape, measures.layouts)
-        if explain
-        else (),
+        story=steps,
     )
