@@ -99,6 +99,8 @@ MAC_CASES: list[dict[str, Any]] = [
     {"layer": "depthwise-conv2d", "kernel": 3, "depth_multiplier": 3, "strides": 2, "input": "2,9,9,2"},
     {"layer": "conv2d-transpose", "filters": 3, "kernel": 3, "strides": 2, "input": "1,4,5,2"},
     {"layer": "conv1d-transpose", "filters": 2, "kernel": 2, "strides": 3, "output_padding": 1, "input": "2,5,3"},
+    {"layer": "conv3d-transpose", "filters": 2, "kernel": 2, "strides": 2, "input": "1,2,3,2,2"},
+    {"layer": "depthwise-conv1d", "kernel": 4, "depth_multiplier": 2, "strides": 2, "input": "2,11,3"},
 ]
 
 

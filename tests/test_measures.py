@@ -46,6 +46,17 @@ def test_worked_example_memory() -> None:
         ({"layer": "conv1d", "filters": 4, "kernel": 3, "strides": 2, "padding": "causal", "input": "2,10,3"},
          2 * 5 * 4 * 3 * 3, 2 * 5 * 4),
         ({"layer": "conv3d", "filters": 3, "kernel": 2, "input": "1,4,4,4,2"}, 27 * 3 * 8 * 2, 27 * 3),
+        # depthwise conv1d: 2 examples x 4 outputs ((12-3)//3+1) x 5*2 channels, 3 taps each
+        ({"layer": "depthwise-conv1d", "kernel": 3, "strides": 3, "depth_multiplier": 2, "input": "2,12,5"},
+         2 * 4 * 10 * 3, 2 * 4 * 10),
+        # separable conv1d: depthwise 10 outputs x 3*2 channels x 3 taps + pointwise 10 x 4 filters x 6
+        ({"layer": "separable-conv1d", "filters": 4, "kernel": 3, "depth_multiplier": 2, "input": "1,12,3"},
+         10 * 6 * 3 + 10 * 4 * 6, 10 * 4),
+        # conv3d transposed: 1*2*2*2 inputs x 2 channels scatter 2*2*2 x 5 filters; output 4x4x4x5
+        ({"layer": "conv3d-transpose", "filters": 5, "kernel": 2, "strides": 2, "input": "1,2,2,2,2"},
+         8 * 2 * 8 * 5, 64 * 5),
+        ({"layer": "conv1d-transpose", "filters": 2, "kernel": 4, "strides": 1, "input": "3,6,1"},
+         3 * 6 * 1 * 4 * 2, 3 * 9 * 2),
         ({"filters": 8, "kernel": 3, "use_bias": False, "input": "1,10,10,4"}, 8 * 8 * 8 * 9 * 4, 0),
         # channels_first reads channels from axis 1
         ({"filters": 8, "kernel": 3, "data_format": "channels_first", "input": "1,4,10,10"}, 8 * 8 * 8 * 9 * 4,
