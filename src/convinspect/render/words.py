@@ -173,11 +173,6 @@ def geometry_formula(g: AxisGeometry) -> str:
     return head + text
 
 
-def layout_shape(axes: tuple[str, ...], shape: tuple[int, ...]) -> str:
-    """`(kh=3, kw=3, in/groups=1, filters=32)`."""
-    return "(" + ", ".join(f"{a}={d}" for a, d in zip(axes, shape)) + ")"
-
-
 def conversion_steps(layout: Layout, sep: str = ", ") -> list[str]:
     """The NumPy calls that turn the Keras array into PyTorch's (none for a bias)."""
     steps = []
