@@ -267,3 +267,15 @@ max_macs = 1000000
     assert first["status"] == "passed" and first["checks"][0]["actual"] == 194_688
     # chained: 26x26x32 in, 24x24x64 out, 3*3*32 taps each
     assert second["checks"] == [{"name": "max_macs", "expected": 1_000_000, "actual": 24 * 24 * 64 * 288, "ok": False}]
+
+
+def test_check_json_keeps_one_result_per_line(tmp_path: Path) -> None:
+    from convinspect.render.checks import check_json
+    from convinspect.render.json import dumps_rows
+
+    run = run_files([str(EXAMPLES / "seed.toml")], engine="analytic")
+    text = check_json(run)
+    assert json.loads(text) == json.loads(json.dumps(run.to_dict()))
+    lines = text.splitlines()
+    assert sum(line.startswith('    {"file": ') for line in lines) == len(run.results)
+    assert dumps_rows({"a": 1, "rows": [], "b": [2]}, "rows") == '{\n  "a": 1,\n  "rows": [],\n  "b": [2]\n}\n'

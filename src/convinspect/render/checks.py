@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from convinspect.checks import CheckRun, EntryResult
 from convinspect.render import words
-from convinspect.render.json import dumps
+from convinspect.render.json import dumps_rows
 
 CHECK_FORMATS = ("table", "json", "junit", "github", "markdown")
 
@@ -46,7 +46,8 @@ def _macs(result: EntryResult) -> str:
 
 
 def check_json(run: CheckRun) -> str:
-    return dumps(run.to_dict())
+    """The run, with each entry's result (and its full report) as one compact line."""
+    return dumps_rows(run.to_dict(), "results")
 
 
 def check_junit(run: CheckRun) -> str:

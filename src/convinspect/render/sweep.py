@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from convinspect.render import words
-from convinspect.render.json import dumps
+from convinspect.render.json import dumps_rows
 from convinspect.sweep import Sweep
 
 SWEEP_FORMATS = ("table", "json", "csv")
@@ -22,12 +21,8 @@ def summary_line(sweep: Sweep) -> str:
 
 
 def sweep_json(sweep: Sweep) -> str:
-    """The sweep object, with each row as one compact line (100,000 rows stay greppable and small)."""
-    data = sweep.to_dict()
-    rows = data.pop("rows")
-    head = dumps(data).rstrip().removesuffix("}").rstrip()
-    body = ",\n".join("    " + json.dumps(row, ensure_ascii=False, separators=(", ", ": ")) for row in rows)
-    return f'{head},\n  "rows": [\n{body}\n  ]\n}}\n'.replace("[\n\n  ]", "[]")
+    """The sweep object, with each row as one compact line."""
+    return dumps_rows(sweep.to_dict(), "rows")
 
 
 def sweep_csv(sweep: Sweep) -> str:
