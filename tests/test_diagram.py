@@ -83,3 +83,21 @@ def test_diagram_option_in_every_format(cli: object) -> None:
     assert data["diagram"][0]["lines"][1] == "in     ■ ■ ■ ■ ■ ■ ■ × × ×"
     plain = cli(*args[:-1], "-F", "json")  # type: ignore[operator]
     assert "diagram" not in json.loads(plain.stdout)
+
+
+@given(
+    n=st.integers(1, 10**9), k=st.integers(1, 10**5), s=st.integers(1, 10**5), d=st.integers(1, 10**2),
+    padding=st.sampled_from(["valid", "same"]), op=st.one_of(st.none(), st.integers(0, 10**5)),
+)  # fmt: skip
+def test_transposed_diagram_stays_small(n: int, k: int, s: int, d: int, padding: str, op: int | None) -> None:
+    from convinspect.core.arithmetic import transpose_length
+
+    if op is not None and op >= s:
+        return
+    out = transpose_length(n, k, s, d, padding, op)
+    if out <= 0 or (padding == "same" and op == 0 and (d * (k - 1) + 1) % 2 == 0):
+        return
+    lines = axis_diagram(axis_geometry("width", n, out, k, s, d, padding, transposed=True, output_padding=op))
+    assert len(lines) <= 9
+    cells = [line for line in lines[1:-1] if line != "⋮"]
+    assert all(sum(line.count(g) for g in "■░○●·") <= 40 for line in cells)
