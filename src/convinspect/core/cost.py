@@ -108,13 +108,18 @@ class Memory:
         }
 
 
+def spatial(shape: Shape, channels_last: bool) -> tuple[int, ...]:
+    """The spatial dimensions of a full shape (batch and channels left out)."""
+    dims = shape[1:-1] if channels_last else shape[2:]
+    return tuple(d for d in dims if d is not None)
+
+
 def _split(shape: Shape, channels_last: bool) -> tuple[int, tuple[int, ...], int]:
     """(examples counted, spatial dims, channels); an unknown batch counts as 1."""
     batch = 1 if shape[0] is None else shape[0]
-    dims = shape[1:-1] if channels_last else shape[2:]
     channels = shape[-1] if channels_last else shape[1]
-    assert channels is not None and all(d is not None for d in dims)
-    return batch, tuple(d for d in dims if d is not None), channels
+    assert channels is not None
+    return batch, spatial(shape, channels_last), channels
 
 
 def layer_cost(

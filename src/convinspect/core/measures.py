@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core.cost import Cost, Memory, layer_cost, layer_memory
+from convinspect.core.cost import Cost, Memory, layer_cost, layer_memory, spatial
 from convinspect.core.geometry import AxisGeometry, layer_geometry
 from convinspect.core.kinds import Kind
 from convinspect.core.layouts import Layout, layer_layouts
@@ -19,11 +19,6 @@ class Measures:
     memory: Memory
     geometry: tuple[AxisGeometry, ...]
     layouts: tuple[Layout, ...]
-
-
-def spatial(shape: Shape, channels_last: bool) -> tuple[int, ...]:
-    dims = shape[1:-1] if channels_last else shape[2:]
-    return tuple(d for d in dims if d is not None)
 
 
 def measure(
