@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from convinspect.core import arithmetic
+from convinspect.core import arithmetic, families
 from convinspect.core.spec import parse_spec
 from convinspect.errors import InvalidInput
 
@@ -32,7 +32,7 @@ def test_seed_example() -> None:
     ],
 )
 def test_conv_length(n: int, k: int, s: int, d: int, padding: str, expected: int) -> None:
-    assert arithmetic.conv_length(n, k, s, d, padding) == expected
+    assert families.conv_length(n, k, s, d, padding) == expected
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_conv_length(n: int, k: int, s: int, d: int, padding: str, expected: int
     ],
 )
 def test_transpose_length(n: int, k: int, s: int, padding: str, op: int | None, expected: int) -> None:
-    assert arithmetic.transpose_length(n, k, s, 1, padding, op) == expected
+    assert families.transpose_length(n, k, s, 1, padding, op) == expected
 
 
 def test_grouped_kernel_divides_channels() -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from convinspect.checks import load_entries, run_files
+from convinspect.api import run_check
+from convinspect.core.specfile import load_entries
 from convinspect.errors import InvalidInput
 
 from conftest import SEED_ARGS
@@ -94,7 +95,7 @@ layer = "conv2d-transpose"
 filters = 3
 kernel = 3
 """)  # fmt: skip
-    run = run_files([path], engine="analytic")
+    run = run_check([path], engine="analytic")
     assert [r.report.output_shape for r in run.results if r.report] == [(1, 14, 14, 8), (1, 16, 16, 3)]
 
 
@@ -169,7 +170,7 @@ input = "1,8,8,4"
 
 
 def test_every_entry_gets_a_verdict(tmp_path: Path) -> None:
-    run = run_files([write(tmp_path, "bad.toml", BAD_SPEC)], engine="analytic")
+    run = run_check([write(tmp_path, "bad.toml", BAD_SPEC)], engine="analytic")
     assert [(r.entry.label, r.status, r.entry.line) for r in run.results] == [
         ("typo", "invalid", 2), ("drifted", "failed", 8), ("keras says no", "invalid", 15),
         ("wrong type", "invalid", 22), ("fine", "passed", 28),
@@ -222,8 +223,7 @@ def test_output_file_gets_the_report_and_the_terminal_a_summary(cli: Any, tmp_pa
     assert result.exit_code == 0
     assert ET.parse(target).getroot().get("tests") == "6"
     assert (
-        result.stdout.strip()
-        == f"6 entries in 1 file(s): 6 passed, 0 failed, 0 invalid (exit 0); report written to {target}"
+        result.stdout.strip() == f"6 entries in 1 file(s): 6 passed, 0 failed, 0 invalid (exit 0); written to {target}"
     )
 
 
@@ -242,7 +242,7 @@ def test_keras_engine_imports_tensorflow_once_per_run(tmp_path: Path) -> None:
     from convinspect.engines import keras as keras_engine
 
     keras_engine.load.cache_clear()
-    run_files([str(EXAMPLES / "seed.toml")], engine="keras")
+    run_check([str(EXAMPLES / "seed.toml")], engine="keras")
     assert keras_engine.load.cache_info().misses == 1
 
 
@@ -270,12 +270,14 @@ max_macs = 1000000
 
 
 def test_check_json_keeps_one_result_per_line(tmp_path: Path) -> None:
-    from convinspect.render.checks import check_json
-    from convinspect.render.json import dumps_rows
+    from convinspect.render.json import check_json, dumps_rows, report_dict
 
-    run = run_files([str(EXAMPLES / "seed.toml")], engine="analytic")
+    run = run_check([str(EXAMPLES / "seed.toml")], engine="analytic")
     text = check_json(run)
-    assert json.loads(text) == json.loads(json.dumps(run.to_dict()))
+    expected = run.to_dict()
+    for row, result in zip(expected["results"], run.results):
+        row["report"] = report_dict(result.report) if result.report else None
+    assert json.loads(text) == json.loads(json.dumps(expected))
     lines = text.splitlines()
     assert sum(line.startswith('    {"file": ') for line in lines) == len(run.results)
     assert dumps_rows({"a": 1, "rows": [], "b": [2]}, "rows") == '{\n  "a": 1,\n  "rows": [],\n  "b": [2]\n}\n'

@@ -62,13 +62,13 @@ def test_all_ten_kinds_match_keras(
         assert report.output_shape == truth["output_shape"], engine
         assert [(v.name, v.shape) for v in report.variables_after] == truth["variables"], engine
         assert report.params.total == truth["params"], engine
-    assert inspect_layer(spec, engine="keras").forward == "eager"
+    assert inspect_layer(spec, engine="keras").forward.mode == "eager"
 
 
 def test_seed_example() -> None:
     report = inspect_layer({"filters": 64, "kernel": 5, "strides": 2, "padding": "same", "input": "2,32,32,1"})
     assert report.engine == "keras"
-    assert report.forward == "eager"
+    assert report.forward.mode == "eager"
     assert report.variables_before == ()
     kernel, bias = report.variables_after
     assert (kernel.path, kernel.shape) == ("conv2d/kernel", (5, 5, 1, 64))
@@ -94,7 +94,7 @@ def test_channels_first() -> None:
 def test_mixed_precision_variables_stay_float32(policy: str) -> None:
     report = inspect_layer({"filters": 4, "kernel": 3, "dtype": policy, "input": "1,8,8,3"})
     assert {v.dtype for v in report.variables_after} == {"float32"}
-    assert report.config["dtype"] == policy
+    assert report.config.dtype == policy
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
@@ -105,22 +105,22 @@ def test_plain_dtypes_apply_to_variables(dtype: str) -> None:
 
 def test_unknown_batch_forces_symbolic() -> None:
     report = inspect_layer({"filters": 4, "kernel": 3, "input": "?,8,8,3"})
-    assert report.forward == "symbolic"
+    assert report.forward.mode == "symbolic"
     assert report.output_shape == (None, 6, 6, 4)
-    assert "batch size is unknown" in report.notes[0]
+    assert report.forward.reason == "batch_unknown"
 
 
 def test_auto_goes_symbolic_over_the_budget() -> None:
     report = inspect_layer({"filters": 256, "kernel": 3, "input": "64,4096,4096,3"})
-    assert report.forward == "symbolic"
+    assert report.forward.mode == "symbolic"
     assert report.output_shape == (64, 4094, 4094, 256)
-    assert "over the 256 MiB budget" in report.notes[0]
+    assert report.forward.reason == "over_budget" and report.forward.activation_bytes > report.forward.budget
 
 
 def test_budget_is_configurable() -> None:
     spec = {"filters": 4, "kernel": 3, "input": "2,32,32,3"}
-    assert inspect_layer(spec, budget=100).forward == "symbolic"
-    assert inspect_layer(spec, budget=10**6).forward == "eager"
+    assert inspect_layer(spec, budget=100).forward.mode == "symbolic"
+    assert inspect_layer(spec, budget=10**6).forward.mode == "eager"
 
 
 def test_eager_over_budget_is_refused() -> None:
@@ -135,7 +135,7 @@ def test_eager_needs_a_known_batch() -> None:
 
 def test_symbolic_on_request() -> None:
     report = inspect_layer({"filters": 4, "kernel": 3, "input": "1,8,8,3"}, forward="symbolic")
-    assert report.forward == "symbolic"
+    assert report.forward.mode == "symbolic"
     assert report.params.total == 112
 
 
@@ -169,7 +169,7 @@ def test_both_engines_agree_on_the_seed_example() -> None:
     spec = {"filters": 64, "kernel": 5, "strides": 2, "padding": "same", "input": "2,32,32,1"}
     report = inspect_layer(spec, engine="both")
     assert report.engine == "keras"
-    assert "agrees" in report.notes[-1]
+    assert report.agreed_with == "analytic"
     assert compare(report, inspect_layer(spec, engine="analytic")) == []
 
 

@@ -110,7 +110,7 @@ TRANSPOSE = [
 @pytest.mark.parametrize("values", CONV2D, ids=lambda v: v["input"])
 def test_conv2d_weights_port_to_pytorch_layout(values: dict[str, Any]) -> None:
     def forward(x: Any, w: dict[str, Any], report: Any) -> Any:
-        return torch_conv2d(x, w["kernel"], w.get("bias"), report.measures.geometry, report.config["groups"])
+        return torch_conv2d(x, w["kernel"], w.get("bias"), report.measures.geometry, report.config.groups)
 
     compare_with_keras(values, forward)
 

@@ -45,9 +45,9 @@ def test_malformed_input(text: str, message: str) -> None:
 
 def test_tuple_options_broadcast_and_keep_order() -> None:
     s = spec(kernel="5,3", strides=2, dilation="1")
-    assert s.kernel_size == (5, 3)
-    assert s.strides == (2, 2)
-    assert s.dilation_rate == (1, 1)
+    assert s.config.kernel_size == (5, 3)
+    assert s.config.strides == (2, 2)
+    assert s.config.dilation_rate == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_bad_values_name_the_option(values: dict[str, object], option: str, mess
 
 def test_output_padding_may_be_zero() -> None:
     s = spec(layer="conv2d-transpose", output_padding="0,1", strides=2)
-    assert s.output_padding == (0, 1)
+    assert s.config.output_padding == (0, 1)
 
 
 def test_mixed_precision_dtypes() -> None:

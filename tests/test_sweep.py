@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from convinspect.api import run_sweep
 from convinspect.core.spec import parse_shape_ranges
 from convinspect.errors import InvalidInput
-from convinspect.sweep import run_sweep
 
 
 def test_ranges_inclusive_with_steps() -> None:

@@ -1,25 +1,37 @@
-"""The public entry point: spec -> engine(s) -> Report."""
+"""The public entry points: one layer, spec files, sweeps. Each picks the engines and returns facts."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import itertools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from convinspect.core.report import Report, compare
-from convinspect.core.spec import LayerSpec, parse_choice, parse_spec
+from convinspect.core.checkrun import CheckRun, EntryResult
+from convinspect.core.choices import Engine, Forward
+from convinspect.core.expectations import EXPECTATION_KEYS, parse_expectations, with_checks
+from convinspect.core.forward import DEFAULT_BUDGET
+from convinspect.core.report import Report, compare, lookup
+from convinspect.core.spec import LayerSpec, parse_shape_ranges, parse_spec
+from convinspect.core.specfile import Entry, load_entries, validate_keys
+from convinspect.core.sweep import Sweep, SweepRow
 from convinspect.engines import analytic
-from convinspect.engines import keras as keras_engine
-from convinspect.engines.keras import DEFAULT_BUDGET
-from convinspect.errors import BackendError, InvalidInput
+from convinspect.errors import BackendError, ConvinspectError, InvalidInput
 
-ENGINES = ("keras", "analytic", "both")
+
+def _keras_engine() -> Any:
+    # Imported on demand: the module is light, but only Keras reports need it.
+    from convinspect.engines import keras
+
+    return keras
 
 
 def inspect_layer(
     spec: LayerSpec | Mapping[str, object],
     *,
-    engine: str = "keras",
-    forward: str = "auto",
+    engine: Engine | str = Engine.KERAS,
+    forward: Forward | str = Forward.AUTO,
     budget: int = DEFAULT_BUDGET,
     seed: int | None = None,
     explain: bool = False,
@@ -34,49 +46,136 @@ def inspect_layer(
     """
     if not isinstance(spec, LayerSpec):
         spec = parse_spec(spec)
-    engine = parse_choice(engine, "engine", ENGINES)
-    if engine == "analytic":
+    engine = Engine.parse(engine, "engine")
+    forward = Forward.parse(forward, "forward")
+    if engine is Engine.ANALYTIC:
         return analytic.inspect(spec, explain=explain)
-    # The Keras engine imports TensorFlow inside inspect(), never at import time.
-    if engine == "keras":
-        return keras_engine.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain)
-    return _both(spec, forward=forward, budget=budget, seed=seed, explain=explain)
+    keras = _keras_engine()
+    if engine is Engine.KERAS:
+        return keras.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain)  # type: ignore[no-any-return]
+    return _both(keras, spec, forward=forward, budget=budget, seed=seed, explain=explain)
 
 
-def _both(spec: LayerSpec, *, forward: str, budget: int, seed: int | None, explain: bool) -> Report:
-    verdicts: dict[str, Report | InvalidInput] = {}
-    for name in ("keras", "analytic"):
+def _both(keras: Any, spec: LayerSpec, *, forward: Forward, budget: int, seed: int | None, explain: bool) -> Report:
+    verdicts: dict[Engine, Report | InvalidInput] = {}
+    for name in (Engine.KERAS, Engine.ANALYTIC):
         try:
-            if name == "keras":
-                verdicts[name] = keras_engine.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain)
+            if name is Engine.KERAS:
+                verdicts[name] = keras.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain)
             else:
                 verdicts[name] = analytic.inspect(spec)
         except InvalidInput as err:
             verdicts[name] = err
-    keras_result, analytic_result = verdicts["keras"], verdicts["analytic"]
+    keras_result, analytic_result = verdicts[Engine.KERAS], verdicts[Engine.ANALYTIC]
     if isinstance(keras_result, InvalidInput) and isinstance(analytic_result, InvalidInput):
         raise keras_result
     if isinstance(keras_result, InvalidInput) or isinstance(analytic_result, InvalidInput):
         rejected, accepted = ("keras", "analytic") if isinstance(keras_result, InvalidInput) else ("analytic", "keras")
-        reason = verdicts[rejected]
+        reason = verdicts[Engine(rejected)]
         raise BackendError(f"engines disagree: {accepted} accepted the layer, {rejected} rejected it ({reason})")
     fields = compare(keras_result, analytic_result)
     if fields:
         k, a = keras_result.to_dict(), analytic_result.to_dict()
-        detail = "; ".join(f"{f}: keras {_lookup(k, f)!r}, analytic {_lookup(a, f)!r}" for f in fields[:5])
-        raise BackendError(f"engines disagree on {len(fields)} field(s): {detail}")
-    note = "analytic engine agrees with Keras on every shared field"
-    return dataclasses.replace(keras_result, notes=(*keras_result.notes, note))
+        shown = "; ".join(f"{f}: keras {lookup(k, f)!r}, analytic {lookup(a, f)!r}" for f in fields[:5])
+        more = f" (and {len(fields) - 5} more)" if len(fields) > 5 else ""
+        raise BackendError(f"engines disagree on {len(fields)} field(s): {shown}{more}")
+    return dataclasses.replace(keras_result, agreed_with=Engine.ANALYTIC)
 
 
-def _lookup(data: object, path: str) -> object:
-    """Follow a dotted/indexed path such as `variables_after[0].shape[2]`."""
-    for part in path.replace("[", ".[").split("."):
-        if not part:
-            continue
-        if part.startswith("["):
-            index = int(part[1:-1])
-            data = data[index] if isinstance(data, list) and index < len(data) else None
-        else:
-            data = data.get(part) if isinstance(data, dict) else None
-    return data
+# -- spec files ------------------------------------------------------------------------
+
+
+def _check_entry(entry: Entry, previous: Report | None, **engine_options: Any) -> EntryResult:
+    """Check one entry; an entry without `input` chains on the previous entry's output."""
+    values = dict(entry.values)
+    try:
+        validate_keys(entry)
+        if values.get("input") is None:
+            if previous is None:
+                raise InvalidInput("no 'input', and no previous entry whose output it could take")
+            values["input"] = list(previous.output_shape)
+        expect = parse_expectations({k: values.pop(k, None) for k in EXPECTATION_KEYS})
+        report = with_checks(inspect_layer(values, **engine_options), expect)
+    except ConvinspectError as err:
+        return EntryResult(entry, "invalid", error=err.message(prefix=""))
+    return EntryResult(entry, "passed" if report.ok else "failed", report=report)
+
+
+def run_check(
+    paths: Iterable[str],
+    *,
+    on_total: Callable[[int], None] | None = None,
+    on_result: Callable[[EntryResult], None] | None = None,
+    **engine_options: Any,
+) -> CheckRun:
+    """Check every entry of every spec file, never stopping at a bad one.
+
+    `engine_options` are inspect_layer's (`engine`, `forward`, `budget`, `seed`).
+    """
+    plan: list[Entry | EntryResult] = []
+    for path in paths:
+        try:
+            plan.extend(load_entries(path))
+        except InvalidInput as err:
+            plan.append(EntryResult(Entry(path, 0, _error_line(err), {}), "invalid", error=err.message()))
+    if on_total:
+        on_total(len(plan))
+    results: list[EntryResult] = []
+    previous: Report | None = None
+    for item in plan:
+        if isinstance(item, EntryResult):
+            result = item
+        else:  # chains do not cross files
+            result = _check_entry(item, previous if item.index > 1 else None, **engine_options)
+        previous = result.report
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return CheckRun(tuple(results))
+
+
+def _error_line(err: InvalidInput) -> int:
+    match = re.match(r"[^:]+:(\d+):", err.problem)
+    return int(match.group(1)) if match else 1
+
+
+# -- sweeps ----------------------------------------------------------------------------
+
+
+def run_sweep(
+    values: Mapping[str, object],
+    *,
+    engine: Engine | str = Engine.ANALYTIC,
+    on_total: Callable[[int], None] | None = None,
+    on_result: Callable[[SweepRow], None] | None = None,
+    **engine_options: Any,
+) -> Sweep:
+    """Inspect the layer for every input shape in the ranges of `values["input"]`.
+
+    Bad options (and too many combinations) raise InvalidInput before anything runs;
+    an input shape the layer rejects becomes a row with the reason.
+    """
+    engine = Engine.parse(engine, "engine")
+    raw = values.get("input")
+    if raw is None:
+        raise InvalidInput("is required (ranges allowed: 1,220..232,220..232,3)", "input")
+    dims = parse_shape_ranges(raw)
+    shapes = list(itertools.product(*dims))
+    spec = parse_spec({**values, "input": list(shapes[0])})  # options checked once, for every row
+    if on_total:
+        on_total(len(shapes))
+    rows = []
+    for shape in shapes:
+        each = dataclasses.replace(spec, input_shape=shape)
+        try:
+            if engine is Engine.ANALYTIC:
+                row = analytic.sweep_row(each)
+            else:
+                report = inspect_layer(each, engine=engine, **engine_options)
+                row = SweepRow(report.input_shape, report.output_shape, report.params.total, report.measures.cost)
+        except InvalidInput as err:
+            row = SweepRow(shape, reason=err.message())
+        rows.append(row)
+        if on_result:
+            on_result(row)
+    return Sweep(spec, str(raw), engine, tuple(rows))

@@ -1,4 +1,4 @@
-"""The Typer app: options -> spec -> API -> rendering -> exit code. Nothing else."""
+"""The Typer app: options -> enums and spec -> API -> the output pipeline -> exit code. Nothing else."""
 
 from __future__ import annotations
 
@@ -9,21 +9,24 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException  # Typer vendors Click
 
-from convinspect import __version__
-from convinspect.api import ENGINES, inspect_layer
-from convinspect.checks import parse_expectations, with_checks
-from convinspect.core.report import REPORT_SCHEMA, Report
-from convinspect.core.spec import parse_choice, parse_int, parse_size, parse_spec
-from convinspect.engines.keras import FORWARD_MODES
-from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError, InvalidInput
-from convinspect.render import FORMATS
-from convinspect.render.words import check_text
+from convinspect.core.choices import CHECK_FORMATS, REPORT_FORMATS, SWEEP_FORMATS, Engine, Format, Forward
+from convinspect.core.families import DEFAULTS
+from convinspect.core.kinds import KINDS
+from convinspect.core.report import REPORT_SCHEMA
+from convinspect.core.spec import parse_int, parse_size, parse_spec
+from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError
+from convinspect.streams import quiet_stderr, say, stderr_is_terminal
+from convinspect.version import __version__
+
+
+def _usage_error(err: Exception) -> bool:
+    """Typer's own usage errors (unknown option, missing value) carry a message and an exit code."""
+    return callable(getattr(err, "format_message", None)) and isinstance(getattr(err, "exit_code", None), int)
 
 
 class OneLineErrors(typer.core.TyperGroup):
-    """Usage errors (unknown option, missing value) as one line on stderr, exit 2."""
+    """Usage errors as one line on stderr, exit 2, instead of Typer's boxed usage text."""
 
     def main(
         self,
@@ -36,11 +39,13 @@ class OneLineErrors(typer.core.TyperGroup):
     ) -> Any:
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
-        except ClickException as err:
-            _say(f"convinspect: error: {' '.join(err.format_message().split())}")
-            sys.exit(err.exit_code)
         except typer.Abort:
             sys.exit(130)
+        except Exception as err:
+            if not _usage_error(err):
+                raise
+            say(f"convinspect: error: {' '.join(err.format_message().split())}")  # type: ignore[attr-defined]
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
@@ -50,11 +55,6 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Inspect Keras convolution layers: shapes, variables, parameters, before and after build.",
 )
-
-
-def _say(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
 
 
 def _version(value: bool) -> None:
@@ -72,83 +72,146 @@ def _root(
     """Inspect Keras convolution layers."""
 
 
-def fail(err: ConvinspectError, fmt: str, schema: str = REPORT_SCHEMA) -> typer.Exit:
+# -- running a command: one guard, one pipeline ------------------------------------------
+
+
+def _fail(err: ConvinspectError, json_errors: bool, schema: str) -> int:
     """Report an error the one way: a line on stderr (plus a JSON object for --format json)."""
-    _say(f"convinspect: error: {err.message()}")
-    if fmt == "json":
+    say(f"convinspect: error: {err.message()}")
+    if json_errors:
         from convinspect.render.json import error_json
 
-        sys.stdout.write(error_json(err, schema))
-    return typer.Exit(err.exit_code)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.write(error_json(err, schema))
+            sys.stdout.flush()
+    return err.exit_code
+
+
+def _run(fmt: str, allowed: tuple[Format, ...], schema: str, work: Callable[[Format], int]) -> None:
+    """Run a command's work inside the error guard, with TensorFlow's stderr silenced; exit with its code."""
+    json_errors = fmt.strip().lower() == Format.JSON
+    with quiet_stderr():
+        try:
+            code = work(Format.parse(fmt, "format", allowed))
+        except ConvinspectError as err:
+            code = _fail(err, json_errors, schema)
+        except Exception as err:  # a bug must still not print a traceback
+            if os.environ.get("CONVINSPECT_DEBUG"):
+                raise
+            code = _fail(BackendError(f"internal error: {type(err).__name__}: {err}"), json_errors, schema)
+    raise typer.Exit(code)
 
 
 @contextlib.contextmanager
-def errors_as_exit(fmt: str, allowed: tuple[str, ...], schema: str = REPORT_SCHEMA) -> Iterator[None]:
-    """Turn any error into its one line and exit code; `fmt` picks JSON errors when valid."""
-    fmt = fmt.strip().lower() if fmt.strip().lower() in allowed else "table"
-    try:
-        yield
-    except ConvinspectError as err:
-        raise fail(err, fmt, schema) from None
-    except Exception as err:  # a bug must still not print a traceback
-        if os.environ.get("CONVINSPECT_DEBUG"):
-            raise
-        raise fail(BackendError(f"internal error: {type(err).__name__}: {err}"), fmt, schema) from None
+def _progress(what: str) -> Iterator[tuple[Callable[[int], None] | None, Callable[[Any], None] | None]]:
+    """A Rich progress bar on the real stderr, only when that is a terminal."""
+    if not stderr_is_terminal():
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from convinspect.streams import messages
+
+    with Progress(console=Console(file=messages()), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield (lambda total: bar.update(task, total=total)), (lambda _result: bar.advance(task))
 
 
-def emit(report: Report, fmt: str, diagram: bool = False) -> None:
-    """Write the report to stdout in the chosen format."""
-    if fmt == "json":
-        from convinspect.render.json import report_json
-
-        sys.stdout.write(report_json(report, diagram))
-    elif fmt == "plain":
-        from convinspect.render.plain import report_plain
-
-        sys.stdout.write(report_plain(report, diagram))
-    elif fmt == "markdown":
-        from convinspect.render.markdown import report_markdown
-
-        sys.stdout.write(report_markdown(report, diagram))
-    else:
-        from rich.console import Console
-
-        from convinspect.render.table import report_table
-
-        Console(soft_wrap=False).print(report_table(report, diagram))
-
+# -- options -----------------------------------------------------------------------------
 
 Opt = typer.Option
-LAYER_HELP = (
-    "conv1d, conv2d, conv3d, depthwise-conv1d, depthwise-conv2d, separable-conv1d, "
-    "separable-conv2d, conv1d-transpose, conv2d-transpose, conv3d-transpose (any case, - or _)."
-)
-# The layer options, shared by `build` and `sweep`.
-Layer = Annotated[str, Opt("--layer", "-l", help=LAYER_HELP)]
-Filters = Annotated[str | None, Opt("--filters", "-f", help="Number of output filters.")]
-Kernel = Annotated[str | None, Opt("--kernel", "-k", help="Kernel size: 5, or one per axis: 5,3.")]
-Strides = Annotated[str | None, Opt("--strides", "-s", help="Strides: 2 or 2,1 (default: 1)")]
-Padding = Annotated[str | None, Opt("--padding", "-p", help="valid, same or causal (conv1d) (default: valid)")]
-Dilation = Annotated[str | None, Opt("--dilation", "-d", help="Dilation rate: 2 or 2,1 (default: 1)")]
-Groups = Annotated[str | None, Opt("--groups", "-g", help="Groups (conv1d/2d/3d) (default: 1)")]
+LAYER, INPUT, ENGINES, OUTPUT, CI = "Layer", "Input", "Engines and forward pass", "Output", "CI expectations"
+
+
+def _default(option: str) -> str:
+    return f" (default: {DEFAULTS[option]})"
+
+
+Layer = Annotated[
+    str,
+    Opt("--layer", "-l", metavar="KIND", rich_help_panel=LAYER,
+        help=", ".join(k.key for k in KINDS) + " (any case, - or _). (default: conv2d)"),
+]  # fmt: skip
+Filters = Annotated[
+    str | None, Opt("--filters", "-f", metavar="INT", rich_help_panel=LAYER, help="Number of output filters.")
+]
+Kernel = Annotated[
+    str | None,
+    Opt("--kernel", "-k", metavar="INT[,INT…]", rich_help_panel=LAYER, help="Kernel size: 5, or one per axis: 5,3."),
+]
+Strides = Annotated[
+    str | None,
+    Opt(
+        "--strides", "-s", metavar="INT[,INT…]", rich_help_panel=LAYER, help="Strides: 2 or 2,1." + _default("strides")
+    ),
+]
+Padding = Annotated[
+    str | None,
+    Opt("--padding", "-p", metavar="PADDING", rich_help_panel=LAYER,
+        help="valid, same, or causal (conv1d only)." + _default("padding")),
+]  # fmt: skip
+Dilation = Annotated[
+    str | None,
+    Opt("--dilation", "-d", metavar="INT[,INT…]", rich_help_panel=LAYER,
+        help="Dilation rate: 2 or 2,1." + _default("dilation")),
+]  # fmt: skip
+Groups = Annotated[
+    str | None,
+    Opt("--groups", "-g", metavar="INT", rich_help_panel=LAYER,
+        help="Groups (conv1d/2d/3d); divides filters and input channels." + _default("groups")),
+]  # fmt: skip
 DepthMultiplier = Annotated[
-    str | None, Opt("--depth-multiplier", "-m", help="Depth multiplier (depthwise, separable) (default: 1)")
-]
+    str | None,
+    Opt("--depth-multiplier", "-m", metavar="INT", rich_help_panel=LAYER,
+        help="Depth multiplier (depthwise, separable)." + _default("depth_multiplier")),
+]  # fmt: skip
 OutputPadding = Annotated[
-    str | None, Opt("--output-padding", help="Output padding (transposed convs), each < strides.")
-]
+    str | None,
+    Opt("--output-padding", metavar="INT[,INT…]", rich_help_panel=LAYER,
+        help="Output padding (transposed convs), each >= 0 and < strides. (default: unset)"),
+]  # fmt: skip
 DataFormat = Annotated[
-    str | None, Opt("--data-format", help="channels_last or channels_first (default: channels_last)")
+    str | None,
+    Opt("--data-format", metavar="FORMAT", rich_help_panel=LAYER,
+        help="channels_last or channels_first." + _default("data_format")),
+]  # fmt: skip
+Activation = Annotated[
+    str | None,
+    Opt("--activation", "-a", metavar="NAME", rich_help_panel=LAYER,
+        help="A Keras activation name, e.g. relu." + _default("activation")),
+]  # fmt: skip
+UseBias = Annotated[
+    bool, Opt("--use-bias/--no-bias", rich_help_panel=LAYER, help="Create a bias variable. (default: --use-bias)")
 ]
-Activation = Annotated[str | None, Opt("--activation", "-a", help="A Keras activation name, e.g. relu.")]
-UseBias = Annotated[bool, Opt("--use-bias/--no-bias", help="Create a bias variable.")]
 Dtype = Annotated[
     str | None,
-    Opt("--dtype", help="float32, float16, bfloat16, float64, mixed_float16, mixed_bfloat16 (default: float32)"),
+    Opt("--dtype", metavar="POLICY", rich_help_panel=LAYER,
+        help="float32, float16, bfloat16, float64, mixed_float16 or mixed_bfloat16." + _default("dtype")),
+]  # fmt: skip
+Name = Annotated[
+    str | None,
+    Opt("--name", metavar="NAME", rich_help_panel=LAYER, help="Layer name. (default: Keras' own, e.g. conv2d)"),
 ]
-Name = Annotated[str | None, Opt("--name", help="Layer name (default: Keras' default, e.g. conv2d)")]
-Forward = Annotated[str, Opt("--forward", help="auto, eager or symbolic forward pass.")]
-Budget = Annotated[str, Opt("--budget", help="Activation memory allowed for an eager pass (auto).")]
+Forwards = Annotated[
+    str,
+    Opt("--forward", metavar="MODE", rich_help_panel=ENGINES,
+        help="auto (eager within --budget, else symbolic), eager or symbolic. (default: auto)"),
+]  # fmt: skip
+Budget = Annotated[
+    str,
+    Opt("--budget", metavar="SIZE", rich_help_panel=ENGINES,
+        help="Activation memory an automatic eager pass may take: 256MiB, 1GiB. (default: 256MiB)"),
+]  # fmt: skip
+OutputFile = Annotated[
+    str | None,
+    Opt("--output", "-o", metavar="FILE", rich_help_panel=OUTPUT,
+        help="Write the result to FILE (atomically) and print a one-line summary."),
+]  # fmt: skip
+
+
+def _expectation(flag: str, metavar: str, text: str) -> Any:
+    return Opt(flag, metavar=metavar, rich_help_panel=CI, help=text)
 
 
 def layer_values(**options: object) -> dict[str, object]:
@@ -156,6 +219,9 @@ def layer_values(**options: object) -> dict[str, object]:
     values = dict(options)
     values["use_bias"] = None if values.get("use_bias", True) else False
     return values
+
+
+# -- commands ----------------------------------------------------------------------------
 
 
 @app.command()
@@ -173,33 +239,80 @@ def build(
     activation: Activation = None,
     use_bias: UseBias = True,
     dtype: Dtype = None,
-    input: Annotated[
-        str | None, Opt("--input", "-i", help="Full input shape with batch: 2,32,32,1 or 2x32x32x1; ? = unknown batch.")
-    ] = None,
     name: Name = None,
+    input: Annotated[
+        str | None,
+        Opt(
+            "--input",
+            "-i",
+            metavar="SHAPE",
+            rich_help_panel=INPUT,
+            help="Full input shape, batch first: 2,32,32,1 or 2x32x32x1; ? = unknown batch.",
+        ),
+    ] = None,
     engine: Annotated[
-        str, Opt("--engine", "-e", help="keras (real layer), analytic (no TensorFlow) or both.")
+        str,
+        Opt(
+            "--engine",
+            "-e",
+            metavar="ENGINE",
+            rich_help_panel=ENGINES,
+            help="keras (the real layer), analytic (no TensorFlow) or both (compared). (default: keras)",
+        ),
     ] = "keras",
-    forward: Forward = "auto",
+    forward: Forwards = "auto",
     budget: Budget = "256MiB",
-    seed: Annotated[str | None, Opt("--seed", help="Seed for the dummy input and the initialisers.")] = None,
-    fmt: Annotated[str, Opt("--format", "-F", help="table, json, markdown or plain.")] = "table",
-    diagram: Annotated[bool, Opt("--diagram", help="Draw each spatial axis: padding, taps, unread cells.")] = False,
-    explain: Annotated[
-        bool, Opt("--explain", help="Tell, step by step, why the layer has no variables until it is built.")
+    seed: Annotated[
+        str | None,
+        Opt("--seed", metavar="INT", rich_help_panel=ENGINES, help="Seed for the dummy input and the initialisers."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        Opt(
+            "--format",
+            "-F",
+            metavar="FORMAT",
+            rich_help_panel=OUTPUT,
+            help="table, json, markdown or plain. (default: table)",
+        ),
+    ] = "table",
+    output: OutputFile = None,
+    diagram: Annotated[
+        bool, Opt("--diagram", rich_help_panel=OUTPUT, help="Draw each spatial axis: padding, taps, unread cells.")
     ] = False,
-    expect_output: Annotated[str | None, Opt("--expect-output", help="Expected output shape, e.g. 2,16,16,64.")] = None,
-    expect_params: Annotated[str | None, Opt("--expect-params", help="Expected total parameter count.")] = None,
-    expect_kernel: Annotated[str | None, Opt("--expect-kernel", help="Expected kernel shape, e.g. 5,5,1,64.")] = None,
-    expect_bias: Annotated[str | None, Opt("--expect-bias", help="Expected bias shape, e.g. 64.")] = None,
-    max_params: Annotated[str | None, Opt("--max-params", help="Fail when the layer has more parameters.")] = None,
+    explain: Annotated[
+        bool,
+        Opt(
+            "--explain",
+            rich_help_panel=OUTPUT,
+            help="Tell, step by step, why the layer has no variables until it is built.",
+        ),
+    ] = False,
+    expect_output: Annotated[
+        str | None, _expectation("--expect-output", "SHAPE", "Expected output shape, e.g. 2,16,16,64.")
+    ] = None,
+    expect_params: Annotated[
+        str | None, _expectation("--expect-params", "INT", "Expected total parameter count.")
+    ] = None,
+    expect_kernel: Annotated[
+        str | None, _expectation("--expect-kernel", "SHAPE", "Expected kernel shape, e.g. 5,5,1,64.")
+    ] = None,
+    expect_bias: Annotated[str | None, _expectation("--expect-bias", "SHAPE", "Expected bias shape, e.g. 64.")] = None,
+    max_params: Annotated[
+        str | None, _expectation("--max-params", "INT", "Fail when the layer has more parameters.")
+    ] = None,
     max_macs: Annotated[
-        str | None, Opt("--max-macs", help="Fail when the forward pass takes more MACs (whole batch).")
+        str | None, _expectation("--max-macs", "INT", "Fail when the forward pass takes more MACs (whole batch).")
     ] = None,
 ) -> None:
     """Build a real Keras conv layer and show its variables before and after a forward pass."""
-    with errors_as_exit(fmt, FORMATS):
-        fmt = parse_choice(fmt, "format", FORMATS)
+    from convinspect.api import inspect_layer
+    from convinspect.core.expectations import parse_expectations, with_checks
+    from convinspect.output import check_output, write
+    from convinspect.render.words import check_text
+
+    def work(out: Format) -> int:
+        check_output(output)
         spec = parse_spec(
             layer_values(
                 layer=layer, filters=filters, kernel=kernel, strides=strides, padding=padding, dilation=dilation,
@@ -214,24 +327,32 @@ def build(
         )  # fmt: skip
         report = inspect_layer(
             spec,
-            engine=parse_choice(engine, "engine", ENGINES),
-            forward=parse_choice(forward, "forward", FORWARD_MODES),
+            engine=Engine.parse(engine, "engine"),
+            forward=Forward.parse(forward, "forward"),
             budget=parse_size(budget, "budget"),
             seed=None if seed is None else parse_int(seed, "seed", minimum=0),
             explain=explain,
         )
         report = with_checks(report, expectations)
-    emit(report, fmt, diagram)
-    for failed in (c for c in report.checks if not c.ok):
-        _say(f"convinspect: check failed: {check_text(failed)}")
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_CHECK_FAILED)
+        write(report, out, output, diagram=diagram)
+        for failed in (c for c in report.checks if not c.ok):
+            say(f"convinspect: check failed: {check_text(failed)}")
+        return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+    _run(fmt, REPORT_FORMATS, REPORT_SCHEMA, work)
 
 
 @app.command()
 def sweep(
     input: Annotated[
         str | None,
-        Opt("--input", "-i", help="Input shape; any dimension may be a range a..b or a..b:step: 1,220..232:4,224,3."),
+        Opt(
+            "--input",
+            "-i",
+            metavar="SHAPE",
+            rich_help_panel=INPUT,
+            help="Input shape; any dimension may be a range a..b or a..b:step: 1,220..232:4,224,3.",
+        ),
     ] = None,
     layer: Layer = "conv2d",
     filters: Filters = None,
@@ -247,103 +368,92 @@ def sweep(
     use_bias: UseBias = True,
     dtype: Dtype = None,
     name: Name = None,
-    engine: Annotated[str, Opt("--engine", "-e", help="analytic (default), keras or both.")] = "analytic",
-    forward: Forward = "auto",
+    engine: Annotated[
+        str,
+        Opt(
+            "--engine",
+            "-e",
+            metavar="ENGINE",
+            rich_help_panel=ENGINES,
+            help="analytic, keras or both. (default: analytic)",
+        ),
+    ] = "analytic",
+    forward: Forwards = "auto",
     budget: Budget = "256MiB",
-    fmt: Annotated[str, Opt("--format", "-F", help="table, json or csv.")] = "table",
-    output: Annotated[str | None, Opt("--output", "-o", help="Write the result here; print a summary.")] = None,
+    fmt: Annotated[
+        str,
+        Opt("--format", "-F", metavar="FORMAT", rich_help_panel=OUTPUT, help="table, json or csv. (default: table)"),
+    ] = "table",
+    output: OutputFile = None,
 ) -> None:
     """Tabulate output shape, params and MACs for every input shape in some ranges (at most 100,000)."""
-    from convinspect.render import sweep as render
-    from convinspect.sweep import SWEEP_SCHEMA, run_sweep
+    from convinspect.api import run_sweep
+    from convinspect.core.sweep import SWEEP_SCHEMA
+    from convinspect.output import check_output, write
 
-    with errors_as_exit(fmt, render.SWEEP_FORMATS, SWEEP_SCHEMA):
-        fmt = parse_choice(fmt, "format", render.SWEEP_FORMATS)
+    def work(out: Format) -> int:
+        check_output(output)
         values = layer_values(
             layer=layer, filters=filters, kernel=kernel, strides=strides, padding=padding, dilation=dilation,
             groups=groups, depth_multiplier=depth_multiplier, output_padding=output_padding,
             data_format=data_format, activation=activation, use_bias=use_bias, dtype=dtype, input=input, name=name,
         )  # fmt: skip
-        options = {"forward": parse_choice(forward, "forward", FORWARD_MODES), "budget": parse_size(budget, "budget")}
+        options = {"forward": Forward.parse(forward, "forward"), "budget": parse_size(budget, "budget")}
         with _progress("sweeping") as (on_total, on_result):
-            result = run_sweep(values, engine=engine, on_total=on_total, on_result=on_result, **options)
-    writer = {"table": render.sweep_table, "json": render.sweep_json, "csv": render.sweep_csv}[fmt]
-    _write(writer(result), output)
-    if output is not None:
-        sys.stdout.write(f"{render.summary_line(result)}; written to {output}\n")
-    raise typer.Exit(EXIT_OK)
+            result = run_sweep(
+                values, engine=Engine.parse(engine, "engine"), on_total=on_total, on_result=on_result, **options
+            )
+        write(result, out, output)
+        return EXIT_OK
+
+    _run(fmt, SWEEP_FORMATS, SWEEP_SCHEMA, work)
 
 
 @app.command()
 def check(
     files: Annotated[list[str], typer.Argument(help='Spec files: TOML ([[layer]] tables) or JSON ({"layer": [...]}).')],
-    engine: Annotated[str, Opt("--engine", "-e", help="keras, analytic or both.")] = "keras",
-    forward: Annotated[str, Opt("--forward", help="auto, eager or symbolic forward pass.")] = "auto",
-    budget: Annotated[str, Opt("--budget", help="Activation memory allowed for an eager pass (auto).")] = "256MiB",
-    fmt: Annotated[str, Opt("--format", "-F", help="table, json, junit, github or markdown.")] = "table",
-    output: Annotated[str | None, Opt("--output", "-o", help="Write the report here; print a summary.")] = None,
+    engine: Annotated[
+        str,
+        Opt(
+            "--engine",
+            "-e",
+            metavar="ENGINE",
+            rich_help_panel=ENGINES,
+            help="keras, analytic or both. (default: keras)",
+        ),
+    ] = "keras",
+    forward: Forwards = "auto",
+    budget: Budget = "256MiB",
+    fmt: Annotated[
+        str,
+        Opt(
+            "--format",
+            "-F",
+            metavar="FORMAT",
+            rich_help_panel=OUTPUT,
+            help="table, json, junit, github or markdown. (default: table)",
+        ),
+    ] = "table",
+    output: OutputFile = None,
 ) -> None:
     """Check every layer of one or more spec files; exit 2 if any is invalid, else 1 if any failed."""
-    from convinspect.checks import CHECK_SCHEMA, run_files
-    from convinspect.render import checks as render
+    from convinspect.api import run_check
+    from convinspect.core.checkrun import CHECK_SCHEMA
+    from convinspect.output import check_output, write
 
-    with errors_as_exit(fmt, render.CHECK_FORMATS, CHECK_SCHEMA):
-        fmt = parse_choice(fmt, "format", render.CHECK_FORMATS)
+    def work(out: Format) -> int:
+        check_output(output, files)
         options = {
-            "engine": parse_choice(engine, "engine", ENGINES),
-            "forward": parse_choice(forward, "forward", FORWARD_MODES),
+            "engine": Engine.parse(engine, "engine"),
+            "forward": Forward.parse(forward, "forward"),
             "budget": parse_size(budget, "budget"),
         }
         with _progress("checking") as (on_total, on_result):
-            run = run_files(files, on_result=on_result, on_total=on_total, **options)
-    if fmt == "table":
-        _print_table(render.check_table(run), output)
-    else:
-        text = {"json": render.check_json, "junit": render.check_junit, "github": render.check_github,
-                "markdown": render.check_markdown}[fmt](run)  # fmt: skip
-        _write(text, output)
-    if output is not None:
-        sys.stdout.write(f"{render.summary_line(run)}; report written to {output}\n")
-    raise typer.Exit(run.exit_code)
+            run = run_check(files, on_total=on_total, on_result=on_result, **options)
+        write(run, out, output)
+        return run.exit_code
 
-
-def _print_table(renderable: Any, output: str | None) -> None:
-    """A Rich renderable to the terminal, or as plain text to `output`."""
-    from rich.console import Console
-
-    if output is None:
-        Console(soft_wrap=False).print(renderable)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            Console(file=handle, width=120, color_system=None).print(renderable)
-    except OSError as err:
-        raise fail(InvalidInput(f"cannot write {output}: {err.strerror}", "output"), "table") from None
-
-
-def _write(text: str, output: str | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as err:
-        raise fail(InvalidInput(f"cannot write {output}: {err.strerror}", "output"), "table") from None
-
-
-@contextlib.contextmanager
-def _progress(what: str) -> Iterator[tuple[Callable[[int], None] | None, Callable[[Any], None] | None]]:
-    """A Rich progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        yield None, None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(what, total=None)
-        yield (lambda total: bar.update(task, total=total)), (lambda _result: bar.advance(task))
+    _run(fmt, CHECK_FORMATS, CHECK_SCHEMA, work)
 
 
 def main() -> None:

@@ -17,10 +17,11 @@ class ConvinspectError(Exception):
 
     exit_code = EXIT_INVALID
 
-    def __init__(self, problem: str, option: str | None = None) -> None:
+    def __init__(self, problem: str, option: str | None = None, rule: str | None = None) -> None:
         # Keras messages can span lines and carry ANSI styling; the user gets one plain line.
         self.problem = " ".join(_ANSI.sub("", str(problem)).split())
         self.option = option
+        self.rule = rule  # a short code for the Keras/TensorFlow rule broken, e.g. "groups_channels"
         super().__init__(self.message())
 
     def message(self, prefix: str = "--") -> str:

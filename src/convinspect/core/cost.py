@@ -7,7 +7,8 @@ engine the real layer's. Conventions:
 - a MAC is one multiply-accumulate; every kernel tap counts, including taps that
   land on padding (a dense kernel multiplies those zeros too);
 - the bias is not a MAC: it is one add per output element (`bias_adds`);
-- FLOPs = 2 x MACs + bias adds; `mult_adds` (torchinfo's figure) = MACs + bias adds;
+- FLOPs = 2 x MACs + bias adds; `mult_adds` = MACs + bias adds (the figure fvcore and
+  ptflops give; torchinfo's agrees except for transposed convs, see docs/conventions.md);
 - activations are not counted;
 - figures cover the whole batch; an unknown batch ('?') counts one example.
 """
@@ -17,9 +18,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convinspect.core.spec import ITEMSIZE
+from convinspect.core.choices import DataFormat
+from convinspect.core.dtypes import ITEMSIZE
+
+if TYPE_CHECKING:
+    from convinspect.core.families import Recipe
 
 Shape = tuple[int | None, ...]
 
@@ -60,7 +65,7 @@ class Cost:
 
     @property
     def mult_adds(self) -> int:
-        """What torchinfo-style summaries print as "mult-adds": MACs plus bias adds."""
+        """MACs plus bias adds ("mult-adds" in layer summaries)."""
         return self.macs + self.bias_adds
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,50 +113,24 @@ class Memory:
         }
 
 
-def spatial(shape: Shape, channels_last: bool) -> tuple[int, ...]:
-    """The spatial dimensions of a full shape (batch and channels left out)."""
-    dims = shape[1:-1] if channels_last else shape[2:]
-    return tuple(d for d in dims if d is not None)
-
-
-def _split(shape: Shape, channels_last: bool) -> tuple[int, tuple[int, ...], int]:
-    """(examples counted, spatial dims, channels); an unknown batch counts as 1."""
-    batch = 1 if shape[0] is None else shape[0]
-    channels = shape[-1] if channels_last else shape[1]
-    assert channels is not None
-    return batch, spatial(shape, channels_last), channels
-
-
 def layer_cost(
-    family: str,
+    recipe: Recipe,
+    data_format: DataFormat,
     input_shape: Shape,
     output_shape: Shape,
     kernels: Mapping[str, tuple[int, ...]],
     use_bias: bool,
-    channels_last: bool = True,
 ) -> Cost:
     """MACs and bias adds of one forward pass, from the layer's shapes.
 
     `kernels` maps variable names (kernel, depthwise_kernel, pointwise_kernel) to shapes.
     """
-    batch, in_spatial, in_channels = _split(input_shape, channels_last)
-    _, out_spatial, out_channels = _split(output_shape, channels_last)
-    positions = batch * math.prod(out_spatial)  # output positions, all examples
+    batch = 1 if input_shape[0] is None else input_shape[0]  # an unknown batch counts one example
+    out_channels = data_format.channels(output_shape)
+    positions = batch * math.prod(data_format.spatial(output_shape))  # output positions, all examples
+    inputs = batch * math.prod(data_format.spatial(input_shape)) * data_format.channels(input_shape)
     bias_adds = positions * out_channels if use_bias else 0
-    if family == "conv":  # kernel (k..., in/groups, filters): each output reads k... x in/groups
-        parts = [CostPart("conv", positions * out_channels * math.prod(kernels["kernel"][:-1]), bias_adds)]
-    elif family == "transpose":  # kernel (k..., filters, in): each input element scatters k... x filters
-        inputs = batch * math.prod(in_spatial) * in_channels
-        parts = [CostPart("transpose", inputs * math.prod(kernels["kernel"][:-1]), bias_adds)]
-    elif family == "depthwise":  # kernel (k..., in, multiplier): each output reads k... of one channel
-        parts = [CostPart("depthwise", positions * out_channels * math.prod(kernels["kernel"][:-2]), bias_adds)]
-    else:  # separable: depthwise then a 1x1 pointwise conv; the bias follows the pointwise part
-        depthwise = kernels["depthwise_kernel"]
-        middle = depthwise[-2] * depthwise[-1]
-        parts = [
-            CostPart("depthwise", positions * middle * math.prod(depthwise[:-2]), 0),
-            CostPart("pointwise", positions * out_channels * middle, bias_adds),
-        ]
+    parts = recipe.cost_parts(positions, inputs, out_channels, kernels, bias_adds)
     return Cost(batch=batch, batch_known=input_shape[0] is not None, parts=tuple(parts))
 
 

@@ -17,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core.arithmetic import effective_kernel
+from convinspect.core.choices import Padding
+from convinspect.core.config import LayerConfig
+
+
+def effective_kernel(k: int, d: int) -> int:
+    """Kernel extent once dilated: d·(k−1)+1."""
+    return d * (k - 1) + 1
 
 
 @dataclass(frozen=True)
@@ -66,14 +72,14 @@ class AxisGeometry:
         """Input cells between neighbouring outputs' fields (1/stride for transposed convs)."""
         return 1 / self.stride if self.transposed and self.stride > 1 else self.stride
 
-    def taps(self, index: int) -> list[int]:
+    def taps(self, index: int) -> range:
         """Forward: the input positions output `index` reads (negative or >= input: padding).
 
         Transposed: the output positions input `index` writes (outside [0, output): cropped).
+        A range, so a kernel of any size costs nothing to ask about.
         """
-        if self.transposed:
-            return [index * self.stride + j * self.dilation - self.crop_before for j in range(self.kernel)]
-        return [index * self.stride + j * self.dilation - self.pad_before for j in range(self.kernel)]
+        start = index * self.stride - (self.crop_before if self.transposed else self.pad_before)
+        return range(start, start + self.kernel * self.dilation, self.dilation)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -83,7 +89,7 @@ class AxisGeometry:
             "dilation": self.dilation,
             "effective_kernel": self.effective_kernel,
             "stride": self.stride,
-            "padding": self.padding,
+            "padding": str(self.padding),
             "output": self.output,
         }
         if self.transposed:
@@ -102,9 +108,9 @@ class AxisGeometry:
 
 def forward_pads(n: int, out: int, ke: int, s: int, padding: str) -> tuple[int, int]:
     """(before, after) padding of a forward conv."""
-    if padding == "valid":
+    if padding == Padding.VALID:
         return 0, 0
-    if padding == "causal":
+    if padding == Padding.CAUSAL:
         return ke - 1, 0
     total = max((out - 1) * s + ke - n, 0)
     return total // 2, total - total // 2
@@ -129,18 +135,17 @@ def axis_geometry(
 
 
 def layer_geometry(
-    kind_family: str,
+    transposed: bool,
     axes: tuple[str, ...],
     in_spatial: tuple[int, ...],
     out_spatial: tuple[int, ...],
-    config: dict[str, Any],
+    config: LayerConfig,
 ) -> tuple[AxisGeometry, ...]:
-    """One AxisGeometry per spatial axis, from the resolved config (Keras names)."""
-    transposed = kind_family == "transpose"
-    ops = config.get("output_padding") or [None] * len(axes)
+    """One AxisGeometry per spatial axis."""
+    ops = config.output_padding or (None,) * len(axes)
     return tuple(
-        axis_geometry(axis, n, out, k, s, d, config["padding"], transposed, op)
+        axis_geometry(axis, n, out, k, s, d, config.padding, transposed, op)
         for axis, n, out, k, s, d, op in zip(
-            axes, in_spatial, out_spatial, config["kernel_size"], config["strides"], config["dilation_rate"], ops
+            axes, in_spatial, out_spatial, config.kernel_size, config.strides, config.dilation_rate, ops
         )
     )

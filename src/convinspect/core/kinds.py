@@ -1,27 +1,14 @@
-"""The ten Keras convolution layer kinds and what each one accepts."""
+"""The ten Keras convolution layer kinds: a rank and a family each."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from convinspect.core.choices import DataFormat, Padding
+from convinspect.core.families import RECIPES, Family, Recipe
 from convinspect.errors import InvalidInput
 
-# Options every kind takes; the family adds its own on top.
-_COMMON = frozenset({"kernel", "strides", "padding", "dilation", "data_format", "activation", "use_bias", "dtype"})
-_FAMILY_OPTIONS = {
-    "conv": frozenset({"filters", "groups"}),
-    "transpose": frozenset({"filters", "output_padding"}),
-    "depthwise": frozenset({"depth_multiplier"}),
-    "separable": frozenset({"filters", "depth_multiplier"}),
-}
-# Options that must be given (Keras has no default for them).
-_FAMILY_REQUIRED = {
-    "conv": ("filters", "kernel"),
-    "transpose": ("filters", "kernel"),
-    "depthwise": ("kernel",),
-    "separable": ("filters", "kernel"),
-}
 _SPATIAL = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
@@ -32,22 +19,23 @@ class Kind:
     key: str  # "conv2d-transpose"
     class_name: str  # "Conv2DTranspose"
     rank: int  # spatial dimensions
-    family: str  # conv | transpose | depthwise | separable
+    family: Family
+
+    @property
+    def recipe(self) -> Recipe:
+        return RECIPES[self.family]
 
     @property
     def options(self) -> frozenset[str]:
-        return _COMMON | _FAMILY_OPTIONS[self.family]
+        return self.recipe.options
 
     @property
     def required(self) -> tuple[str, ...]:
-        return _FAMILY_REQUIRED[self.family]
+        return self.recipe.required
 
     @property
-    def paddings(self) -> tuple[str, ...]:
-        # Keras allows causal padding on Conv1D only.
-        if self.family == "conv" and self.rank == 1:
-            return ("valid", "same", "causal")
-        return ("valid", "same")
+    def paddings(self) -> tuple[Padding, ...]:
+        return self.recipe.paddings(self.rank)
 
     @property
     def default_name(self) -> str:
@@ -59,35 +47,34 @@ class Kind:
     def spatial_axes(self) -> tuple[str, ...]:
         return _SPATIAL[self.rank]
 
-    @property
-    def forbids_strided_dilation(self) -> bool:
-        # Depthwise and separable layers decompose the op instead.
-        return self.family in ("conv", "transpose")
+    def input_axes(self, data_format: DataFormat) -> tuple[str, ...]:
+        """E.g. ("batch", "height", "width", "channels")."""
+        return data_format.axes(self.spatial_axes)
 
-    def input_layout(self, data_format: str) -> str:
+    def input_layout(self, data_format: DataFormat) -> str:
         """E.g. `(batch, height, width, channels)`."""
-        axes = self.spatial_axes
-        dims = ("batch", *axes, "channels") if data_format == "channels_last" else ("batch", "channels", *axes)
-        return "(" + ", ".join(dims) + ")"
+        return "(" + ", ".join(self.input_axes(data_format)) + ")"
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("conv1d", "Conv1D", 1, "conv"),
-    Kind("conv2d", "Conv2D", 2, "conv"),
-    Kind("conv3d", "Conv3D", 3, "conv"),
-    Kind("depthwise-conv1d", "DepthwiseConv1D", 1, "depthwise"),
-    Kind("depthwise-conv2d", "DepthwiseConv2D", 2, "depthwise"),
-    Kind("separable-conv1d", "SeparableConv1D", 1, "separable"),
-    Kind("separable-conv2d", "SeparableConv2D", 2, "separable"),
-    Kind("conv1d-transpose", "Conv1DTranspose", 1, "transpose"),
-    Kind("conv2d-transpose", "Conv2DTranspose", 2, "transpose"),
-    Kind("conv3d-transpose", "Conv3DTranspose", 3, "transpose"),
+    Kind("conv1d", "Conv1D", 1, Family.CONV),
+    Kind("conv2d", "Conv2D", 2, Family.CONV),
+    Kind("conv3d", "Conv3D", 3, Family.CONV),
+    Kind("depthwise-conv1d", "DepthwiseConv1D", 1, Family.DEPTHWISE),
+    Kind("depthwise-conv2d", "DepthwiseConv2D", 2, Family.DEPTHWISE),
+    Kind("separable-conv1d", "SeparableConv1D", 1, Family.SEPARABLE),
+    Kind("separable-conv2d", "SeparableConv2D", 2, Family.SEPARABLE),
+    Kind("conv1d-transpose", "Conv1DTranspose", 1, Family.TRANSPOSE),
+    Kind("conv2d-transpose", "Conv2DTranspose", 2, Family.TRANSPOSE),
+    Kind("conv3d-transpose", "Conv3DTranspose", 3, Family.TRANSPOSE),
 )
 _BY_FOLDED = {k.key.replace("-", ""): k for k in KINDS}
 
 
-def get_kind(value: str) -> Kind:
+def get_kind(value: object) -> Kind:
     """Look a kind up by any spelling: `conv2d-transpose`, `Conv2DTranspose`, `conv2d_transpose`."""
+    if isinstance(value, Kind):
+        return value
     folded = re.sub(r"[-_\s]", "", str(value)).lower()
     kind = _BY_FOLDED.get(folded)
     if kind is None:

@@ -16,9 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from convinspect.core.config import LayerConfig
 from convinspect.core.geometry import AxisGeometry
 
 _KERNEL_AXES = {1: ("kw",), 2: ("kh", "kw"), 3: ("kd", "kh", "kw")}
+
+
+def kernel_axes(rank: int, *channel_axes: str) -> tuple[str, ...]:
+    """A kernel's axis labels: the spatial ones, then the two channel axes."""
+    return (*_KERNEL_AXES[rank], *channel_axes)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def _permute(values: tuple[Any, ...], order: tuple[int, ...]) -> tuple[Any, ...]
     return tuple(values[i] for i in order)
 
 
-def _torch_padding(geometry: tuple[AxisGeometry, ...]) -> dict[str, Any]:
+def torch_padding(geometry: tuple[AxisGeometry, ...]) -> dict[str, Any]:
     """PyTorch's symmetric `padding` (and `output_padding`), when Keras' padding is symmetric."""
     if geometry and geometry[0].transposed:
         if any(g.crop_before != g.crop_after for g in geometry):
@@ -60,19 +66,22 @@ def _torch_padding(geometry: tuple[AxisGeometry, ...]) -> dict[str, Any]:
     return {"padding": [g.pad_before for g in geometry]}
 
 
-def _module(name: str, rank: int, ins: int, outs: int, config: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def torch_module(
+    name: str, rank: int, ins: int, outs: int, config: LayerConfig | None, **extra: Any
+) -> dict[str, Any]:  # fmt: skip
+    """The PyTorch module's arguments; `config` None is a 1×1 pointwise conv."""
     return {
         "class": f"torch.nn.{name}{rank}d",
         "in_channels": ins,
         "out_channels": outs,
-        "kernel_size": list(config["kernel_size"]),
-        "stride": list(config["strides"]),
-        "dilation": list(config["dilation_rate"]),
+        "kernel_size": [1] * rank if config is None else list(config.kernel_size),
+        "stride": [1] * rank if config is None else list(config.strides),
+        "dilation": [1] * rank if config is None else list(config.dilation_rate),
         **extra,
     }
 
 
-def _kernel(
+def kernel_layout(
     name: str, shape: tuple[int, ...], axes: tuple[str, ...], module: dict[str, Any],
     fold: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
 ) -> Layout:  # fmt: skip
@@ -85,49 +94,6 @@ def _kernel(
     return Layout(name, axes, shape, reshape, order, _permute(source_axes, order), _permute(source, order), module)
 
 
-def _bias(shape: tuple[int, ...], axis: str) -> Layout:
+def bias_layout(shape: tuple[int, ...], axis: str) -> Layout:
     """Biases are the same vector in both frameworks."""
     return Layout("bias", (axis,), shape, None, (0,), (axis,), shape, None)
-
-
-def layer_layouts(
-    family: str,
-    rank: int,
-    variables: dict[str, tuple[int, ...]],
-    config: dict[str, Any],
-    geometry: tuple[AxisGeometry, ...],
-) -> tuple[Layout, ...]:
-    """One Layout per variable, from its Keras shape and the resolved config."""
-    ks = _KERNEL_AXES[rank]
-    use_bias = "bias" in variables
-    padding = _torch_padding(geometry)
-    layouts: list[Layout] = []
-    bias_axis = "filters"
-    if family == "conv":
-        k = variables["kernel"]
-        groups = config["groups"]
-        module = _module("Conv", rank, k[-2] * groups, k[-1], config, groups=groups, bias=use_bias, **padding)
-        layouts.append(_kernel("kernel", k, (*ks, "in/groups", "filters"), module))
-    elif family == "transpose":
-        k = variables["kernel"]
-        module = _module("ConvTranspose", rank, k[-1], k[-2], config, groups=1, bias=use_bias, **padding)
-        layouts.append(_kernel("kernel", k, (*ks, "filters", "in"), module))
-    else:  # depthwise, or the depthwise half of a separable layer
-        name = "kernel" if family == "depthwise" else "depthwise_kernel"
-        k = variables[name]
-        channels, multiplier = k[-2], k[-1]
-        module = _module("Conv", rank, channels, channels * multiplier, config, groups=channels,
-                         bias=use_bias and family == "depthwise", **padding)  # fmt: skip
-        fold = ((*k[:-2], 1, channels * multiplier), (*ks, "1", "in*mult"))
-        layouts.append(_kernel(name, k, (*ks, "in", "mult"), module, fold))
-        bias_axis = "in*mult"
-        if family == "separable":
-            p = variables["pointwise_kernel"]
-            pointwise = {"class": f"torch.nn.Conv{rank}d", "in_channels": p[-2], "out_channels": p[-1],
-                         "kernel_size": [1] * rank, "stride": [1] * rank, "dilation": [1] * rank,
-                         "groups": 1, "bias": use_bias, "padding": [0] * rank}  # fmt: skip
-            layouts.append(_kernel("pointwise_kernel", p, (*("1",) * rank, "in*mult", "filters"), pointwise))
-            bias_axis = "filters"
-    if use_bias:
-        layouts.append(_bias(variables["bias"], bias_axis))
-    return tuple(layouts)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from convinspect.core.cost import Cost, Memory, layer_cost, layer_memory, spatial
+from convinspect.core.config import LayerConfig
+from convinspect.core.cost import Cost, Memory, layer_cost, layer_memory
 from convinspect.core.geometry import AxisGeometry, layer_geometry
 from convinspect.core.kinds import Kind
-from convinspect.core.layouts import Layout, layer_layouts
+from convinspect.core.layouts import Layout, bias_layout, torch_padding
 
 Shape = tuple[int | None, ...]
 
@@ -23,7 +23,7 @@ class Measures:
 
 def measure(
     kind: Kind,
-    config: dict[str, Any],
+    config: LayerConfig,
     input_shape: Shape,
     output_shape: Shape,
     variables: dict[str, tuple[int, ...]],
@@ -32,13 +32,17 @@ def measure(
     compute_dtype: str,
 ) -> Measures:
     """Every derived figure, computed the same way whichever engine supplies the shapes."""
-    last = config["data_format"] == "channels_last"
+    recipe, fmt = kind.recipe, config.data_format
+    use_bias = "bias" in variables
     geometry = layer_geometry(
-        kind.family, kind.spatial_axes, spatial(input_shape, last), spatial(output_shape, last), config
+        recipe.transposed, kind.spatial_axes, fmt.spatial(input_shape), fmt.spatial(output_shape), config
     )
+    layouts = recipe.layouts(kind.rank, variables, config, torch_padding(geometry), use_bias)
+    if use_bias:
+        layouts.append(bias_layout(variables["bias"], recipe.bias_axis))
     return Measures(
-        cost=layer_cost(kind.family, input_shape, output_shape, variables, "bias" in variables, last),
+        cost=layer_cost(recipe, fmt, input_shape, output_shape, variables, use_bias),
         memory=layer_memory(input_shape, output_shape, weight_bytes, variable_dtype, compute_dtype),
         geometry=geometry,
-        layouts=layer_layouts(kind.family, kind.rank, variables, config, geometry),
+        layouts=tuple(layouts),
     )

@@ -6,8 +6,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from convinspect.core.choices import Engine
+from convinspect.core.config import LayerConfig
+from convinspect.core.dtypes import ITEMSIZE
+from convinspect.core.forward import ForwardChoice
+from convinspect.core.kinds import Kind
 from convinspect.core.measures import Measures
-from convinspect.core.spec import ITEMSIZE
 
 REPORT_SCHEMA = "convinspect.report/1"
 Shape = tuple[int | None, ...]
@@ -94,22 +98,26 @@ class Step:
 
 @dataclass(frozen=True)
 class Report:
-    """Everything one engine learnt about one layer."""
+    """Everything one engine learnt about one layer: facts only, no prose."""
 
-    class_name: str
+    kind: Kind
     name: str
-    config: dict[str, Any]
-    engine: str  # keras | analytic
-    forward: str | None  # eager | symbolic; None for the analytic engine
+    config: LayerConfig
+    engine: Engine  # KERAS or ANALYTIC
+    forward: ForwardChoice | None  # None for the analytic engine
     input_shape: Shape
     output_shape: Shape
     variables_before: tuple[Variable, ...]
     variables_after: tuple[Variable, ...]
     versions: dict[str, str | None]
     measures: Measures
-    notes: tuple[str, ...] = ()
     checks: tuple[Check, ...] = ()
     story: tuple[Step, ...] = ()  # only with --explain
+    agreed_with: Engine | None = None  # the other engine, when --engine both compared them
+
+    @property
+    def class_name(self) -> str:
+        return self.kind.class_name
 
     @property
     def params(self) -> Params:
@@ -130,9 +138,10 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "schema": REPORT_SCHEMA,
-            "layer": {"class": self.class_name, "name": self.name, "config": self.config},
-            "engine": self.engine,
-            "forward": self.forward,
+            "layer": {"class": self.class_name, "name": self.name, "config": self.config.to_dict(self.kind.options)},
+            "engine": str(self.engine),
+            "forward": None if self.forward is None else str(self.forward.mode),
+            "forward_choice": None if self.forward is None else self.forward.to_dict(),
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
             "variables_before": [v.to_dict() for v in self.variables_before],
@@ -146,12 +155,12 @@ class Report:
         if self.story:
             out["explain"] = [step.to_dict() for step in self.story]
         out["checks"] = [c.to_dict() for c in self.checks]
-        out["notes"] = list(self.notes)
+        out["agreed_with"] = None if self.agreed_with is None else str(self.agreed_with)
         out["versions"] = dict(self.versions)
         return out
 
 
-# Fields that describe the layer itself; engine, forward mode, notes and versions
+# Fields that describe the layer itself; engine, forward choice and versions
 # legitimately differ between engines.
 SHARED_FIELDS = (
     "layer", "input_shape", "output_shape", "variables_before", "variables_after", "params",
@@ -179,3 +188,16 @@ def compare(a: Report, b: Report) -> list[str]:
     """The shared fields on which two engines' reports differ (empty when they agree)."""
     da, db = a.to_dict(), b.to_dict()
     return differences({k: da[k] for k in SHARED_FIELDS}, {k: db[k] for k in SHARED_FIELDS})
+
+
+def lookup(data: object, path: str) -> object:
+    """Follow a dotted/indexed path such as `variables_after[0].shape[2]`."""
+    for part in path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        if part.startswith("["):
+            index = int(part[1:-1])
+            data = data[index] if isinstance(data, list) and index < len(data) else None
+        else:
+            data = data.get(part) if isinstance(data, dict) else None
+    return data

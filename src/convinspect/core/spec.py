@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from convinspect.core.choices import DataFormat, Padding
+from convinspect.core.config import LayerConfig, keras_name
+from convinspect.core.dtypes import DTYPE_POLICIES
 from convinspect.core.kinds import Kind, get_kind
 from convinspect.errors import InvalidInput
 
 INT64_MAX = 2**63 - 1
-
-# policy name -> (variable dtype, compute dtype)
-DTYPE_POLICIES: dict[str, tuple[str, str]] = {
-    "float32": ("float32", "float32"),
-    "float16": ("float16", "float16"),
-    "bfloat16": ("bfloat16", "bfloat16"),
-    "float64": ("float64", "float64"),
-    "mixed_float16": ("float32", "float16"),
-    "mixed_bfloat16": ("float32", "bfloat16"),
-}
-ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 # Keras 3 activations usable as a conv layer's `activation` (a test compares this
 # with Keras' own registry). `glu` halves an axis and `threshold` needs arguments,
@@ -43,8 +35,6 @@ UNSUPPORTED_ACTIVATIONS = ("glu", "threshold")
 # The names Keras serialises these aliases to.
 ACTIVATION_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 
-DATA_FORMATS = ("channels_last", "channels_first")
-PADDINGS = ("valid", "same", "causal")
 OPTION_NAMES = (
     "layer", "filters", "kernel", "strides", "padding", "dilation", "groups",
     "depth_multiplier", "output_padding", "data_format", "activation", "use_bias",
@@ -55,81 +45,45 @@ UNKNOWN_BATCH = ("?", "none", "null")
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One conv layer's hyperparameters and the full input shape (batch first)."""
+    """One conv layer: its kind, resolved hyperparameters, name and full input shape (batch first)."""
 
     kind: Kind
+    config: LayerConfig
     input_shape: tuple[int | None, ...]
-    kernel_size: tuple[int, ...]
-    filters: int | None = None
-    strides: tuple[int, ...] = ()
-    padding: str = "valid"
-    dilation_rate: tuple[int, ...] = ()
-    groups: int | None = None
-    depth_multiplier: int | None = None
-    output_padding: tuple[int, ...] | None = None
-    data_format: str = "channels_last"
-    activation: str = "linear"
-    use_bias: bool = True
-    dtype: str = "float32"
-    name: str = ""
+    name: str
 
     @property
     def variable_dtype(self) -> str:
-        return DTYPE_POLICIES[self.dtype][0]
+        return DTYPE_POLICIES[self.config.dtype][0]
 
     @property
     def compute_dtype(self) -> str:
-        return DTYPE_POLICIES[self.dtype][1]
+        return DTYPE_POLICIES[self.config.dtype][1]
 
     @property
-    def channels_last(self) -> bool:
-        return self.data_format == "channels_last"
+    def data_format(self) -> DataFormat:
+        return self.config.data_format
 
     @property
     def channels(self) -> int:
         """Input channel count (always known: only the batch may be unknown)."""
-        value = self.input_shape[-1] if self.channels_last else self.input_shape[1]
-        assert value is not None
-        return value
+        return self.data_format.channels(self.input_shape)
 
     @property
     def spatial(self) -> tuple[int, ...]:
-        dims = self.input_shape[1:-1] if self.channels_last else self.input_shape[2:]
-        return tuple(d for d in dims if d is not None)
+        return self.data_format.spatial(self.input_shape)
 
     @property
     def batch(self) -> int | None:
         return self.input_shape[0]
 
-    def config(self) -> dict[str, Any]:
+    def config_dict(self) -> dict[str, Any]:
         """The resolved hyperparameters, in Keras' argument names, for this kind only."""
-        cfg: dict[str, Any] = {}
-        if self.filters is not None:
-            cfg["filters"] = self.filters
-        cfg["kernel_size"] = list(self.kernel_size)
-        cfg["strides"] = list(self.strides)
-        cfg["padding"] = self.padding
-        cfg["dilation_rate"] = list(self.dilation_rate)
-        if self.groups is not None:
-            cfg["groups"] = self.groups
-        if self.depth_multiplier is not None:
-            cfg["depth_multiplier"] = self.depth_multiplier
-        if self.kind.family == "transpose":
-            cfg["output_padding"] = None if self.output_padding is None else list(self.output_padding)
-        cfg["data_format"] = self.data_format
-        cfg["activation"] = ACTIVATION_ALIASES.get(self.activation, self.activation)
-        cfg["use_bias"] = self.use_bias
-        cfg["dtype"] = self.dtype
-        return cfg
+        return self.config.to_dict(self.kind.options)
 
     def keras_kwargs(self) -> dict[str, Any]:
         """Constructor arguments for the Keras class."""
-        kwargs = {k: v for k, v in self.config().items()}
-        for key in ("kernel_size", "strides", "dilation_rate", "output_padding"):
-            if kwargs.get(key) is not None:
-                kwargs[key] = tuple(kwargs[key])
-        kwargs["name"] = self.name
-        return kwargs
+        return {**self.config.keras_kwargs(self.kind.options), "name": self.name}
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -289,14 +243,6 @@ def parse_size(raw: object, option: str = "budget") -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
-def parse_choice(raw: object, option: str, allowed: tuple[str, ...]) -> str:
-    """One of `allowed`, case-insensitively."""
-    value = str(raw).strip().lower()
-    if value not in allowed:
-        raise InvalidInput(f"unknown value {str(raw)!r}; expected one of {', '.join(allowed)}", option)
-    return value
-
-
 def _bool(raw: object, option: str) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -309,6 +255,7 @@ def _bool(raw: object, option: str) -> bool:
 
 
 def parse_activation(raw: object) -> str:
+    """An activation name, as Keras serialises it (`swish` -> `silu`)."""
     if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none")):
         return "linear"
     value = str(raw).strip().lower()
@@ -322,7 +269,42 @@ def parse_activation(raw: object) -> str:
             f"unknown activation {str(raw)!r}; expected one of {', '.join(ACTIVATIONS)}",
             "activation",
         )
+    return ACTIVATION_ALIASES.get(value, value)
+
+
+def parse_dtype(raw: object) -> str:
+    value = str(raw).strip().lower()
+    if value not in DTYPE_POLICIES:
+        raise InvalidInput(f"unknown value {str(raw)!r}; expected one of {', '.join(DTYPE_POLICIES)}", "dtype")
     return value
+
+
+def _option_parsers(kind: Kind) -> dict[str, Callable[[object], Any]]:
+    """How each hyperparameter option is read, for this kind (its rank decides the tuple lengths)."""
+    return {
+        "filters": lambda raw: parse_int(raw, "filters"),
+        "kernel": lambda raw: parse_tuple(raw, "kernel", kind),
+        "strides": lambda raw: parse_tuple(raw, "strides", kind),
+        "padding": lambda raw: _padding(raw, kind),
+        "dilation": lambda raw: parse_tuple(raw, "dilation", kind),
+        "groups": lambda raw: parse_int(raw, "groups"),
+        "depth_multiplier": lambda raw: parse_int(raw, "depth_multiplier"),
+        "output_padding": lambda raw: parse_tuple(raw, "output_padding", kind, minimum=0),
+        "data_format": lambda raw: DataFormat.parse(raw, "data_format"),
+        "activation": parse_activation,
+        "use_bias": lambda raw: _bool(raw, "use_bias"),
+        "dtype": parse_dtype,
+    }
+
+
+def _padding(raw: object, kind: Kind) -> Padding:
+    padding = Padding.parse(raw, "padding")
+    if padding not in kind.paddings:
+        raise InvalidInput(
+            f"Keras allows causal padding on conv1d only; {kind.key} takes " + " or ".join(kind.paddings),
+            "padding",
+        )
+    return padding
 
 
 def parse_spec(values: Mapping[str, object]) -> LayerSpec:
@@ -336,7 +318,7 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
     unknown = sorted(set(given) - set(OPTION_NAMES))
     if unknown:
         raise InvalidInput(f"unknown option; expected one of {', '.join(OPTION_NAMES)}", unknown[0])
-    kind = get_kind(str(given.get("layer", "conv2d")))
+    kind = get_kind(given.get("layer", "conv2d"))
     takes = kind.options | {"layer", "input", "name"}
     for option in OPTION_NAMES:
         if option in given and option not in takes:
@@ -347,7 +329,7 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
             raise InvalidInput(f"is required for {kind.key}", option)
 
     input_shape = parse_shape(given["input"])
-    data_format = parse_choice(given.get("data_format", "channels_last"), "data_format", DATA_FORMATS)
+    data_format = DataFormat.parse(given.get("data_format", "channels_last"), "data_format")
     if len(input_shape) != kind.rank + 2:
         layout = kind.input_layout(data_format)
         raise InvalidInput(
@@ -355,38 +337,13 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
             f"got {len(input_shape)} dimensions in {_text(given['input'])!r}",
             "input",
         )
-    padding = parse_choice(given.get("padding", "valid"), "padding", PADDINGS)
-    if padding not in kind.paddings:
-        raise InvalidInput(
-            f"Keras allows causal padding on conv1d only; {kind.key} takes " + " or ".join(kind.paddings),
-            "padding",
-        )
-    dtype = parse_choice(given.get("dtype", "float32"), "dtype", tuple(DTYPE_POLICIES))
-    family = kind.family
-    output_padding = given.get("output_padding")
+    defaults = kind.recipe.defaults
+    parsers = _option_parsers(kind)
+    resolved: dict[str, Any] = {}
+    for option in sorted(kind.options, key=OPTION_NAMES.index):
+        raw = given.get(option, defaults.get(option))
+        resolved[keras_name(option)] = None if raw is None else parsers[option](raw)
     name = str(given.get("name") or kind.default_name)
     if "/" in name or not name.strip():
         raise InvalidInput(f"a layer name must be non-empty and contain no '/'; got {name!r}", "name")
-    return LayerSpec(
-        kind=kind,
-        input_shape=input_shape,
-        kernel_size=parse_tuple(given["kernel"], "kernel", kind),
-        filters=parse_int(given["filters"], "filters") if "filters" in kind.options else None,
-        strides=parse_tuple(given.get("strides", 1), "strides", kind),
-        padding=padding,
-        dilation_rate=parse_tuple(given.get("dilation", 1), "dilation", kind),
-        groups=parse_int(given.get("groups", 1), "groups") if family == "conv" else None,
-        depth_multiplier=(
-            parse_int(given.get("depth_multiplier", 1), "depth_multiplier")
-            if family in ("depthwise", "separable")
-            else None
-        ),
-        output_padding=(
-            None if output_padding is None else parse_tuple(output_padding, "output_padding", kind, minimum=0)
-        ),
-        data_format=data_format,
-        activation=parse_activation(given.get("activation")),
-        use_bias=_bool(given.get("use_bias", True), "use_bias"),
-        dtype=dtype,
-        name=name,
-    )
+    return LayerSpec(kind=kind, config=LayerConfig(**resolved), input_shape=input_shape, name=name)

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from convinspect.core.config import keras_name
 from convinspect.core.layouts import Layout
 from convinspect.core.report import Step, Variable
 from convinspect.core.spec import LayerSpec
 
-# Keras' constructor defaults; the story's constructor call shows only the other arguments.
-_DEFAULTS: dict[str, Any] = {
-    "padding": "valid", "groups": 1, "depth_multiplier": 1, "output_padding": None,
-    "data_format": "channels_last", "activation": "linear", "use_bias": True, "dtype": "float32",
-}  # fmt: skip
-
 
 def constructor(spec: LayerSpec) -> dict[str, Any]:
-    """{"class", "kwargs"}: the constructor call, non-default arguments only."""
-    kwargs = {}
-    for key, value in spec.config().items():
-        if key in ("strides", "dilation_rate") and set(value) == {1}:
-            continue
-        if key in _DEFAULTS and value == _DEFAULTS[key]:
-            continue
-        kwargs[key] = value
+    """{"class", "kwargs"}: the constructor call, arguments that differ from Keras' defaults only."""
+    config = spec.config_dict()
+    kwargs = dict(config)
+    for option, default in spec.kind.recipe.defaults.items():
+        value = config[keras_name(option)]
+        if value == default or (isinstance(value, list) and set(value) == {default}):
+            del kwargs[keras_name(option)]
     if spec.name != spec.kind.default_name:
         kwargs["name"] = spec.name
     return {"class": spec.kind.class_name, "kwargs": kwargs}
@@ -57,7 +51,7 @@ def analytic_story(
                                   "count_params_error": None},
              ("built", "trainable_variables", "count_params_error")),
         Step("first_call", False, {"input_shape": list(spec.input_shape), "build_input_shape": None,
-                                   "channel_axis": -1 if spec.channels_last else 1, "input_channels": spec.channels,
+                                   "channel_axis": spec.data_format.channel_axis, "input_channels": spec.channels,
                                    "variables": created, "built": None, "output_shape": list(output_shape)},
              ("build_input_shape", "built")),
         Step("explicit_build", False, {"input_shape": list(spec.input_shape), "built": None, "variables": created},

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from convinspect import __version__
+import math
+
 from convinspect.core import arithmetic, story
+from convinspect.core.choices import Engine
+from convinspect.core.cost import layer_cost
 from convinspect.core.measures import measure
 from convinspect.core.report import Report, Variable
 from convinspect.core.spec import LayerSpec
+from convinspect.core.sweep import SweepRow
+from convinspect.version import __version__
 
 
 def inspect(spec: LayerSpec, explain: bool = False) -> Report:
@@ -16,16 +21,15 @@ def inspect(spec: LayerSpec, explain: bool = False) -> Report:
         Variable(name, f"{spec.name}/{name}", shape, spec.variable_dtype)
         for name, shape in arithmetic.variable_shapes(spec)
     )
-    config = spec.config()
     measures = measure(
-        spec.kind, config, spec.input_shape, output_shape, {v.name: v.shape for v in variables},
+        spec.kind, spec.config, spec.input_shape, output_shape, {v.name: v.shape for v in variables},
         sum(v.bytes for v in variables), spec.variable_dtype, spec.compute_dtype,
     )  # fmt: skip
     return Report(
-        class_name=spec.kind.class_name,
+        kind=spec.kind,
         name=spec.name,
-        config=config,
-        engine="analytic",
+        config=spec.config,
+        engine=Engine.ANALYTIC,
         forward=None,
         input_shape=spec.input_shape,
         output_shape=output_shape,
@@ -35,3 +39,11 @@ def inspect(spec: LayerSpec, explain: bool = False) -> Report:
         measures=measures,
         story=story.analytic_story(spec, output_shape, variables, measures.layouts) if explain else (),
     )
+
+
+def sweep_row(spec: LayerSpec) -> SweepRow:
+    """A sweep's figures for one input shape: shapes, params and cost, without geometry or layouts."""
+    output = arithmetic.output_shape(spec)
+    variables = dict(arithmetic.variable_shapes(spec))
+    cost = layer_cost(spec.kind.recipe, spec.data_format, spec.input_shape, output, variables, spec.config.use_bias)
+    return SweepRow(spec.input_shape, output, sum(math.prod(v) for v in variables.values()), cost)

@@ -5,74 +5,62 @@ The only module that imports TensorFlow, and only when a Keras report is asked f
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import math
 import os
-import sys
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
-from convinspect import __version__
 from convinspect.core import arithmetic, story
+from convinspect.core.choices import Engine, Forward
+from convinspect.core.config import LayerConfig
+from convinspect.core.forward import DEFAULT_BUDGET, choose_forward
 from convinspect.core.layouts import Layout
 from convinspect.core.measures import measure
 from convinspect.core.report import Report, Step, Variable
-from convinspect.core.spec import ITEMSIZE, LayerSpec, parse_choice
-from convinspect.core.units import human_bytes
+from convinspect.core.spec import LayerSpec
 from convinspect.errors import BackendError, InvalidInput
+from convinspect.version import __version__
 
-DEFAULT_BUDGET = 256 * 2**20
-FORWARD_MODES = ("auto", "eager", "symbolic")
+# Keras' own error messages -> the rule codes the analytic engine raises for the same rule.
+_KERAS_RULES = (
+    ("`strides > 1` not supported in conjunction with `dilation_rate > 1`", "strided_dilation"),
+    ("number of filters must be evenly divisible by the number of groups", "groups_filters"),
+    ("number of input channels must be evenly divisible by the number of groups", "groups_channels"),
+    ("`output_padding` must be strictly less than `strides`", "output_padding"),
+    ("Computed output size would be zero or negative", "empty_output"),
+    ("negative dimensions are not allowed", "empty_output"),
+)
 
 
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence TensorFlow's C++/absl logging, which writes to fd 2 directly.
-
-    TF 2.21 ignores TF_CPP_MIN_LOG_LEVEL for some start-up lines (oneDNN, CUDA
-    probing), so fd 2 points at /dev/null while TensorFlow runs. Python errors
-    still surface as exceptions. CONVINSPECT_DEBUG=1 lets everything through.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    if os.environ.get("CONVINSPECT_DEBUG"):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+def rejected(err: Exception, what: str) -> InvalidInput:
+    """Keras' refusal as InvalidInput, with the rule it broke when the message names one."""
+    text = str(err)
+    rule = next((code for phrase, code in _KERAS_RULES if phrase in text), "keras")
+    return InvalidInput(f"Keras rejected the {what}: {text}", rule=rule)
 
 
 @functools.lru_cache(maxsize=1)
 def load() -> tuple[Any, Any, dict[str, str | None]]:
-    """Import Keras (TensorFlow backend) once: (keras, numpy, versions)."""
-    with quiet():
-        try:
-            import keras
-            import numpy
-            import tensorflow
-        except ImportError as err:
-            raise BackendError(
-                f"TensorFlow/Keras is not available ({err}); install with: pip install 'tensorflow>=2.16'"
-            ) from None
-        try:
-            import absl.logging
+    """Import Keras (TensorFlow backend) once: (keras, numpy, versions).
 
-            absl.logging.set_verbosity(absl.logging.ERROR)
-        except ImportError:
-            pass
+    Only log levels are set here; a program that calls the API keeps its own stderr
+    (the command line silences file descriptor 2 itself, see convinspect/streams.py).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        import keras
+        import numpy
+        import tensorflow
+    except ImportError as err:
+        raise BackendError(
+            f"TensorFlow/Keras is not available ({err}); install with: pip install 'tensorflow>=2.16'"
+        ) from None
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:
+        pass
     if not keras.__version__.startswith("3."):
         raise BackendError(f"convinspect needs Keras 3; found Keras {keras.__version__}")
     versions = {"convinspect": __version__, "keras": keras.__version__, "tensorflow": tensorflow.__version__}
@@ -92,49 +80,12 @@ def _variables(layer: Any) -> tuple[Variable, ...]:
     )
 
 
-def _config(layer: Any, spec: LayerSpec) -> dict[str, Any]:
-    """The resolved hyperparameters as the real layer holds them."""
-    raw = layer.get_config()
-    config: dict[str, Any] = {}
-    for key in spec.config():
-        value = layer.dtype_policy.name if key == "dtype" else raw[key]
-        config[key] = list(value) if isinstance(value, tuple) else value
-    return config
-
-
 def _shape(shape: Any) -> tuple[int | None, ...]:
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def choose_forward(spec: LayerSpec, output_shape: tuple[int | None, ...], forward: str, budget: int) -> tuple[str, str]:
-    """Pick eager or symbolic and say why, keeping activations within `budget` bytes."""
-    forward = parse_choice(forward, "forward", FORWARD_MODES)
-    if spec.batch is None:
-        if forward == "eager":
-            raise InvalidInput("an eager forward pass needs a known batch size; got '?'", "forward")
-        return "symbolic", "symbolic forward pass: the batch size is unknown"
-    itemsize = ITEMSIZE[spec.compute_dtype]
-    need = (math.prod(spec.input_shape) + math.prod(output_shape)) * itemsize  # type: ignore[arg-type]
-    fits = need <= budget
-    if forward == "symbolic":
-        return "symbolic", "symbolic forward pass on a KerasTensor (asked for): no activation memory"
-    if forward == "eager" and not fits:
-        raise InvalidInput(
-            f"an eager forward pass needs {human_bytes(need)} of input and output activations, "
-            f"over the budget of {human_bytes(budget)}; raise --budget or use --forward symbolic",
-            "forward",
-        )
-    if fits:
-        how = "asked for" if forward == "eager" else "auto"
-        return "eager", f"eager forward pass on a dummy input ({how}): {human_bytes(need)} of activations"
-    return "symbolic", (
-        f"symbolic forward pass (auto): activations would take {human_bytes(need)}, "
-        f"over the {human_bytes(budget)} budget"
-    )
-
-
 def inspect(
-    spec: LayerSpec, *, forward: str = "auto", budget: int = DEFAULT_BUDGET, seed: int | None = None,
+    spec: LayerSpec, *, forward: Forward = Forward.AUTO, budget: int = DEFAULT_BUDGET, seed: int | None = None,
     explain: bool = False,
 ) -> Report:  # fmt: skip
     """Build the real Keras layer for `spec`, call it once, and report its variables.
@@ -142,8 +93,7 @@ def inspect(
     With `explain`, also record the lazy-build story as it happens (see `_story`).
     """
     keras, np, versions = load()
-    with quiet():
-        return _inspect(keras, np, versions, spec, forward, budget, seed, explain)
+    return _inspect(keras, np, versions, spec, forward, budget, seed, explain)
 
 
 def _constructed(layer: Any) -> dict[str, Any]:
@@ -179,7 +129,7 @@ def _story(
     first_call = Step("first_call", True, {
         "input_shape": list(spec.input_shape),
         "build_input_shape": list(_shape(build_calls[0])) if build_calls else None,
-        "channel_axis": -1 if spec.channels_last else 1,
+        "channel_axis": spec.data_format.channel_axis,
         "input_channels": spec.channels,
         "variables": story.variable_facts(_variables(layer), layouts),
         "built": bool(layer.built),
@@ -207,7 +157,7 @@ def _story(
 
 def _inspect(
     keras: Any, np: Any, versions: dict[str, str | None], spec: LayerSpec,
-    forward: str, budget: int, seed: int | None, explain: bool = False,
+    forward: Forward, budget: int, seed: int | None, explain: bool = False,
 ) -> Report:  # fmt: skip
     import tensorflow as tf
 
@@ -217,7 +167,7 @@ def _inspect(
     try:
         layer = cls(**spec.keras_kwargs())
     except (ValueError, TypeError) as err:
-        raise InvalidInput(f"Keras rejected the layer: {err}") from None
+        raise rejected(err, "layer") from None
     before = _variables(layer)
     constructed: dict[str, Any] = {}
     build_calls: list[Any] = []
@@ -227,41 +177,42 @@ def _inspect(
     try:
         predicted = _shape(layer.compute_output_shape(spec.input_shape))
     except ValueError as err:
-        raise InvalidInput(f"Keras rejected the input: {err}") from None
+        raise rejected(err, "input") from None
     arithmetic.check_runnable(spec, predicted)
-    mode, note = choose_forward(spec, predicted, forward, budget)
+    choice = choose_forward(spec, predicted, forward, budget)
     try:
-        if mode == "eager":
+        if choice.mode is Forward.EAGER:
             rng = np.random.default_rng(seed)
             dummy = rng.standard_normal(spec.input_shape, dtype=np.float32).astype(layer.compute_dtype)
             output = layer(dummy)
         else:
             output = layer(keras.KerasTensor(spec.input_shape, dtype=layer.compute_dtype))
     except (ValueError, TypeError, tf.errors.InvalidArgumentError) as err:
-        raise InvalidInput(f"Keras rejected the input: {err}") from None
+        raise rejected(err, "input") from None
     except Exception as err:  # any other failure is TensorFlow's, not the user's
-        raise BackendError(f"TensorFlow failed during the {mode} forward pass: {type(err).__name__}: {err}") from None
+        raise BackendError(
+            f"TensorFlow failed during the {choice.mode} forward pass: {type(err).__name__}: {err}"
+        ) from None
     output_shape = _shape(output.shape)
     arithmetic.check_runnable(spec, output_shape)
     after = _variables(layer)
-    config = _config(layer, spec)
+    config = LayerConfig.from_keras(layer.get_config(), layer.dtype_policy.name)
     measures = measure(
         spec.kind, config, spec.input_shape, output_shape, {v.name: v.shape for v in after},
         sum(v.bytes for v in after), str(layer.dtype_policy.variable_dtype), str(layer.compute_dtype),
     )  # fmt: skip
     steps = _story(keras, cls, spec, constructed, layer, build_calls, output_shape, measures.layouts) if explain else ()
     return Report(
-        class_name=type(layer).__name__,
+        kind=spec.kind,
         name=layer.name,
         config=config,
-        engine="keras",
-        forward=mode,
+        engine=Engine.KERAS,
+        forward=choice,
         input_shape=spec.input_shape,
         output_shape=output_shape,
         variables_before=before,
         variables_after=after,
         versions=dict(versions),
         measures=measures,
-        notes=(note,),
         story=steps,
     )

@@ -1,5 +1,1 @@
-"""Report -> text. Renderers only arrange words; every number comes from the report."""
-
-from __future__ import annotations
-
-FORMATS = ("table", "json", "markdown", "plain")
+"""Results -> text. Renderers only arrange words; every number comes from the result."""

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from convinspect.checks import CheckRun, EntryResult
+from convinspect.core.checkrun import CheckRun, EntryResult
 from convinspect.render import words
-from convinspect.render.json import dumps_rows
-
-CHECK_FORMATS = ("table", "json", "junit", "github", "markdown")
 
 
 def detail(result: EntryResult) -> str:
@@ -43,11 +40,6 @@ def _params(result: EntryResult) -> str:
 
 def _macs(result: EntryResult) -> str:
     return "" if result.report is None else words.thousands(result.report.measures.cost.macs)
-
-
-def check_json(run: CheckRun) -> str:
-    """The run, with each entry's result (and its full report) as one compact line."""
-    return dumps_rows(run.to_dict(), "results")
 
 
 def check_junit(run: CheckRun) -> str:

@@ -112,9 +112,12 @@ def _top(g: AxisGeometry) -> tuple[int, int, Callable[[int], str], Callable[[int
     return offset, offset + n + g.pad_after, in_glyph, lambda p: p - offset if offset <= p < offset + n else None
 
 
+def _shifted(positions: range, by: int) -> range:
+    return range(positions.start + by, positions.stop + by, positions.step)
+
+
 def axis_diagram(g: AxisGeometry) -> list[str]:
     """Heading, top row with its ruler, one row per drawn output (or input), and a legend."""
-    ke, s, d = g.effective_kernel, g.stride, g.dilation
     offset, length, top_glyph, index_of = _top(g)
     if g.transposed:
         count, top, row_label = g.input, "out", "in"
@@ -124,7 +127,9 @@ def axis_diagram(g: AxisGeometry) -> list[str]:
         tail = (offset + g.input - g.unread_trailing, length)
     rows = _rows(count)
     drawn = [r for r in rows if r is not None]
-    spans = [(0, offset), *((r * s, r * s + ke) for r in drawn[:SHOWN]), (drawn[-1] * s, drawn[-1] * s + ke), tail]
+    # The geometry's own taps (proven against TensorFlow's gradients), shifted onto the drawn row.
+    taps = {r: _shifted(g.taps(r), offset) for r in drawn}
+    spans = [(0, offset), *((taps[r][0], taps[r][-1] + 1) for r in (*drawn[:SHOWN], drawn[-1])), tail]
     visible = _visible([span for span in spans if span[1] > span[0]], length)
     width = len(f"{row_label} {count - 1}") + 2
     lines = [heading(g), _line(top, top_glyph, visible, width), _ruler(index_of, visible, width)]
@@ -133,10 +138,10 @@ def axis_diagram(g: AxisGeometry) -> list[str]:
             lines.append("⋮")
             continue
 
-        def tap(p: int, start: int = r * s) -> str:
-            if not start <= p < start + ke:
-                return " "
-            return TAP if (p - start) % d == 0 else GAP
+        def tap(p: int, hits: range = taps[r]) -> str:
+            if p in hits:
+                return TAP
+            return GAP if hits[0] < p < hits[-1] else " "
 
         lines.append(_line(f"{row_label} {r}", tap, visible, width))
     lines.append(" " * width + LEGEND[g.transposed])

@@ -6,8 +6,11 @@ import json
 import re
 from typing import Any
 
+from convinspect.core.checkrun import CheckRun
 from convinspect.core.report import REPORT_SCHEMA, Report
+from convinspect.core.sweep import Sweep
 from convinspect.errors import ConvinspectError
+from convinspect.render import words
 
 _ATOM = r'(?:-?\d+(?:\.\d+)?|null|true|false|"[^"\\\s,]*")'
 _FLAT_ARRAY = re.compile(rf"\[\s+({_ATOM}(?:,\s+{_ATOM})*)\s+\]")
@@ -41,13 +44,36 @@ def _members(data: dict[str, Any]) -> str:
     return dumps(data).rstrip()[1:-1].strip("\n")
 
 
-def report_json(report: Report, diagram: bool = False) -> str:
+def report_dict(report: Report, diagram: bool = False) -> dict[str, Any]:
+    """The report's facts, with the notes worded for people reading the JSON (before `versions`)."""
     data = report.to_dict()
+    versions = data.pop("versions")
     if diagram:
         from convinspect.render.diagram import layer_diagram
 
         data["diagram"] = layer_diagram(report.measures.geometry)
-    return dumps(data)
+    data["notes"] = words.notes(report)
+    data["versions"] = versions
+    return data
+
+
+def report_json(report: Report, diagram: bool = False) -> str:
+    return dumps(report_dict(report, diagram))
+
+
+def check_json(run: CheckRun) -> str:
+    """The run, with each entry's result (and its full report) as one compact line."""
+    data = run.to_dict()
+    data["results"] = [
+        {**row, "report": None if result.report is None else report_dict(result.report)}
+        for row, result in zip(data["results"], run.results)
+    ]
+    return dumps_rows(data, "results")
+
+
+def sweep_json(sweep: Sweep) -> str:
+    """The sweep object, with each row as one compact line."""
+    return dumps_rows(sweep.to_dict(), "rows")
 
 
 def error_dict(err: ConvinspectError, schema: str = REPORT_SCHEMA) -> dict[str, Any]:
@@ -57,6 +83,7 @@ def error_dict(err: ConvinspectError, schema: str = REPORT_SCHEMA) -> dict[str, 
             "type": type(err).__name__,
             "message": err.message(),
             "option": err.option,
+            "rule": err.rule,
             "exit_code": err.exit_code,
         },
     }

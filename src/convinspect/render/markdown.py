@@ -74,8 +74,8 @@ def report_markdown(report: Report, diagram: bool = False) -> str:
         for c in report.checks:
             out.append(_row(c.name, f"`{words.value_text(c.expected)}`", f"`{words.value_text(c.actual)}`",
                             "✅ passed" if c.ok else "❌ failed"))  # fmt: skip
-    if report.notes:
-        out += ["", *(f"> {note}  " for note in report.notes)]
+    if words.notes(report):
+        out += ["", *(f"> {note}  " for note in words.notes(report))]
     if report.story:
         head, *steps = story.explain_lines(report)
         out += ["", f"**{head}**", *(f"   - {line.strip()}" if line.startswith("   ") else line for line in steps)]

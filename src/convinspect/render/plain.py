@@ -13,8 +13,8 @@ def _csv(values: tuple[int | None, ...] | list[int | None]) -> str:
 def report_plain(report: Report, diagram: bool = False) -> str:
     lines = [
         f"layer: {report.class_name} name={report.name}",
-        f"engine: {report.engine} forward={report.forward or 'none'}",
-        "config: " + " ".join(f"{k}={_config_value(v)}" for k, v in report.config.items()),
+        f"engine: {report.engine} forward={'none' if report.forward is None else report.forward.mode}",
+        "config: " + " ".join(f"{k}={_config_value(v)}" for k, v in words.config_dict(report).items()),
         f"input_shape: {_csv(report.input_shape)}",
         f"output_shape: {_csv(report.output_shape)}",
         f"variables_before: {len(report.variables_before)}",
@@ -43,7 +43,7 @@ def report_plain(report: Report, diagram: bool = False) -> str:
     for check in report.checks:
         lines.append(f"check: {check.name} expected={_config_value(check.expected)} "
                      f"actual={_config_value(check.actual)} ok={str(check.ok).lower()}")  # fmt: skip
-    lines.extend(f"note: {note}" for note in report.notes)
+    lines.extend(f"note: {note}" for note in words.notes(report))
     if report.story:
         lines.extend(f"explain: {line.strip()}" for line in story.explain_lines(report) if line)
     if diagram:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from convinspect.core.choices import Forward
 from convinspect.core.report import Report
 from convinspect.render.words import shape_text, tuple_text
 
@@ -26,11 +27,11 @@ def dimension_source(axis: str, position: int, report: Report, channels: int) ->
     if axis.startswith("k"):
         return f"kernel_size[{position}]"
     sources = {
-        "in/groups": f"input channels {channels} ÷ groups {config.get('groups', 1)}",
+        "in/groups": f"input channels {channels} ÷ groups {config.groups}",
         "in": f"input channels {channels}",
         "filters": "filters",
         "mult": "depth_multiplier",
-        "in*mult": f"input channels {channels} × depth_multiplier {config.get('depth_multiplier', 1)}",
+        "in*mult": f"input channels {channels} × depth_multiplier {config.depth_multiplier}",
         "1": "pointwise kernels are 1 wide",
     }
     return sources.get(axis, axis)
@@ -47,9 +48,9 @@ def _created(report: Report, variables: list[dict[str, Any]], channels: int) -> 
 
 
 def _pass(report: Report) -> str:
-    if report.forward == "symbolic":
-        return "x a symbolic KerasTensor"
-    return "x a dummy array" if report.forward == "eager" else "x an input"
+    if report.forward is None:
+        return "x an input"
+    return "x a symbolic KerasTensor" if report.forward.mode is Forward.SYMBOLIC else "x a dummy array"
 
 
 def _observed(value: Any, observed: bool, text: str) -> str:
@@ -89,7 +90,7 @@ def explain_lines(report: Report) -> list[str]:
         "",
         f"2. First call: y = layer(x), {_pass(report)} of shape {shape_text(f['input_shape'])}",
         f"   Keras runs {built_with} once, before computing y",
-        f"   input channels = {channels}, read from the {axis} axis ({report.config['data_format']})",
+        f"   input channels = {channels}, read from the {axis} axis ({report.config.data_format})",
         *(f"   creates {line}" for line in _created(report, f["variables"], channels)),
         "   "
         + _observed(f["built"], construct.observed, "layer.built → {}")

@@ -5,11 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from convinspect.core.sweep import Sweep
 from convinspect.render import words
-from convinspect.render.json import dumps_rows
-from convinspect.sweep import Sweep
-
-SWEEP_FORMATS = ("table", "json", "csv")
 
 
 def summary_line(sweep: Sweep) -> str:
@@ -18,11 +15,6 @@ def summary_line(sweep: Sweep) -> str:
     if s["macs_min"] is not None:
         text += f"; MACs from {s['macs_min']:,} to {s['macs_max']:,}"
     return text + f" (engine: {sweep.engine})"
-
-
-def sweep_json(sweep: Sweep) -> str:
-    """The sweep object, with each row as one compact line."""
-    return dumps_rows(sweep.to_dict(), "rows")
 
 
 def sweep_csv(sweep: Sweep) -> str:
@@ -44,7 +36,7 @@ def sweep_csv(sweep: Sweep) -> str:
 
 def sweep_table(sweep: Sweep) -> str:
     """An aligned text table, one line per input shape (plain text: Rich would take minutes on 100,000 rows)."""
-    config = ", ".join(f"{k}={words.value_text(v)}" for k, v in sweep.spec.config().items())
+    config = ", ".join(f"{k}={words.value_text(v)}" for k, v in sweep.spec.config_dict().items())
     header = ("input", "output", "params", "MACs", "result")
     rows = [
         (

@@ -136,7 +136,7 @@ def report_table(report: Report, diagram: bool = False) -> RenderableType:
     ]
     if report.checks:
         parts += [Text(), _checks_table(report)]
-    for note in report.notes:
+    for note in words.notes(report):
         parts.append(Text(f"note: {note}", style="dim"))
     if report.story:
         lines = story.explain_lines(report)

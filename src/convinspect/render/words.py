@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from convinspect.core.choices import Forward
+from convinspect.core.forward import ForwardChoice, Reason
 from convinspect.core.geometry import AxisGeometry
 from convinspect.core.layouts import Layout
 from convinspect.core.report import Report, Variable
@@ -24,8 +26,12 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+def config_dict(report: Report) -> dict[str, Any]:
+    return report.config.to_dict(report.kind.options)
+
+
 def config_items(report: Report) -> list[tuple[str, str]]:
-    return [(key, value_text(value)) for key, value in report.config.items()]
+    return [(key, value_text(value)) for key, value in config_dict(report).items()]
 
 
 def arithmetic(variables: tuple[Variable, ...], total: int) -> str:
@@ -36,16 +42,12 @@ def arithmetic(variables: tuple[Variable, ...], total: int) -> str:
     return " + ".join(terms) + f" = {thousands(total)}"
 
 
-def input_channels(report: Report) -> int | None:
-    last = report.config.get("data_format", "channels_last") == "channels_last"
-    return report.input_shape[-1] if last else report.input_shape[1]
-
-
 def why_empty(report: Report) -> str:
     """The one line that explains the empty list before the first call."""
+    channels = report.config.data_format.channels(report.input_shape)
     return (
         f"{report.class_name} creates its weights in build(), on the first call: the kernel's "
-        f"shape needs the input's channel count ({input_channels(report)}), which only an input can tell it."
+        f"shape needs the input's channel count ({channels}), which only an input can tell it."
     )
 
 
@@ -58,7 +60,30 @@ def before_text(report: Report) -> str:
 def forward_text(report: Report) -> str:
     if report.forward is None:
         return "no forward pass (analytic engine: computed from the hyperparameters)"
-    return f"{report.forward} forward pass"
+    return f"{report.forward.mode} forward pass"
+
+
+def forward_note(choice: ForwardChoice) -> str:
+    """How the forward pass was chosen, from the engine's reason code and numbers."""
+    need = "" if choice.activation_bytes is None else human_bytes(choice.activation_bytes)
+    if choice.reason is Reason.BATCH_UNKNOWN:
+        return "symbolic forward pass: the batch size is unknown"
+    if choice.reason is Reason.OVER_BUDGET:
+        return (
+            f"symbolic forward pass (auto): activations would take {need}, over the {human_bytes(choice.budget)} budget"
+        )
+    if choice.mode is Forward.SYMBOLIC:
+        return "symbolic forward pass on a KerasTensor (asked for): no activation memory"
+    how = "asked for" if choice.reason is Reason.ASKED else "auto"
+    return f"eager forward pass on a dummy input ({how}): {need} of activations"
+
+
+def notes(report: Report) -> list[str]:
+    """The report's facts that readers want in a sentence: the forward choice, engine agreement."""
+    lines = [] if report.forward is None else [forward_note(report.forward)]
+    if report.agreed_with is not None:
+        lines.append(f"{report.agreed_with} engine agrees with Keras on every shared field")
+    return lines
 
 
 def totals_text(report: Report) -> str:
@@ -92,7 +117,7 @@ def cost_detail(report: Report) -> list[str]:
     c = report.measures.cost
     lines = [
         f"{batch_text(c.batch, c.batch_known)}; FLOPs = 2 × MACs + bias adds",
-        f"mult-adds (torchinfo's figure) = MACs + bias adds = {thousands(c.mult_adds)}",
+        f"mult-adds = MACs + bias adds = {thousands(c.mult_adds)}",
     ]
     if len(c.parts) > 1:
         lines.append(" + ".join(f"{p.name} {thousands(p.macs)}" for p in c.parts) + f" = {thousands(c.macs)} MACs")
@@ -215,3 +240,15 @@ def module_text(layout: Layout) -> str:
 
 def tuple_text(values: list[int]) -> str:
     return "(" + ", ".join(str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
+
+
+def report_summary(report: Report) -> str:
+    """`Conv2D 'conv2d': output (2, 28, 28, 64), 1,664 params, 2,508,800 MACs, checks passed`."""
+    text = (
+        f"{report.class_name} '{report.name}': output {shape_text(report.output_shape)}, "
+        f"{thousands(report.params.total)} params, {thousands(report.measures.cost.macs)} MACs"
+    )
+    if report.checks:
+        failed = sum(1 for c in report.checks if not c.ok)
+        text += f", {failed} of {len(report.checks)} checks failed" if failed else ", checks passed"
+    return text

@@ -1,0 +1,14 @@
+"""Keras dtype policies: the variable and compute dtypes of each, and their sizes."""
+
+from __future__ import annotations
+
+# policy name -> (variable dtype, compute dtype)
+DTYPE_POLICIES: dict[str, tuple[str, str]] = {
+    "float32": ("float32", "float32"),
+    "float16": ("float16", "float16"),
+    "bfloat16": ("bfloat16", "bfloat16"),
+    "float64": ("float64", "float64"),
+    "mixed_float16": ("float32", "float16"),
+    "mixed_bfloat16": ("float32", "bfloat16"),
+}
+ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}

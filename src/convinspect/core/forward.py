@@ -1,0 +1,65 @@
+"""How the Keras engine calls the layer: eager on a dummy array, or symbolic. Policy only, no TensorFlow."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from convinspect.core.choices import Choice, Forward
+from convinspect.core.dtypes import ITEMSIZE
+from convinspect.core.spec import LayerSpec
+from convinspect.core.units import human_bytes
+from convinspect.errors import InvalidInput
+
+DEFAULT_BUDGET = 256 * 2**20  # activation bytes an automatic eager pass may take
+
+
+class Reason(Choice):
+    """Why the forward pass was run the way it was."""
+
+    BATCH_UNKNOWN = "batch_unknown"  # an unknown batch can only be symbolic
+    ASKED = "asked"  # --forward eager or symbolic
+    WITHIN_BUDGET = "within_budget"  # auto: activations fit the budget
+    OVER_BUDGET = "over_budget"  # auto: activations would not fit
+
+
+@dataclass(frozen=True)
+class ForwardChoice:
+    mode: Forward  # EAGER or SYMBOLIC
+    asked: Forward
+    reason: Reason
+    activation_bytes: int | None  # input + output activations; None when the batch is unknown
+    budget: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": str(self.mode),
+            "asked": str(self.asked),
+            "reason": str(self.reason),
+            "activation_bytes": self.activation_bytes,
+            "budget": self.budget,
+        }
+
+
+def choose_forward(spec: LayerSpec, output_shape: tuple[int | None, ...], asked: Forward, budget: int) -> ForwardChoice:
+    """Eager or symbolic, keeping an automatic eager pass's activations within `budget` bytes."""
+    if spec.batch is None:
+        if asked is Forward.EAGER:
+            raise InvalidInput("an eager forward pass needs a known batch size; got '?'", "forward")
+        return ForwardChoice(Forward.SYMBOLIC, asked, Reason.BATCH_UNKNOWN, None, budget)
+    itemsize = ITEMSIZE[spec.compute_dtype]
+    need = (math.prod(spec.input_shape) + math.prod(output_shape)) * itemsize  # type: ignore[arg-type]
+    if asked is Forward.SYMBOLIC:
+        return ForwardChoice(Forward.SYMBOLIC, asked, Reason.ASKED, need, budget)
+    if asked is Forward.EAGER:
+        if need > budget:
+            raise InvalidInput(
+                f"an eager forward pass needs {human_bytes(need)} of input and output activations, "
+                f"over the budget of {human_bytes(budget)}; raise --budget or use --forward symbolic",
+                "forward",
+            )
+        return ForwardChoice(Forward.EAGER, asked, Reason.ASKED, need, budget)
+    if need <= budget:
+        return ForwardChoice(Forward.EAGER, asked, Reason.WITHIN_BUDGET, need, budget)
+    return ForwardChoice(Forward.SYMBOLIC, asked, Reason.OVER_BUDGET, need, budget)

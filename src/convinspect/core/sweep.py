@@ -1,0 +1,71 @@
+"""A sweep's result: one layer config over many input shapes, each accepted with figures or rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from convinspect.core.choices import Engine
+from convinspect.core.cost import Cost
+from convinspect.core.spec import LayerSpec
+
+SWEEP_SCHEMA = "convinspect.sweep/1"
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One input shape: its figures, or why Keras rejects it."""
+
+    input_shape: tuple[int | None, ...]
+    output_shape: tuple[int | None, ...] | None = None
+    params: int | None = None
+    cost: Cost | None = None
+    reason: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.reason is None else "rejected"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input_shape": list(self.input_shape),
+            "status": self.status,
+            "output_shape": None if self.output_shape is None else list(self.output_shape),
+            "params": self.params,
+            "macs": None if self.cost is None else self.cost.macs,
+            "flops": None if self.cost is None else self.cost.flops,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Sweep:
+    spec: LayerSpec  # the config, with the first input shape
+    input: str  # the ranges as given
+    engine: Engine
+    rows: tuple[SweepRow, ...]
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        """Names of the input dimensions, e.g. (batch, height, width, channels)."""
+        return self.spec.kind.input_axes(self.spec.data_format)
+
+    def summary(self) -> dict[str, int | None]:
+        """Counts, and the range of MACs over the accepted shapes (None when none is)."""
+        macs = [row.cost.macs for row in self.rows if row.cost is not None]
+        accepted = len(macs)
+        return {
+            "total": len(self.rows), "accepted": accepted, "rejected": len(self.rows) - accepted,
+            "macs_min": min(macs, default=None), "macs_max": max(macs, default=None),
+        }  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SWEEP_SCHEMA,
+            "layer": {"class": self.spec.kind.class_name, "name": self.spec.name, "config": self.spec.config_dict()},
+            "engine": str(self.engine),
+            "input": self.input,
+            "axes": list(self.axes),
+            "summary": self.summary(),
+            "rows": [row.to_dict() for row in self.rows],
+        }
