@@ -2,16 +2,25 @@
 
 Runs each command N times as a fresh process (interleaved, so machine noise hits
 all of them alike) and prints median wall time and median peak RSS side by side,
-with ratios against the baselines. Usage: python benchmarks/bench_build.py [N]
+with ratios against the baselines.
+
+Usage: python benchmarks/bench_build.py [N] [--against REF]
+  --against REF  also runs the analytic and Keras builds of an earlier commit (checked out
+                 into a temporary git worktree), to show a start-up regression side by side.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 HEADLINE = ["--filters", "64", "--kernel", "5", "--input", "2,32,32,1"]
 CLI = [sys.executable, "-m", "convinspect", "build", *HEADLINE, "--format", "json"]
@@ -41,10 +50,23 @@ COMMANDS = {
 }
 
 
-def run_once(argv: list[str]) -> tuple[float, float]:
+@contextlib.contextmanager
+def worktree(ref: str) -> Iterator[Path]:
+    """An earlier commit's sources, in a temporary git worktree."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "-q", "--detach", str(path), ref], check=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(path)], check=False)
+
+
+def run_once(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one fresh process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
@@ -53,13 +75,27 @@ def run_once(argv: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
-    for argv in COMMANDS.values():  # warm the page cache once
-        run_once(argv)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("rounds", nargs="?", type=int, default=7)
+    parser.add_argument("--against", metavar="REF", help="an earlier commit to compare with")
+    args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        commands: dict[str, tuple[list[str], dict[str, str] | None]] = {n: (a, None) for n, a in COMMANDS.items()}
+        if args.against:
+            tree = stack.enter_context(worktree(args.against))
+            env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+            commands[f"{args.against}: build (keras)"] = (CLI, env)
+            commands[f"{args.against}: build --engine analytic"] = ([*CLI, "--engine", "analytic"], env)
+        measure(commands, args.rounds)
+
+
+def measure(commands: dict[str, tuple[list[str], dict[str, str] | None]], rounds: int) -> None:
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for argv, env in commands.values():  # warm the page cache once
+        run_once(argv, env)
     for _ in range(rounds):
-        for name, argv in COMMANDS.items():
-            samples[name].append(run_once(argv))
+        for name, (argv, env) in commands.items():
+            samples[name].append(run_once(argv, env))
     med = {n: (statistics.median(w for w, _ in s), statistics.median(r for _, r in s)) for n, s in samples.items()}
     base_wall, base_rss = med["bare keras script"]
     keras_wall = med["convinspect build (keras)"][0]
@@ -69,6 +105,11 @@ def main() -> None:
         print(f"{name:50} {wall:8.3f} {rss:13.1f} {wall / base_wall:11.2f} {rss / base_rss:10.2f}")
     analytic_wall, _ = med["convinspect build --engine analytic"]
     print(f"analytic engine: {analytic_wall * 1000:.0f} ms median, {keras_wall / analytic_wall:.1f}× faster than keras")
+    for name, (wall, _) in med.items():
+        if name.endswith(": build --engine analytic"):
+            ref = name.split(":")[0]
+            now, then = analytic_wall * 1000, wall * 1000
+            print(f"analytic engine vs {ref}: {now:.0f} ms vs {then:.0f} ms ({analytic_wall / wall:.2f}×)")
 
 
 if __name__ == "__main__":

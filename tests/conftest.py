@@ -30,3 +30,11 @@ def cli() -> Callable[..., object]:
         return runner.invoke(app, list(args))
 
     return run
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--overwrite",
+        action="store_true",
+        help="Rewrite the golden outputs (tests/golden/*.txt and the examples in README.md and docs/) from the code.",
+    )

@@ -6,7 +6,9 @@ import csv
 import io
 
 from convinspect.core.sweep import Sweep
+from convinspect.core.story import constructor
 from convinspect.render import words
+from convinspect.render.story import call_text
 
 
 def summary_line(sweep: Sweep) -> str:
@@ -36,7 +38,6 @@ def sweep_csv(sweep: Sweep) -> str:
 
 def sweep_table(sweep: Sweep) -> str:
     """An aligned text table, one line per input shape (plain text: Rich would take minutes on 100,000 rows)."""
-    config = ", ".join(f"{k}={words.value_text(v)}" for k, v in sweep.spec.config_dict().items())
     header = ("input", "output", "params", "MACs", "result")
     rows = [
         (
@@ -54,6 +55,6 @@ def sweep_table(sweep: Sweep) -> str:
         left = f"{cells[0]:<{widths[0]}}  {cells[1]:<{widths[1]}}  {cells[2]:>{widths[2]}}  {cells[3]:>{widths[3]}}"
         return f"{left}  {cells[4]}".rstrip()
 
-    title = f"{sweep.spec.kind.class_name}  input {sweep.input}  ({config})"
+    title = f"{call_text(constructor(sweep.spec))}\ninput {sweep.input}"
     rule = "─" * (sum(widths) + 8 + len("result"))
     return "\n".join([title, "", line(header), rule, *map(line, rows), "", summary_line(sweep)]) + "\n"
