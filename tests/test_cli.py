@@ -10,6 +10,9 @@ import sys
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
+from convinspect.cli import app
 
 from conftest import SEED_ARGS
 
@@ -247,3 +250,33 @@ def test_missing_tensorflow_is_exit_3() -> None:
         capture_output=True, text=True,
     )  # fmt: skip
     assert analytic.returncode == 0, analytic.stderr
+
+
+@pytest.mark.parametrize("command", ["build", "sweep", "check"])
+def test_help_groups_options_in_panels_with_metavars(cli: Any, command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "120", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    panels = {"build": ("Layer", "Input", "Engines and forward pass", "Output", "CI expectations"),
+              "sweep": ("Layer", "Input", "Engines and forward pass", "Output"),
+              "check": ("Engines and forward pass", "Output")}[command]  # fmt: skip
+    for panel in panels:
+        assert f"╭─ {panel} " in result.output, panel
+    assert "SIZE" in result.output and "<str>" not in result.output and " TEXT " not in result.output
+    if command != "check":
+        assert "INT[,INT…]" in result.output and "SHAPE" in result.output and "[default: 1]" in result.output
+
+
+def test_python_api_leaves_stderr_alone() -> None:
+    """A program that uses the API keeps its own stderr: file descriptor 2 is never redirected."""
+    code = (
+        "import os, sys\n"
+        "from convinspect import inspect_layer\n"
+        "before = os.fstat(2)\n"
+        "inspect_layer({'filters': 4, 'kernel': 3, 'input': '1,8,8,1'})\n"
+        "after = os.fstat(2)\n"
+        "sys.stderr.write('still mine\\n')\n"
+        "assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.endswith("still mine\n")

@@ -1,7 +1,8 @@
 """Golden outputs: every documented example, rendered at 80 columns without colour, must not change.
 
 Each file in tests/golden/ holds one example: the command on its first line (`$ convinspect ...`),
-then what it prints (stdout, then stderr), then `$ echo $?` and the exit code when it is not 0. Trailing spaces are dropped.
+then what it prints (stdout, then stderr), then `$ echo $?` and the exit code when it is not 0.
+Trailing spaces are dropped.
 README.md and docs/*.md show each one in a ```console block right after a
 `<!-- golden: NAME -->` line, and every console block in them must be one.
 
@@ -44,7 +45,9 @@ def goldens() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", goldens(), ids=lambda p: p.stem)
-def test_example_output_is_unchanged(path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_example_output_is_unchanged(
+    path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)  # examples name files relative to the project
     golden = path.read_text(encoding="utf-8")
     actual = run_example(golden.splitlines()[0].removeprefix("$ "))

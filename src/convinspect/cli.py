@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -125,13 +126,13 @@ LAYER, INPUT, ENGINES, OUTPUT, CI = "Layer", "Input", "Engines and forward pass"
 
 
 def _default(option: str) -> str:
-    return f" (default: {DEFAULTS[option]})"
+    return f" \\[default: {DEFAULTS[option]}]"
 
 
 Layer = Annotated[
     str,
     Opt("--layer", "-l", metavar="KIND", rich_help_panel=LAYER,
-        help=", ".join(k.key for k in KINDS) + " (any case, - or _). (default: conv2d)"),
+        help=", ".join(k.key for k in KINDS) + " (any case, - or _)."),
 ]  # fmt: skip
 Filters = Annotated[
     str | None, Opt("--filters", "-f", metavar="INT", rich_help_panel=LAYER, help="Number of output filters.")
@@ -169,7 +170,7 @@ DepthMultiplier = Annotated[
 OutputPadding = Annotated[
     str | None,
     Opt("--output-padding", metavar="INT[,INT…]", rich_help_panel=LAYER,
-        help="Output padding (transposed convs), each >= 0 and < strides. (default: unset)"),
+        help="Output padding (transposed convs), each >= 0 and < strides. \\[default: unset]"),
 ]  # fmt: skip
 DataFormat = Annotated[
     str | None,
@@ -181,9 +182,7 @@ Activation = Annotated[
     Opt("--activation", "-a", metavar="NAME", rich_help_panel=LAYER,
         help="A Keras activation name, e.g. relu." + _default("activation")),
 ]  # fmt: skip
-UseBias = Annotated[
-    bool, Opt("--use-bias/--no-bias", rich_help_panel=LAYER, help="Create a bias variable. (default: --use-bias)")
-]
+UseBias = Annotated[bool, Opt("--use-bias/--no-bias", rich_help_panel=LAYER, help="Create a bias variable.")]
 Dtype = Annotated[
     str | None,
     Opt("--dtype", metavar="POLICY", rich_help_panel=LAYER,
@@ -191,17 +190,17 @@ Dtype = Annotated[
 ]  # fmt: skip
 Name = Annotated[
     str | None,
-    Opt("--name", metavar="NAME", rich_help_panel=LAYER, help="Layer name. (default: Keras' own, e.g. conv2d)"),
+    Opt("--name", metavar="NAME", rich_help_panel=LAYER, help="Layer name. \\[default: Keras' own, e.g. conv2d]"),
 ]
 Forwards = Annotated[
     str,
     Opt("--forward", metavar="MODE", rich_help_panel=ENGINES,
-        help="auto (eager within --budget, else symbolic), eager or symbolic. (default: auto)"),
+        help="auto (eager within --budget, else symbolic), eager or symbolic."),
 ]  # fmt: skip
 Budget = Annotated[
     str,
     Opt("--budget", metavar="SIZE", rich_help_panel=ENGINES,
-        help="Activation memory an automatic eager pass may take: 256MiB, 1GiB. (default: 256MiB)"),
+        help="Activation memory an automatic eager pass may take: 256MiB, 1GiB."),
 ]  # fmt: skip
 OutputFile = Annotated[
     str | None,
@@ -257,7 +256,7 @@ def build(
             "-e",
             metavar="ENGINE",
             rich_help_panel=ENGINES,
-            help="keras (the real layer), analytic (no TensorFlow) or both (compared). (default: keras)",
+            help="keras (the real layer), analytic (no TensorFlow) or both (compared).",
         ),
     ] = "keras",
     forward: Forwards = "auto",
@@ -273,7 +272,7 @@ def build(
             "-F",
             metavar="FORMAT",
             rich_help_panel=OUTPUT,
-            help="table, json, markdown or plain. (default: table)",
+            help="table, json, markdown or plain.",
         ),
     ] = "table",
     output: OutputFile = None,
@@ -375,14 +374,14 @@ def sweep(
             "-e",
             metavar="ENGINE",
             rich_help_panel=ENGINES,
-            help="analytic, keras or both. (default: analytic)",
+            help="analytic, keras or both.",
         ),
     ] = "analytic",
     forward: Forwards = "auto",
     budget: Budget = "256MiB",
     fmt: Annotated[
         str,
-        Opt("--format", "-F", metavar="FORMAT", rich_help_panel=OUTPUT, help="table, json or csv. (default: table)"),
+        Opt("--format", "-F", metavar="FORMAT", rich_help_panel=OUTPUT, help="table, json or csv."),
     ] = "table",
     output: OutputFile = None,
 ) -> None:
@@ -411,7 +410,10 @@ def sweep(
 
 @app.command()
 def check(
-    files: Annotated[list[str], typer.Argument(help='Spec files: TOML ([[layer]] tables) or JSON ({"layer": [...]}).')],
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE...", help='Spec files: TOML (\\[\\[layer]] tables) or JSON ({"layer": [...]}).'),
+    ],
     engine: Annotated[
         str,
         Opt(
@@ -419,7 +421,7 @@ def check(
             "-e",
             metavar="ENGINE",
             rich_help_panel=ENGINES,
-            help="keras, analytic or both. (default: keras)",
+            help="keras, analytic or both.",
         ),
     ] = "keras",
     forward: Forwards = "auto",
@@ -431,7 +433,7 @@ def check(
             "-F",
             metavar="FORMAT",
             rich_help_panel=OUTPUT,
-            help="table, json, junit, github or markdown. (default: table)",
+            help="table, json, junit, github or markdown.",
         ),
     ] = "table",
     output: OutputFile = None,
@@ -442,14 +444,15 @@ def check(
     from convinspect.output import check_output, write
 
     def work(out: Format) -> int:
-        check_output(output, files)
+        paths = [str(path) for path in files]
+        check_output(output, paths)
         options = {
             "engine": Engine.parse(engine, "engine"),
             "forward": Forward.parse(forward, "forward"),
             "budget": parse_size(budget, "budget"),
         }
         with _progress("checking") as (on_total, on_result):
-            run = run_check(files, on_total=on_total, on_result=on_result, **options)
+            run = run_check(paths, on_total=on_total, on_result=on_result, **options)
         write(run, out, output)
         return run.exit_code
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from convinspect.core.sweep import Sweep
 from convinspect.core.story import constructor
+from convinspect.core.sweep import Sweep
 from convinspect.render import words
 from convinspect.render.story import call_text
 
