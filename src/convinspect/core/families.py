@@ -11,6 +11,7 @@ Every other module asks the recipe; none tests the family by name.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -61,7 +62,7 @@ def transpose_length(n: int, k: int, s: int, d: int, padding: str, output_paddin
 Shapes = Mapping[str, tuple[int, ...]]
 
 
-class Recipe:
+class Recipe(ABC):
     """What every family shares; each subclass adds or overrides its own part."""
 
     family: ClassVar[Family]
@@ -102,8 +103,9 @@ class Recipe:
         assert config.filters is not None
         return config.filters
 
+    @abstractmethod
     def kernels(self, config: LayerConfig, channels: int, rank: int) -> list[tuple[str, tuple[int, ...]]]:
-        raise NotImplementedError
+        """(name, shape) of each kernel build() creates, in Keras' order."""
 
     def variables(self, config: LayerConfig, channels: int, rank: int) -> list[tuple[str, tuple[int, ...]]]:
         """(name, shape) of each variable build() creates, in Keras' order."""
@@ -112,17 +114,17 @@ class Recipe:
             shapes.append(("bias", (self.output_channels(config, channels),)))
         return shapes
 
+    @abstractmethod
     def cost_parts(
         self, positions: int, inputs: int, out_channels: int, kernels: Shapes, bias_adds: int
     ) -> list[CostPart]:
         """MACs per convolution inside the layer; `positions` are output positions, `inputs` input elements."""
-        raise NotImplementedError
 
+    @abstractmethod
     def layouts(
         self, rank: int, kernels: Shapes, config: LayerConfig, padding: dict[str, Any], use_bias: bool
     ) -> list[Layout]:
         """The kernel layouts (the bias is the same vector in both frameworks)."""
-        raise NotImplementedError
 
 
 class ConvRecipe(Recipe):
