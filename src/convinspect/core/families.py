@@ -95,6 +95,7 @@ class Recipe(ABC):
 
     def check_runnable(self, config: LayerConfig, axes: tuple[str, ...], class_name: str) -> None:
         """Configs Keras builds but TensorFlow cannot run (none, for most families)."""
+        return None
 
     def output_length(self, n: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> int:
         return conv_length(n, k, s, d, padding)
