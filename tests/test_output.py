@@ -78,3 +78,61 @@ def test_a_rendering_bug_is_one_line_exit_3_not_a_traceback(cli: Any, monkeypatc
     assert result.exit_code == 3
     assert result.stderr == "convinspect: error: internal error: KeyError: 'boom'\n"
     assert "Traceback" not in result.output
+
+
+def test_a_symlink_is_written_through_and_a_device_is_never_replaced(cli: Any, tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert cli("build", *ANALYTIC, "-F", "json", "-o", str(link)).exit_code == 0
+    assert link.is_symlink() and json.loads(real.read_text())["schema"] == "convinspect.report/1"
+    null = tmp_path / "null"
+    null.symlink_to("/dev/null")
+    assert cli("build", *ANALYTIC, "-F", "json", "-o", str(null)).exit_code == 0
+    assert Path("/dev/null").is_char_device()
+
+
+def test_a_full_device_is_an_error_not_a_success(cli: Any) -> None:
+    if not Path("/dev/full").is_char_device():
+        pytest.skip("no /dev/full here")
+    result = cli("build", *ANALYTIC, "-F", "json", "-o", "/dev/full")
+    assert result.exit_code == 2
+    assert result.stderr == "convinspect: error: --output: cannot write /dev/full: No space left on device\n"
+    assert Path("/dev/full").is_char_device()
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convinspect import output
+
+    target = tmp_path / "report.json"
+    target.write_text("old\n")
+
+    def interrupted(_: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        output.write_atomically(str(target), "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("", "expected a file name"), ("newdir/", "names a folder"), ("examples.toml/x", "is not a folder"),
+     ("x" * 300, "File name too long")],
+)  # fmt: skip
+def test_odd_output_names_are_refused_plainly(cli: Any, tmp_path: Path, name: str, message: str) -> None:
+    (tmp_path / "examples.toml").write_text("")
+    result = cli("build", *ANALYTIC, "-o", f"{tmp_path}/{name}" if name else "")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("convinspect: error: --output: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_the_longest_legal_file_name_works(cli: Any, tmp_path: Path) -> None:
+    target = tmp_path / ("r" * 250)
+    assert cli("build", *ANALYTIC, "-o", str(target)).exit_code == 0
+    assert target.exists()

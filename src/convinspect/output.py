@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,21 +58,30 @@ def summary(result: Result) -> str:
 
 
 def check_output(output: str | None, inputs: Iterable[str] = ()) -> None:
-    """Before any work: the folder exists and is writable, and the target is none of the inputs."""
+    """Before any work: the name is a file's, its folder exists and is writable, and it is none of the inputs."""
     if output is None:
         return
-    target = Path(output)
-    if target.is_dir():
-        raise InvalidInput(f"{output} is a folder; give a file name", "output")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise InvalidInput(f"cannot write {output}: the folder {folder} does not exist", "output")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InvalidInput(f"cannot write {output}: the folder {folder} is not writable", "output")
-    for source in inputs:
-        with contextlib.suppress(OSError):
-            if target.exists() and os.path.samefile(source, target):
-                raise InvalidInput(f"{output} is also an input file; the report would replace it", "output")
+    if not output.strip():
+        raise InvalidInput("expected a file name; got an empty one", "output")
+    if output.endswith(("/", os.sep)) or Path(output).name in ("", ".", ".."):
+        raise InvalidInput(f"{output!r} names a folder; give a file name", "output")
+    try:
+        target = Path(os.path.realpath(output))  # a symlink is written through, to the file it points at
+        if target.is_dir():
+            raise InvalidInput(f"{output} is a folder; give a file name", "output")
+        folder = target.parent
+        if not folder.exists():
+            raise InvalidInput(f"cannot write {output}: the folder {Path(output).parent} does not exist", "output")
+        if not folder.is_dir():
+            raise InvalidInput(f"cannot write {output}: {Path(output).parent} is not a folder", "output")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise InvalidInput(f"cannot write {output}: the folder {Path(output).parent} is not writable", "output")
+        for source in inputs:
+            with contextlib.suppress(OSError):
+                if target.exists() and os.path.samefile(source, target):
+                    raise InvalidInput(f"{output} is also an input file; the report would replace it", "output")
+    except OSError as err:  # e.g. a name too long for the file system
+        raise InvalidInput(f"cannot write {output}: {err.strerror}", "output") from None
 
 
 def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bool = False) -> None:
@@ -109,30 +119,74 @@ def _plain_text(renderable: Any) -> str:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename it over `path`:
-    the file is always either the old content or the whole new one."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+    """Write `text` to `path` so that the file is always either the old content or the whole new one.
+
+    A regular file (or a new one) is written to a temporary file in the same folder,
+    then renamed over the target; the temporary file goes away whatever happens,
+    Ctrl-C and SIGTERM included. A symlink is written through to its target; a device
+    or a FIFO (`/dev/null`, a pipe) is written to directly, never replaced.
+    """
+    target = Path(os.path.realpath(path))
+    data = text.encode("utf-8", errors="backslashreplace")
     try:
-        handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, prefix=f".{target.name}.", suffix=".tmp", delete=False
-        )
+        if target.exists() and not stat.S_ISREG(target.stat().st_mode):
+            with open(target, "wb") as handle:
+                handle.write(data)
+            return
+        with _cleanup_on_signals():
+            _replace(target, data)
     except OSError as err:
         raise InvalidInput(f"cannot write {path}: {err.strerror}", "output") from None
+
+
+def _replace(target: Path, data: bytes) -> None:
+    descriptor, temporary = tempfile.mkstemp(prefix=".convinspect-", suffix=".tmp", dir=target.parent)
     try:
-        with handle:
-            handle.write(text)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if target.exists():
-            with contextlib.suppress(OSError):
-                os.chmod(handle.name, target.stat().st_mode & 0o7777)
+            mode = target.stat().st_mode & 0o7777
         else:
             umask = os.umask(0)
             os.umask(umask)
-            os.chmod(handle.name, 0o666 & ~umask)
-        os.replace(handle.name, target)
-    except OSError as err:
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(handle.name)
-        raise InvalidInput(f"cannot write {path}: {err.strerror}", "output") from None
+            os.unlink(temporary)
+        raise
+
+
+class _Terminated(Exception):
+    """SIGTERM or SIGHUP arrived while a file was being written."""
+
+
+@contextlib.contextmanager
+def _cleanup_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an exception for the length of a write, so `finally` runs."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, _frame: object) -> None:
+        raise _Terminated(signum)
+
+    names = ("SIGTERM", "SIGHUP")
+    signals = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, terminate) or signal.SIG_DFL for sig in signals}
+    try:
+        yield
+    except _Terminated as err:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        os.kill(os.getpid(), err.args[0])  # die of the same signal, the file untouched
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
