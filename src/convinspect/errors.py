@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from convinspect.core.text import inert
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 EXIT_OK = 0
@@ -19,7 +21,7 @@ class ConvinspectError(Exception):
 
     def __init__(self, problem: str, option: str | None = None, rule: str | None = None) -> None:
         # Keras messages can span lines and carry ANSI styling; the user gets one plain line.
-        self.problem = " ".join(_ANSI.sub("", str(problem)).split())
+        self.problem = inert(" ".join(_ANSI.sub("", str(problem)).split()))
         self.option = option
         self.rule = rule  # a short code for the Keras/TensorFlow rule broken, e.g. "groups_channels"
         super().__init__(self.message())

@@ -15,6 +15,7 @@ from convinspect.core.checkrun import CheckRun
 from convinspect.core.choices import Format
 from convinspect.core.report import Report
 from convinspect.core.sweep import Sweep
+from convinspect.core.text import inert_lines
 from convinspect.errors import InvalidInput
 
 Result = Report | CheckRun | Sweep
@@ -22,7 +23,16 @@ FILE_WIDTH = 120  # Rich tables written to a file: fixed width, no colour
 
 
 def render(result: Result, fmt: Format, *, diagram: bool = False) -> Any:
-    """Text for every format; a Rich renderable for a report's or check run's table."""
+    """Text for every format; a Rich renderable for a report's or check run's table.
+
+    Renderers escape the untrusted text they place (names, paths); text formats other
+    than JSON pass through `inert_lines` as well, so nothing raw reaches a terminal.
+    """
+    rendered = _render(result, fmt, diagram=diagram)
+    return inert_lines(rendered) if isinstance(rendered, str) and fmt is not Format.JSON else rendered
+
+
+def _render(result: Result, fmt: Format, *, diagram: bool = False) -> Any:
     if isinstance(result, Report):
         if fmt is Format.TABLE:
             from convinspect.render.table import report_table

@@ -6,19 +6,24 @@ import xml.etree.ElementTree as ET
 
 from convinspect.core.checkrun import CheckRun, EntryResult
 from convinspect.render import words
+from convinspect.render.words import inert
 
 
 def detail(result: EntryResult) -> str:
     """Why an entry did not pass, in one line (empty when it passed)."""
     if result.error:
-        return result.error
+        return inert(result.error)
     if result.report is None:
         return ""
     return "; ".join(words.check_text(c) for c in result.report.checks if not c.ok)
 
 
 def where(result: EntryResult) -> str:
-    return f"{result.entry.file}:{result.entry.line}"
+    return f"{inert(result.entry.file)}:{result.entry.line}"
+
+
+def label(result: EntryResult) -> str:
+    return inert(result.entry.label)
 
 
 def summary_line(run: CheckRun) -> str:
@@ -49,8 +54,8 @@ def check_junit(run: CheckRun) -> str:
     suite = ET.SubElement(suites, "testsuite", name="convinspect check", tests=str(s["total"]),
                           failures=str(s["failed"]), errors=str(s["invalid"]), skipped="0")  # fmt: skip
     for result in run.results:
-        case = ET.SubElement(suite, "testcase", classname=result.entry.file, name=result.entry.label,
-                             file=result.entry.file, line=str(result.entry.line))  # fmt: skip
+        case = ET.SubElement(suite, "testcase", classname=inert(result.entry.file), name=label(result),
+                             file=inert(result.entry.file), line=str(result.entry.line))  # fmt: skip
         if result.status == "failed":
             node = ET.SubElement(case, "failure", message=detail(result), type="ExpectationFailed")
             node.text = detail(result)
@@ -79,9 +84,9 @@ def check_github(run: CheckRun) -> str:
     for result in run.results:
         if result.status == "passed":
             continue
-        title = f"convinspect: {result.entry.label} {result.status}"
+        title = f"convinspect: {label(result)} {result.status}"
         lines.append(
-            f"::error file={_escape_property(result.entry.file)},line={result.entry.line},"
+            f"::error file={_escape_property(inert(result.entry.file))},line={result.entry.line},"
             f"title={_escape_property(title)}::{_escape_data(detail(result))}"
         )
     kind = "notice" if run.exit_code == 0 else "error"
@@ -99,7 +104,7 @@ def check_markdown(run: CheckRun) -> str:
     ]
     for r in run.results:
         layer = r.report.class_name if r.report else ""
-        cells = [r.entry.label, f"`{where(r)}`", layer, f"`{_shape(r)}`" if r.report else "", _params(r),
+        cells = [label(r), f"`{where(r)}`", layer, f"`{_shape(r)}`" if r.report else "", _params(r),
                  _macs(r), _ICONS[r.status], detail(r)]  # fmt: skip
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return f"### convinspect check\n\n{summary_line(run)}\n\n" + "\n".join(rows) + "\n"
@@ -121,8 +126,9 @@ def check_table(run: CheckRun) -> object:
     styles = {"passed": "green", "failed": "bold red", "invalid": "bold yellow"}
     problems = []
     for r in run.results:
-        table.add_row(Text(r.status, style=styles[r.status]), r.entry.label, where(r), _shape(r), _params(r), _macs(r))
+        cells = (label(r), where(r), _shape(r), _params(r), _macs(r))
+        table.add_row(Text(r.status, style=styles[r.status]), *(Text(cell) for cell in cells))
         if r.status != "passed":
-            head = "" if r.entry.index == 0 else f"{where(r)} {r.entry.label}: "  # file errors name the file
+            head = "" if r.entry.index == 0 else f"{where(r)} {label(r)}: "  # file errors name the file
             problems.append(Text(head + detail(r), style=styles[r.status]))
     return Group(table, *problems, Text(summary_line(run), style="bold"))

@@ -9,6 +9,7 @@ from typing import Any
 from convinspect.core.checkrun import CheckRun
 from convinspect.core.report import REPORT_SCHEMA, Report
 from convinspect.core.sweep import Sweep
+from convinspect.core.text import inert_json
 from convinspect.errors import ConvinspectError
 from convinspect.render import words
 
@@ -18,7 +19,7 @@ _FLAT_ARRAY = re.compile(rf"\[\s+({_ATOM}(?:,\s+{_ATOM})*)\s+\]")
 
 def dumps(data: Any) -> str:
     """Indented JSON, with arrays of plain values (shapes, axis names) kept on one line."""
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    text = inert_json(json.dumps(data, indent=2, ensure_ascii=False))
     return _FLAT_ARRAY.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text) + "\n"
 
 
@@ -31,7 +32,9 @@ def dumps_rows(data: dict[str, Any], key: str) -> str:
     keys = list(data)
     at = keys.index(key)
     before, after = keys[:at], keys[at + 1 :]
-    rows = ",\n".join("    " + json.dumps(row, ensure_ascii=False, separators=(", ", ": ")) for row in data[key])
+    rows = inert_json(
+        ",\n".join("    " + json.dumps(row, ensure_ascii=False, separators=(", ", ": ")) for row in data[key])
+    )
     parts = [_members({k: data[k] for k in before})] if before else []
     parts.append(f'  "{key}": [\n{rows}\n  ]' if rows else f'  "{key}": []')
     if after:

@@ -12,7 +12,7 @@ def _csv(values: tuple[int | None, ...] | list[int | None]) -> str:
 
 def report_plain(report: Report, diagram: bool = False) -> str:
     lines = [
-        f"layer: {report.class_name} name={report.name}",
+        f"layer: {report.class_name} name={words.inert(report.name)}",
         f"engine: {report.engine} forward={'none' if report.forward is None else report.forward.mode}",
         "config: " + " ".join(f"{k}={_config_value(v)}" for k, v in words.config_dict(report).items()),
         f"input_shape: {_csv(report.input_shape)}",
@@ -21,7 +21,7 @@ def report_plain(report: Report, diagram: bool = False) -> str:
     ]
     for v in report.variables_after:
         lines.append(
-            f"variable: {v.path} shape={_csv(v.shape)} dtype={v.dtype} "
+            f"variable: {words.inert(v.path)} shape={_csv(v.shape)} dtype={v.dtype} "
             f"trainable={str(v.trainable).lower()} params={v.params} bytes={v.bytes}"
         )
     p = report.params

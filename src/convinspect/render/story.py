@@ -6,7 +6,7 @@ from typing import Any
 
 from convinspect.core.choices import Forward
 from convinspect.core.report import Report
-from convinspect.render.words import shape_text, tuple_text
+from convinspect.render.words import inert, shape_text, tuple_text
 
 
 def call_text(call: dict[str, Any]) -> str:
@@ -115,4 +115,4 @@ def explain_lines(report: Report) -> list[str]:
         + ("" if symbolic.observed else " (needs Keras)"),
         "   variables: " + ", ".join(f"{v['path']} {shape_text(v['shape'])}" for v in sym["variables"]),
     ]
-    return lines
+    return [inert(line) for line in lines]  # layer names come from users; Keras quotes them

@@ -24,7 +24,7 @@ def _config_grid(report: Report) -> Table:
     left, right = items[:half], items[half:]
     for i, (key, value) in enumerate(left):
         other = right[i] if i < len(right) else ("", "")
-        grid.add_row(key, value, *other)
+        grid.add_row(*(Text(cell) for cell in (key, value, *other)))
     return grid
 
 
@@ -37,8 +37,9 @@ def _variables_table(report: Report) -> Table:
     table.add_column("params", justify="right")
     table.add_column("bytes", justify="right")
     for v in report.variables_after:
-        table.add_row(v.path, words.shape_text(v.shape), v.dtype, "yes" if v.trainable else "no",
-                      words.thousands(v.params), words.human_bytes(v.bytes))  # fmt: skip
+        cells = (words.inert(v.path), words.shape_text(v.shape), v.dtype, "yes" if v.trainable else "no",
+                 words.thousands(v.params), words.human_bytes(v.bytes))  # fmt: skip
+        table.add_row(*(Text(cell) for cell in cells))
     return table
 
 
@@ -48,7 +49,7 @@ def _checks_table(report: Report) -> Table:
         table.add_column(column)
     for c in report.checks:
         result = Text("passed", style="green") if c.ok else Text("FAILED", style="bold red")
-        table.add_row(c.name, words.value_text(c.expected), words.value_text(c.actual), result)
+        table.add_row(Text(c.name), Text(words.value_text(c.expected)), Text(words.value_text(c.actual)), result)
     return table
 
 
@@ -69,7 +70,7 @@ def _geometry_table(report: Report) -> Table:
     for column in words.geometry_header(geometry[0].transposed):
         table.add_column(column, justify="left" if column in ("axis", "padding") else "right", no_wrap=True)
     for g in geometry:
-        table.add_row(*words.geometry_row(g))
+        table.add_row(*(Text(cell) for cell in words.geometry_row(g)))
     return table
 
 
@@ -82,7 +83,7 @@ def _layouts_table(report: Report) -> Table:
             layout.variable,
             Text.assemble(words.shape_text(layout.keras_shape), "\n", (",".join(layout.keras_axes), "dim")),
             Text.assemble(words.shape_text(layout.torch_shape), "\n", (",".join(layout.torch_axes), "dim")),
-            "\n".join(words.conversion_steps(layout, ",")) or "as is",
+            Text("\n".join(words.conversion_steps(layout, ",")) or "as is"),
         )
     return table
 
@@ -107,7 +108,7 @@ def _diagram(report: Report) -> list[RenderableType]:
 def report_table(report: Report, diagram: bool = False) -> RenderableType:
     p = report.params
     title = Text.assemble(
-        (report.class_name, "bold magenta"), f" '{report.name}'  ",
+        (report.class_name, "bold magenta"), f" '{words.inert(report.name)}'  ",
         (f"engine: {report.engine} · {words.forward_text(report)}", "dim"),
     )  # fmt: skip
     shapes = Text.assemble(

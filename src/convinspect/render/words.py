@@ -9,9 +9,10 @@ from convinspect.core.forward import ForwardChoice, Reason
 from convinspect.core.geometry import AxisGeometry
 from convinspect.core.layouts import Layout
 from convinspect.core.report import Report, Variable
+from convinspect.core.text import inert
 from convinspect.core.units import human_bytes, thousands
 
-__all__ = ["human_bytes", "thousands"]
+__all__ = ["human_bytes", "inert", "thousands"]
 
 
 def shape_text(shape: tuple[int | None, ...] | list[int | None]) -> str:
@@ -54,7 +55,7 @@ def why_empty(report: Report) -> str:
 def before_text(report: Report) -> str:
     if not report.variables_before:
         return "trainable_variables = []"
-    return "trainable_variables = [" + ", ".join(v.path for v in report.variables_before) + "]"
+    return "trainable_variables = [" + ", ".join(inert(v.path) for v in report.variables_before) + "]"
 
 
 def forward_text(report: Report) -> str:
@@ -245,7 +246,7 @@ def tuple_text(values: list[int]) -> str:
 def report_summary(report: Report) -> str:
     """`Conv2D 'conv2d': output (2, 28, 28, 64), 1,664 params, 2,508,800 MACs, checks passed`."""
     text = (
-        f"{report.class_name} '{report.name}': output {shape_text(report.output_shape)}, "
+        f"{report.class_name} '{inert(report.name)}': output {shape_text(report.output_shape)}, "
         f"{thousands(report.params.total)} params, {thousands(report.measures.cost.macs)} MACs"
     )
     if report.checks:

@@ -1,0 +1,37 @@
+"""Untrusted text made inert: control characters shown as escapes, never sent raw to a terminal or file.
+
+Layer names and spec-file entries come from other people. An ESC sequence can clear a
+terminal or retitle its window, a newline can forge a line of a log, bidirectional
+overrides can make text read differently than it is, and XML 1.0 forbids most control
+characters outright. Every human format passes such text through `inert`.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls, DEL, lone surrogates (undecodable bytes of a file name), line and
+# paragraph separators, and the bidirectional marks, embeddings, overrides and isolates.
+_UNSAFE = "\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_ANY = re.compile(f"[{_UNSAFE}]")
+_NOT_C0 = re.compile(f"[{_UNSAFE[_UNSAFE.index(chr(0x7F)) :]}]")  # json escapes C0 itself
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def inert(text: str) -> str:
+    """`a\\x1b[2Jb` for a name holding ESC [ 2 J: every unsafe character escaped, newlines included."""
+    return _ANY.sub(_escape, text)
+
+
+def inert_json(text: str) -> str:
+    """JSON text with every unsafe character as a `\\uXXXX` escape (json escapes only C0 itself)."""
+    return _NOT_C0.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def inert_lines(text: str) -> str:
+    """The same for a whole rendered text, keeping its own line breaks."""
+    return "\n".join(inert(line) for line in text.split("\n"))
