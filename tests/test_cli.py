@@ -263,7 +263,7 @@ def test_help_groups_options_in_panels_with_metavars(cli: Any, command: str) -> 
         assert f"╭─ {panel} " in result.output, panel
     assert "SIZE" in result.output and "<str>" not in result.output and " TEXT " not in result.output
     if command != "check":
-        assert "INT[,INT…]" in result.output and "SHAPE" in result.output and "[default: 1]" in result.output
+        assert "INT[,INT...]" in result.output and "SHAPE" in result.output and "[default: 1]" in result.output
 
 
 def test_python_api_leaves_stderr_alone() -> None:

@@ -17,7 +17,7 @@ from convinspect.core.kinds import KINDS
 from convinspect.core.report import REPORT_SCHEMA
 from convinspect.core.spec import parse_int, parse_size, parse_spec
 from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError
-from convinspect.streams import quiet_stderr, say, stderr_is_terminal
+from convinspect.streams import quiet_stderr, sane_columns, say, stderr_is_terminal
 from convinspect.version import __version__
 
 
@@ -45,9 +45,34 @@ class OneLineErrors(typer.core.TyperGroup):
         except Exception as err:
             if not _usage_error(err):
                 raise
-            say(f"convinspect: error: {' '.join(err.format_message().split())}")  # type: ignore[attr-defined]
-            sys.exit(err.exit_code)  # type: ignore[attr-defined]
+            message = " ".join(err.format_message().split())  # type: ignore[attr-defined]
+            if not message:  # no command at all: Typer printed the help
+                message = "no command given; expected one of build, check, sweep (see convinspect --help)"
+            sys.exit(_usage_failure(UsageError(message), list(sys.argv[1:] if args is None else args)))
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+class UsageError(ConvinspectError):
+    """Typer's usage errors, in convinspect's words (exit 2)."""
+
+
+def _usage_failure(err: UsageError, args: list[str]) -> int:
+    """One line on stderr, and a JSON error object too when the command line asked for JSON."""
+    from convinspect.core.checkrun import CHECK_SCHEMA
+    from convinspect.core.sweep import SWEEP_SCHEMA
+
+    command = next((arg for arg in args if arg in ("build", "check", "sweep")), "build")
+    schema = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA}[command]
+    return _fail(err, _asks_for_json(args), schema)
+
+
+def _asks_for_json(args: list[str]) -> bool:
+    for i, arg in enumerate(args):
+        if arg in ("--format", "-F") and i + 1 < len(args):
+            return args[i + 1].strip().lower() == Format.JSON
+        if arg.startswith("--format=") or (arg.startswith("-F") and len(arg) > 2):
+            return arg.split("=", 1)[-1].removeprefix("-F").strip().lower() == Format.JSON
+    return False
 
 
 app = typer.Typer(
@@ -60,7 +85,12 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"convinspect {__version__}\n")
+        from convinspect.output import emit
+
+        try:
+            emit(f"convinspect {__version__}\n")
+        except ConvinspectError as err:
+            raise typer.Exit(_fail(err, False, REPORT_SCHEMA)) from None
         raise typer.Exit(EXIT_OK)
 
 
@@ -80,11 +110,11 @@ def _fail(err: ConvinspectError, json_errors: bool, schema: str) -> int:
     """Report an error the one way: a line on stderr (plus a JSON object for --format json)."""
     say(f"convinspect: error: {err.message()}")
     if json_errors:
+        from convinspect.output import emit
         from convinspect.render.json import error_json
 
-        with contextlib.suppress(OSError, ValueError):
-            sys.stdout.write(error_json(err, schema))
-            sys.stdout.flush()
+        with contextlib.suppress(ConvinspectError):  # stdout itself may be what failed
+            emit(error_json(err, schema), json_text=True)
     return err.exit_code
 
 
@@ -139,12 +169,16 @@ Filters = Annotated[
 ]
 Kernel = Annotated[
     str | None,
-    Opt("--kernel", "-k", metavar="INT[,INT…]", rich_help_panel=LAYER, help="Kernel size: 5, or one per axis: 5,3."),
+    Opt("--kernel", "-k", metavar="INT[,INT...]", rich_help_panel=LAYER, help="Kernel size: 5, or one per axis: 5,3."),
 ]
 Strides = Annotated[
     str | None,
     Opt(
-        "--strides", "-s", metavar="INT[,INT…]", rich_help_panel=LAYER, help="Strides: 2 or 2,1." + _default("strides")
+        "--strides",
+        "-s",
+        metavar="INT[,INT...]",
+        rich_help_panel=LAYER,
+        help="Strides: 2 or 2,1." + _default("strides"),
     ),
 ]
 Padding = Annotated[
@@ -154,7 +188,7 @@ Padding = Annotated[
 ]  # fmt: skip
 Dilation = Annotated[
     str | None,
-    Opt("--dilation", "-d", metavar="INT[,INT…]", rich_help_panel=LAYER,
+    Opt("--dilation", "-d", metavar="INT[,INT...]", rich_help_panel=LAYER,
         help="Dilation rate: 2 or 2,1." + _default("dilation")),
 ]  # fmt: skip
 Groups = Annotated[
@@ -169,7 +203,7 @@ DepthMultiplier = Annotated[
 ]  # fmt: skip
 OutputPadding = Annotated[
     str | None,
-    Opt("--output-padding", metavar="INT[,INT…]", rich_help_panel=LAYER,
+    Opt("--output-padding", metavar="INT[,INT...]", rich_help_panel=LAYER,
         help="Output padding (transposed convs), each >= 0 and < strides. \\[default: unset]"),
 ]  # fmt: skip
 DataFormat = Annotated[
@@ -461,4 +495,5 @@ def check(
 
 def main() -> None:
     """Console-script entry point."""
+    sane_columns()
     app()

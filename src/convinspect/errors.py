@@ -39,6 +39,12 @@ class InvalidInput(ConvinspectError, ValueError):
     exit_code = EXIT_INVALID
 
 
+class OutputError(ConvinspectError):
+    """The result cannot be delivered: stdout closed or full, an --output file that cannot be written (exit 2)."""
+
+    exit_code = EXIT_INVALID
+
+
 class BackendError(ConvinspectError, RuntimeError):
     """TensorFlow/Keras is missing or failed, or the engines disagree (exit 3)."""
 

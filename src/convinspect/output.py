@@ -15,8 +15,8 @@ from convinspect.core.checkrun import CheckRun
 from convinspect.core.choices import Format
 from convinspect.core.report import Report
 from convinspect.core.sweep import Sweep
-from convinspect.core.text import inert_lines
-from convinspect.errors import InvalidInput
+from convinspect.core.text import for_encoding, inert, inert_lines, json_for_encoding
+from convinspect.errors import InvalidInput, OutputError
 
 Result = Report | CheckRun | Sweep
 FILE_WIDTH = 120  # Rich tables written to a file: fixed width, no colour
@@ -98,24 +98,67 @@ def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bo
     """Render `result` and write it to stdout, or to `output` followed by a summary line on stdout."""
     rendered = render(result, fmt, diagram=diagram)
     if output is None:
-        if isinstance(rendered, str):
-            sys.stdout.write(rendered)
-        else:
-            _console(sys.stdout).print(rendered)
-        sys.stdout.flush()
+        emit(rendered if isinstance(rendered, str) else _terminal_text(rendered), json_text=fmt is Format.JSON)
         return
     text = rendered if isinstance(rendered, str) else _plain_text(rendered)
     write_atomically(output, text)
-    sys.stdout.write(f"{summary(result)}; written to {output}\n")
-    sys.stdout.flush()
+    with contextlib.suppress(OutputError):  # the file holds the result; the summary is a courtesy
+        emit(f"{summary(result)}; written to {inert(output)}\n")
+
+
+def emit(text: str, *, json_text: bool = False) -> None:
+    """Write to stdout in whatever encoding it has; a closed or full stdout is an OutputError.
+
+    A reader that stops early (`| head -1`) is not an error: the rest goes to /dev/null.
+    """
+    stream = sys.stdout
+    if stream is None:
+        raise OutputError("standard output is closed; give --output FILE to write the result to a file")
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    text = json_for_encoding(text, encoding) if json_text else for_encoding(text, encoding)
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except (OSError, ValueError) as err:
+        raise OutputError(f"cannot write to standard output: {getattr(err, 'strerror', None) or err}") from None
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _console(stream: Any) -> Any:
     from rich.console import Console
 
+    from convinspect.streams import sane_columns
+
+    sane_columns()
     # NO_COLOR means no styling at all (Rich alone would drop colours but keep bold and dim).
     plain = bool(os.environ.get("NO_COLOR"))
     return Console(file=stream, soft_wrap=False, color_system=None if plain else "auto")
+
+
+def _terminal_text(renderable: Any) -> str:
+    """A Rich renderable as this terminal shows it (its width and colours), rendered to text
+    so that writing it is emit's job alone (encodings, closed or full streams)."""
+    import io
+
+    from rich.console import Console
+
+    if sys.stdout is None:
+        return ""  # emit says that stdout is closed
+    terminal = _console(sys.stdout)
+    buffer = io.StringIO()
+    Console(
+        file=buffer, width=terminal.width, color_system=terminal.color_system,
+        force_terminal=terminal.is_terminal, soft_wrap=False,
+    ).print(renderable)  # fmt: skip
+    return buffer.getvalue()
 
 
 def _plain_text(renderable: Any) -> str:
@@ -146,7 +189,7 @@ def write_atomically(path: str, text: str) -> None:
         with _cleanup_on_signals():
             _replace(target, data)
     except OSError as err:
-        raise InvalidInput(f"cannot write {path}: {err.strerror}", "output") from None
+        raise OutputError(f"cannot write {path}: {err.strerror}", "output") from None
 
 
 def _replace(target: Path, data: bytes) -> None:

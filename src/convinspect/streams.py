@@ -51,9 +51,10 @@ def quiet_stderr() -> Iterator[None]:
         return
     with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.flush()
+    _plug_closed_descriptors()
     try:
         saved = os.dup(2)
-    except OSError:  # fd 2 is closed: nothing to silence, nowhere to write
+    except OSError:  # pragma: no cover - plugged above
         saved = -1
     if saved >= 0:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -74,6 +75,26 @@ def quiet_stderr() -> Iterator[None]:
         if saved >= 0:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def _plug_closed_descriptors() -> None:
+    """Point a closed fd 0, 1 or 2 at /dev/null, so that no file opened later takes its number
+    (TensorFlow would log into it). sys.stdout stays None: a closed stdout is still reported."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            plug = os.open(os.devnull, os.O_RDWR)
+            if plug != fd:
+                os.dup2(plug, fd)
+                os.close(plug)
+
+
+def sane_columns() -> None:
+    """Drop a COLUMNS that is not a positive integer (COLUMNS=0 would make Rich print nothing)."""
+    columns = os.environ.get("COLUMNS")
+    if columns is not None and not (columns.strip().isdigit() and int(columns) > 0):
+        del os.environ["COLUMNS"]
 
 
 def stderr_is_terminal() -> bool:

@@ -35,3 +35,59 @@ def inert_json(text: str) -> str:
 def inert_lines(text: str) -> str:
     """The same for a whole rendered text, keeping its own line breaks."""
     return "\n".join(inert(line) for line in text.split("\n"))
+
+
+# What the human formats print beyond ASCII, and the ASCII that carries the same meaning.
+_ASCII = {
+    "→": "->", "←": "<-", "×": "x", "·": "-", "…": "...", "⋮": ":", "−": "-", "÷": "/",
+    "≤": "<=", "≥": ">=", "⌊": "floor(", "⌋": ")", "⌈": "ceil(", "⌉": ")", "•": "*",
+    "■": "#", "░": "_", "●": "o", "○": "+", "✅": "ok", "❌": "FAILED", "⚠️": "!", "⚠": "!",
+    "─": "-", "━": "-", "│": "|", "┃": "|", "╭": "+", "╮": "+", "╰": "+", "╯": "+",
+    "┌": "+", "┐": "+", "└": "+", "┘": "+", "├": "+", "┤": "+", "┬": "+", "┴": "+", "┼": "+",
+    "═": "=", "║": "|", "╴": "-", "╶": "-", "▕": "|", "▏": "|", "━━": "--",
+}  # fmt: skip
+
+
+def for_encoding(text: str, encoding: str) -> str:
+    """`text` as `encoding` can carry it: ASCII stand-ins for arrows, boxes and glyphs, then
+    decomposed accents (é -> e), then `?`; digits and every figure stay as they are."""
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        pass
+    import unicodedata
+
+    out = []
+    for char in text:
+        try:
+            char.encode(encoding)
+            out.append(char)
+            continue
+        except UnicodeEncodeError:
+            pass
+        stand_in = _ASCII.get(char)
+        if stand_in is None:
+            base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii")
+            stand_in = base or "?"
+        out.append(stand_in)
+    return "".join(out)
+
+
+def json_for_encoding(text: str, encoding: str) -> str:
+    """JSON text as `encoding` can carry it: characters it cannot hold become `\\uXXXX` escapes
+    (outside strings JSON is ASCII, so only string contents change, and they decode the same)."""
+
+    def escape(char: str) -> str:
+        try:
+            char.encode(encoding)
+            return char
+        except UnicodeEncodeError:
+            data = char.encode("utf-16-be", "surrogatepass")
+            return "".join(f"\\u{int.from_bytes(data[i : i + 2], 'big'):04x}" for i in range(0, len(data), 2))
+
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return "".join(escape(char) for char in text)
