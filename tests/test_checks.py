@@ -79,7 +79,7 @@ def test_examples_pass_with_both_engines(cli: Any) -> None:
         assert result.exit_code == 0, result.output
         data = json.loads(result.stdout)
         assert data["schema"] == "convinspect.check/1"
-        assert data["summary"] == {"total": 8, "passed": 8, "failed": 0, "invalid": 0, "exit_code": 0}
+        assert data["summary"] == {"total": 8, "passed": 8, "failed": 0, "invalid": 0, "error": 0, "exit_code": 0}
         assert all(r["report"]["engine"] == engine for r in data["results"])
 
 

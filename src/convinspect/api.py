@@ -13,9 +13,10 @@ from convinspect.core.choices import Engine, Forward
 from convinspect.core.expectations import EXPECTATION_KEYS, parse_expectations, with_checks
 from convinspect.core.forward import DEFAULT_BUDGET
 from convinspect.core.report import Report, compare, lookup
-from convinspect.core.spec import LayerSpec, parse_shape_ranges, parse_spec
+from convinspect.core.spec import SEED_MAX, LayerSpec, parse_int, parse_shape_ranges, parse_size, parse_spec
 from convinspect.core.specfile import Entry, load_entries, validate_keys
 from convinspect.core.sweep import Sweep, SweepRow
+from convinspect.core.text import shown
 from convinspect.engines import analytic
 from convinspect.errors import BackendError, ConvinspectError, InvalidInput
 
@@ -32,7 +33,7 @@ def inspect_layer(
     *,
     engine: Engine | str = Engine.KERAS,
     forward: Forward | str = Forward.AUTO,
-    budget: int = DEFAULT_BUDGET,
+    budget: int | str = DEFAULT_BUDGET,
     seed: int | None = None,
     explain: bool = False,
 ) -> Report:
@@ -42,18 +43,28 @@ def inspect_layer(
     "input": "2,32,32,1"}`). `engine` is `keras` (build the real layer), `analytic`
     (arithmetic only, no TensorFlow) or `both` (run both; any disagreement raises
     BackendError). `explain` adds the lazy-build story (observed with Keras, computed
-    without). Raises InvalidInput for configs Keras would reject.
+    without). `budget` is bytes or a size such as "1GiB". Raises InvalidInput, with the
+    command line's messages, for bad arguments and for configs Keras would reject.
     """
-    if not isinstance(spec, LayerSpec):
-        spec = parse_spec(spec)
+    spec = _spec(spec)
     engine = Engine.parse(engine, "engine")
     forward = Forward.parse(forward, "forward")
+    budget = parse_size(budget, "budget")
+    seed = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
     if engine is Engine.ANALYTIC:
         return analytic.inspect(spec, explain=explain)
     keras = _keras_engine()
     if engine is Engine.KERAS:
         return keras.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain)  # type: ignore[no-any-return]
     return _both(keras, spec, forward=forward, budget=budget, seed=seed, explain=explain)
+
+
+def _spec(spec: object) -> LayerSpec:
+    if isinstance(spec, LayerSpec):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"expected a LayerSpec or a mapping of options such as {{'filters': 64}}; got {shown(spec)}")
+    return parse_spec(spec)
 
 
 def _both(keras: Any, spec: LayerSpec, *, forward: Forward, budget: int, seed: int | None, explain: bool) -> Report:
@@ -85,20 +96,31 @@ def _both(keras: Any, spec: LayerSpec, *, forward: Forward, budget: int, seed: i
 # -- spec files ------------------------------------------------------------------------
 
 
-def _check_entry(entry: Entry, previous: Report | None, **engine_options: Any) -> EntryResult:
+def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: Any) -> EntryResult:
     """Check one entry; an entry without `input` chains on the previous entry's output."""
     values = dict(entry.values)
     try:
         validate_keys(entry)
         if values.get("input") is None:
-            if previous is None:
-                raise InvalidInput("no 'input', and no previous entry whose output it could take")
-            values["input"] = list(previous.output_shape)
+            values["input"] = _chained_input(previous)
         expect = parse_expectations({k: values.pop(k, None) for k in EXPECTATION_KEYS})
         report = with_checks(inspect_layer(values, **engine_options), expect)
+    except BackendError as err:
+        return EntryResult(entry, "error", error=err.message(prefix=""))
     except ConvinspectError as err:
         return EntryResult(entry, "invalid", error=err.message(prefix=""))
     return EntryResult(entry, "passed" if report.ok else "failed", report=report)
+
+
+def _chained_input(previous: EntryResult | None) -> list[int | None]:
+    if previous is None:
+        raise InvalidInput("no 'input', and no previous entry whose output it could take")
+    if previous.report is None:
+        raise InvalidInput(
+            f"no 'input', and the entry before it (#{previous.entry.index} {shown(previous.entry.label)}, "
+            f"line {previous.entry.line}) is {previous.status}, so it has no output to take"
+        )
+    return list(previous.report.output_shape)
 
 
 def run_check(
@@ -112,6 +134,8 @@ def run_check(
 
     `engine_options` are inspect_layer's (`engine`, `forward`, `budget`, `seed`).
     """
+    if isinstance(paths, (str, bytes)):
+        paths = [paths.decode() if isinstance(paths, bytes) else paths]
     plan: list[Entry | EntryResult] = []
     for path in paths:
         try:
@@ -121,13 +145,13 @@ def run_check(
     if on_total:
         on_total(len(plan))
     results: list[EntryResult] = []
-    previous: Report | None = None
+    previous: EntryResult | None = None
     for item in plan:
         if isinstance(item, EntryResult):
             result = item
         else:  # chains do not cross files
             result = _check_entry(item, previous if item.index > 1 else None, **engine_options)
-        previous = result.report
+        previous = result
         results.append(result)
         if on_result:
             on_result(result)
@@ -155,6 +179,8 @@ def run_sweep(
     Bad options (and too many combinations) raise InvalidInput before anything runs;
     an input shape the layer rejects becomes a row with the reason.
     """
+    if not isinstance(values, Mapping):
+        raise InvalidInput(f"expected a mapping of options such as {{'filters': 64}}; got {shown(values)}")
     engine = Engine.parse(engine, "engine")
     raw = values.get("input")
     if raw is None:

@@ -15,7 +15,7 @@ from convinspect.core.choices import CHECK_FORMATS, REPORT_FORMATS, SWEEP_FORMAT
 from convinspect.core.families import DEFAULTS
 from convinspect.core.kinds import KINDS
 from convinspect.core.report import REPORT_SCHEMA
-from convinspect.core.spec import parse_int, parse_size, parse_spec
+from convinspect.core.spec import SEED_MAX, parse_int, parse_size, parse_spec
 from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError
 from convinspect.streams import quiet_stderr, sane_columns, say, stderr_is_terminal
 from convinspect.version import __version__
@@ -363,7 +363,7 @@ def build(
             engine=Engine.parse(engine, "engine"),
             forward=Forward.parse(forward, "forward"),
             budget=parse_size(budget, "budget"),
-            seed=None if seed is None else parse_int(seed, "seed", minimum=0),
+            seed=None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX),
             explain=explain,
         )
         report = with_checks(report, expectations)

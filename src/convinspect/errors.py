@@ -21,7 +21,9 @@ class ConvinspectError(Exception):
 
     def __init__(self, problem: str, option: str | None = None, rule: str | None = None) -> None:
         # Keras messages can span lines and carry ANSI styling; the user gets one plain line.
-        self.problem = inert(" ".join(_ANSI.sub("", str(problem)).split()))
+        problem = " ".join(_ANSI.sub("", str(problem)).split())
+        # Keras quotes whole inputs back; one line stays one readable line.
+        self.problem = inert(problem if len(problem) <= 1000 else problem[:997] + "...")
         self.option = option
         self.rule = rule  # a short code for the Keras/TensorFlow rule broken, e.g. "groups_channels"
         super().__init__(self.message())

@@ -7,7 +7,7 @@ from typing import Any
 
 from convinspect.core.report import Report
 from convinspect.core.specfile import Entry
-from convinspect.errors import EXIT_CHECK_FAILED, EXIT_INVALID, EXIT_OK
+from convinspect.errors import EXIT_BACKEND, EXIT_CHECK_FAILED, EXIT_INVALID, EXIT_OK
 
 CHECK_SCHEMA = "convinspect.check/1"
 
@@ -15,7 +15,7 @@ CHECK_SCHEMA = "convinspect.check/1"
 @dataclass(frozen=True)
 class EntryResult:
     entry: Entry
-    status: str  # passed | failed | invalid
+    status: str  # passed | failed | invalid (the entry or file is wrong) | error (TensorFlow failed)
     report: Report | None = None
     error: str | None = None
 
@@ -41,6 +41,9 @@ class CheckRun:
 
     @property
     def exit_code(self) -> int:
+        """3 when the environment failed, else 2 when a spec is wrong, else 1 when a check failed."""
+        if self.count("error"):
+            return EXIT_BACKEND
         if self.count("invalid"):
             return EXIT_INVALID
         return EXIT_CHECK_FAILED if self.count("failed") else EXIT_OK
@@ -51,6 +54,7 @@ class CheckRun:
             "passed": self.count("passed"),
             "failed": self.count("failed"),
             "invalid": self.count("invalid"),
+            "error": self.count("error"),
             "exit_code": self.exit_code,
         }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import TypeVar
 
+from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
 C = TypeVar("C", bound="Choice")
@@ -30,7 +31,7 @@ class Choice(str, Enum):
             if choice.value == value:
                 return choice
         names = ", ".join(c.value for c in choices)
-        raise InvalidInput(f"unknown value {str(raw)!r}; expected one of {names}", option)
+        raise InvalidInput(f"unknown value {shown(raw)}; expected one of {names}", option)
 
 
 class Engine(Choice):

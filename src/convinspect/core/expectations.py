@@ -9,6 +9,7 @@ from typing import Any
 
 from convinspect.core.report import Check, Report
 from convinspect.core.spec import parse_int, parse_shape
+from convinspect.errors import InvalidInput
 
 EXPECTATION_KEYS = ("expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params", "max_macs")
 
@@ -58,6 +59,11 @@ def evaluate(report: Report, expect: Expectations) -> tuple[Check, ...]:
     if expect.params is not None:
         pairs.append(("params", expect.params, report.params.total, False))
     if expect.kernel is not None:
+        if kernel is None:  # a separable layer's kernels have other names: the expectation cannot apply
+            names = " and ".join(v.name for v in report.variables_after if v.name.endswith("kernel"))
+            raise InvalidInput(
+                f"{report.class_name} has no variable named kernel (its kernels are {names})", "expect_kernel"
+            )
         pairs.append(("kernel_shape", list(expect.kernel), _listed(kernel.shape if kernel else None), False))
     if expect.bias is not None:
         pairs.append(("bias_shape", list(expect.bias), _listed(bias.shape if bias else None), False))

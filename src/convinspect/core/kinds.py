@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from convinspect.core.choices import DataFormat, Padding
 from convinspect.core.families import RECIPES, Family, Recipe
+from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
 _SPATIAL = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
@@ -79,5 +80,5 @@ def get_kind(value: object) -> Kind:
     kind = _BY_FOLDED.get(folded)
     if kind is None:
         allowed = ", ".join(k.key for k in KINDS)
-        raise InvalidInput(f"unknown layer {value!r}; expected one of {allowed}", "layer")
+        raise InvalidInput(f"unknown layer {shown(value)}; expected one of {allowed}", "layer")
     return kind

@@ -13,7 +13,9 @@ conversion is `w.reshape(...)` (depthwise kernels only) then `w.transpose(r+1, r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from convinspect.core.config import LayerConfig
@@ -36,7 +38,11 @@ class Layout:
     transpose: tuple[int, ...]
     torch_axes: tuple[str, ...]
     torch_shape: tuple[int, ...]
-    torch_module: dict[str, Any] | None  # the PyTorch module holding this weight (None for a bias)
+    torch_module: Mapping[str, Any] | None  # the PyTorch module holding this weight (None for a bias)
+
+    def __post_init__(self) -> None:
+        if self.torch_module is not None:
+            object.__setattr__(self, "torch_module", MappingProxyType(dict(self.torch_module)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,7 +53,7 @@ class Layout:
             "transpose": list(self.transpose),
             "torch_axes": list(self.torch_axes),
             "torch_shape": list(self.torch_shape),
-            "torch_module": self.torch_module,
+            "torch_module": None if self.torch_module is None else dict(self.torch_module),
         }
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from convinspect.core.choices import Engine
@@ -109,11 +111,15 @@ class Report:
     output_shape: Shape
     variables_before: tuple[Variable, ...]
     variables_after: tuple[Variable, ...]
-    versions: dict[str, str | None]
+    versions: Mapping[str, str | None]
     measures: Measures
     checks: tuple[Check, ...] = ()
     story: tuple[Step, ...] = ()  # only with --explain
     agreed_with: Engine | None = None  # the other engine, when --engine both compared them
+
+    def __post_init__(self) -> None:
+        # Frozen all the way down where callers look: the versions are a read-only view.
+        object.__setattr__(self, "versions", MappingProxyType(dict(self.versions)))
 
     @property
     def class_name(self) -> str:

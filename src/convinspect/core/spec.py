@@ -8,18 +8,22 @@ Everything a user types (on the command line or in a spec file) passes through
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from convinspect.core.choices import DataFormat, Padding
 from convinspect.core.config import LayerConfig, keras_name
 from convinspect.core.dtypes import DTYPE_POLICIES
 from convinspect.core.kinds import Kind, get_kind
+from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
 INT64_MAX = 2**63 - 1
+SEED_MAX = 2**32 - 1  # Keras seeds NumPy's legacy generator, which takes 32 bits
 
 # Keras 3 activations usable as a conv layer's `activation` (a test compares this
 # with Keras' own registry). `glu` halves an axis and `threshold` needs arguments,
@@ -95,27 +99,48 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _int(raw: object, option: str, *, minimum: int = 1, shown: object = None) -> int:
-    """One integer in [minimum, INT64_MAX]; `shown` is the whole value for messages."""
-    shown = raw if shown is None else shown
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
-        raise InvalidInput(f"expected an integer, got {_text(shown)!r}", option)
+_DIGITS = re.compile(r"-?[0-9]+")  # ASCII digits only: not '３２', '٣', '+3', '1_000' or '0x10'
+
+
+def whole_number(raw: object) -> int | None:
+    """An integer from an int (NumPy's too) or a string of ASCII digits; None if it is neither."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str):
+        text = raw.strip(" \t")
+        if not _DIGITS.fullmatch(text):
+            return None
+        if len(text.lstrip("-")) > 40:  # far past int64 (and past Python's 4,300-digit conversion limit)
+            return INT64_MAX * 10 if not text.startswith("-") else -INT64_MAX * 10
+        return int(text)
     try:
-        value = int(raw.strip()) if isinstance(raw, str) else raw
-    except ValueError:
-        raise InvalidInput(f"{raw!r} is not an integer (got {_text(shown)!r})", option) from None
+        return operator.index(raw)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _int(raw: object, option: str, *, minimum: int = 1, maximum: int = INT64_MAX, whole: object = None) -> int:
+    """One integer in [minimum, maximum]; `whole` is the whole value for messages."""
+    whole = raw if whole is None else whole
+    value = whole_number(raw)
+    if value is None:
+        if not isinstance(raw, str):
+            raise InvalidInput(f"expected an integer; got {shown(whole)}", option)
+        got = "" if raw is whole else f"; got {shown(whole)}"
+        raise InvalidInput(f"{shown(raw, 40)} is not an integer (decimal digits 0-9 only){got}", option)
     if value < minimum:
         need = "positive" if minimum == 1 else f">= {minimum}"
-        raise InvalidInput(f"values must be {need}; got {_text(shown)!r}", option)
-    if value > INT64_MAX:
-        raise InvalidInput(f"{value} is over the int64 limit {INT64_MAX:,}", option)
+        raise InvalidInput(f"values must be {need}; got {shown(whole)}", option)
+    if value > maximum:
+        limit = f"the int64 limit {INT64_MAX:,}" if maximum == INT64_MAX else f"the limit {maximum:,}"
+        raise InvalidInput(f"{shown(raw)} is over {limit}", option)
     return value
 
 
 def _items(raw: object) -> list[object]:
     if isinstance(raw, (list, tuple)):
         return list(raw)
-    if isinstance(raw, int) and not isinstance(raw, bool):
+    if whole_number(raw) is not None and not isinstance(raw, str):
         return [raw]
     text = str(raw).strip()
     parts: list[object] = []
@@ -126,8 +151,8 @@ def _items(raw: object) -> list[object]:
     return parts
 
 
-def parse_int(raw: object, option: str, *, minimum: int = 1) -> int:
-    return _int(raw, option, minimum=minimum)
+def parse_int(raw: object, option: str, *, minimum: int = 1, maximum: int = INT64_MAX) -> int:
+    return _int(raw, option, minimum=minimum, maximum=maximum)
 
 
 def parse_tuple(raw: object, option: str, kind: Kind, *, minimum: int = 1) -> tuple[int, ...]:
@@ -136,8 +161,8 @@ def parse_tuple(raw: object, option: str, kind: Kind, *, minimum: int = 1) -> tu
     if len(items) not in (1, kind.rank):
         axes = ", ".join(kind.spatial_axes)
         counts = "1 integer" if kind.rank == 1 else f"1 or {kind.rank} integers"
-        raise InvalidInput(f"{kind.key} takes {counts} (spatial axes: {axes}); got {_text(raw)!r}", option)
-    values = tuple(_int(item, option, minimum=minimum, shown=raw) for item in items)
+        raise InvalidInput(f"{kind.key} takes {counts} (spatial axes: {axes}); got {shown(raw)}", option)
+    values = tuple(_int(item, option, minimum=minimum, whole=raw) for item in items)
     return values * kind.rank if len(values) == 1 else values
 
 
@@ -146,30 +171,26 @@ def parse_shape(raw: object, option: str = "input") -> tuple[int | None, ...]:
     items = _items(raw)
     example = "e.g. 2,32,32,1 (batch first; '?' for an unknown batch)"
     if not items:
-        raise InvalidInput(f"expected a shape, {example}; got {_text(raw)!r}", option)
+        raise InvalidInput(f"expected a shape, {example}; got {shown(raw)}", option)
     dims: list[int | None] = []
     for position, item in enumerate(items):
         unknown = item is None or (isinstance(item, str) and item.strip().lower() in UNKNOWN_BATCH)
         if unknown:
             if position != 0:
-                raise InvalidInput(f"only the batch (first) dimension may be unknown; got {_text(raw)!r}", option)
+                raise InvalidInput(f"only the batch (first) dimension may be unknown; got {shown(raw)}", option)
             dims.append(None)
             continue
-        if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise InvalidInput(f"dimension {position + 1} is {item!r}, not an integer", option)
-        try:
-            value = int(item.strip()) if isinstance(item, str) else item
-        except ValueError:
+        value = whole_number(item)
+        if value is None:
             raise InvalidInput(
-                f"dimension {position + 1} is {item!r}, not an integer; {example}; got {_text(raw)!r}",
+                f"dimension {position + 1} is {shown(item, 40)}, not an integer; {example}; got {shown(raw)}",
                 option,
-            ) from None
+            )
         if value <= 0:
-            raise InvalidInput(f"dimension {position + 1} must be positive; got {_text(raw)!r}", option)
+            raise InvalidInput(f"dimension {position + 1} must be positive; got {shown(raw)}", option)
         if value > INT64_MAX:
             raise InvalidInput(
-                f"dimension {position + 1} is over the int64 limit {INT64_MAX:,}; got {_text(raw)!r}",
-                option,
+                f"dimension {position + 1} is over the int64 limit {INT64_MAX:,}; got {shown(raw)}", option
             )
         dims.append(value)
     known = math.prod(d for d in dims if d is not None)
@@ -179,7 +200,7 @@ def parse_shape(raw: object, option: str = "input") -> tuple[int | None, ...]:
 
 
 MAX_COMBINATIONS = 100_000
-_RANGE = re.compile(r"(\d+)\s*\.\.\s*(\d+)(?:\s*:\s*(\d+))?")
+_RANGE = re.compile(r"([0-9]+)\s*\.\.\s*([0-9]+)(?:\s*:\s*([0-9]+))?")
 
 
 def parse_shape_ranges(raw: object, option: str = "input") -> tuple[tuple[int | None, ...], ...]:
@@ -200,13 +221,20 @@ def parse_shape_ranges(raw: object, option: str = "input") -> tuple[tuple[int | 
         match = _RANGE.fullmatch(text)
         if match is None:
             raise InvalidInput(
-                f"dimension {position + 1} is {text!r}; a range is a..b or a..b:step with integers, e.g. 220..232:4",
+                f"dimension {position + 1} is {shown(text, 40)}; a range is a..b or a..b:step with integers, "
+                "e.g. 220..232:4",
+                option,
+            )
+        if any(len(group) > 19 or int(group) > INT64_MAX for group in match.groups() if group):
+            raise InvalidInput(
+                f"dimension {position + 1} is {shown(text, 40)}; range bounds must be under the int64 limit "
+                f"{INT64_MAX:,}",
                 option,
             )
         start, stop, step = int(match.group(1)), int(match.group(2)), int(match.group(3) or 1)
         if start < 1 or start > stop or step < 1:
             raise InvalidInput(
-                f"dimension {position + 1} is {text!r}; a range needs 1 <= a <= b and a step >= 1", option
+                f"dimension {position + 1} is {shown(text, 40)}; a range needs 1 <= a <= b and a step >= 1", option
             )
         values = range(start, stop + 1, step)  # lazy: counted before anything is listed
         ranges.append(values)
@@ -222,7 +250,7 @@ def parse_shape_ranges(raw: object, option: str = "input") -> tuple[tuple[int | 
     try:  # every fixed dimension, and the element count of the largest shape
         largest = parse_shape(plain, option)
     except InvalidInput as err:
-        raise InvalidInput(err.problem.replace(repr(_text(plain)), repr(_text(raw))), option) from None
+        raise InvalidInput(err.problem.replace(shown(plain), shown(raw)), option) from None
     return tuple((d,) if r is None else tuple(r) for r, d in zip(ranges, largest))
 
 
@@ -235,12 +263,21 @@ _SIZE_UNITS = {
 
 
 def parse_size(raw: object, option: str = "budget") -> int:
-    """A byte count: `268435456`, `256MiB`, `1GiB`, `512M` (binary) or `500MB` (decimal)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(raw))
-    unit = match.group(2).lower() if match else None
+    """A byte count: `268435456`, `256MiB`, `1.5GiB`, `512M` (binary) or `500MB` (decimal), up to int64."""
+    if not isinstance(raw, str) and whole_number(raw) is not None:
+        raw = str(whole_number(raw))
+    match = re.fullmatch(r"\s*([0-9]+)(\.[0-9]+)?\s*([a-zA-Z]*)\s*", str(raw))
+    unit = match.group(3).lower() if match else None
     if match is None or unit not in _SIZE_UNITS:
-        raise InvalidInput(f"expected a size such as 256MiB, 1GiB or a byte count; got {str(raw)!r}", option)
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+        raise InvalidInput(f"expected a size such as 256MiB, 1GiB or a byte count; got {shown(raw)}", option)
+    if len(match.group(1)) > 20 or len(match.group(2) or "") > 20:  # past int64, or sub-byte noise
+        raise InvalidInput(f"{shown(raw)} is over the int64 limit of {INT64_MAX:,} bytes", option)
+    size = Fraction(match.group(1) + (match.group(2) or "")) * _SIZE_UNITS[unit]
+    if size.denominator != 1 and _SIZE_UNITS[unit] == 1:
+        raise InvalidInput(f"a byte count is a whole number; got {shown(raw)}", option)
+    if size > INT64_MAX:
+        raise InvalidInput(f"{shown(raw)} is over the int64 limit of {INT64_MAX:,} bytes", option)
+    return math.floor(size)
 
 
 def _bool(raw: object, option: str) -> bool:
@@ -251,22 +288,24 @@ def _bool(raw: object, option: str) -> bool:
         return True
     if text in ("false", "no", "0", "off"):
         return False
-    raise InvalidInput(f"expected true or false; got {raw!r}", option)
+    raise InvalidInput(f"expected true or false; got {shown(raw)}", option)
 
 
 def parse_activation(raw: object) -> str:
-    """An activation name, as Keras serialises it (`swish` -> `silu`)."""
-    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none")):
+    """An activation name, as Keras serialises it (`swish` -> `silu`); `none` means linear."""
+    if isinstance(raw, str) and not raw.strip():
+        raise InvalidInput("expected an activation name such as relu (or none); got ''", "activation")
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() == "none"):
         return "linear"
     value = str(raw).strip().lower()
     if value in UNSUPPORTED_ACTIVATIONS:
         raise InvalidInput(
-            f"{value!r} cannot be a conv layer's activation here (glu halves an axis, threshold needs arguments)",
+            f"{shown(value)} cannot be a conv layer's activation here (glu halves an axis, threshold needs arguments)",
             "activation",
         )
     if value not in ACTIVATIONS:
         raise InvalidInput(
-            f"unknown activation {str(raw)!r}; expected one of {', '.join(ACTIVATIONS)}",
+            f"unknown activation {shown(raw)}; expected one of {', '.join(ACTIVATIONS)}",
             "activation",
         )
     return ACTIVATION_ALIASES.get(value, value)
@@ -275,7 +314,7 @@ def parse_activation(raw: object) -> str:
 def parse_dtype(raw: object) -> str:
     value = str(raw).strip().lower()
     if value not in DTYPE_POLICIES:
-        raise InvalidInput(f"unknown value {str(raw)!r}; expected one of {', '.join(DTYPE_POLICIES)}", "dtype")
+        raise InvalidInput(f"unknown value {shown(raw)}; expected one of {', '.join(DTYPE_POLICIES)}", "dtype")
     return value
 
 
@@ -334,7 +373,7 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
         layout = kind.input_layout(data_format)
         raise InvalidInput(
             f"{kind.key} takes a rank-{kind.rank + 2} input {layout}; "
-            f"got {len(input_shape)} dimensions in {_text(given['input'])!r}",
+            f"got {len(input_shape)} dimensions in {shown(given['input'])}",
             "input",
         )
     defaults = kind.recipe.defaults
@@ -343,7 +382,7 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
     for option in sorted(kind.options, key=OPTION_NAMES.index):
         raw = given.get(option, defaults.get(option))
         resolved[keras_name(option)] = None if raw is None else parsers[option](raw)
-    name = str(given.get("name") or kind.default_name)
+    name = str(given.get("name", kind.default_name))
     if "/" in name or not name.strip():
-        raise InvalidInput(f"a layer name must be non-empty and contain no '/'; got {name!r}", "name")
+        raise InvalidInput(f"a layer name must be non-empty and contain no '/'; got {shown(name)}", "name")
     return LayerSpec(kind=kind, config=LayerConfig(**resolved), input_shape=input_shape, name=name)

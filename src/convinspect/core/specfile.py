@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import json.decoder
-import json.scanner
 import re
 import sys
 from collections.abc import Iterable
@@ -15,6 +13,7 @@ from typing import Any
 
 from convinspect.core.expectations import EXPECTATION_KEYS
 from convinspect.core.spec import OPTION_NAMES
+from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
 ENTRY_KEYS = (*OPTION_NAMES, *EXPECTATION_KEYS)
@@ -44,53 +43,135 @@ def _suggest(key: str, choices: Iterable[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def _toml_lines(text: str) -> list[int]:
-    """1-based line of each `[[layer]]` header, in order (tomllib keeps no positions)."""
-    starts = re.finditer(r"(?m)^[ \t]*\[\[[ \t]*layer[ \t]*\]\]", text)
-    return [text.count("\n", 0, m.start()) + 1 for m in starts]
+class _Lines:
+    """Offsets to 1-based line numbers, in O(log n) each."""
+
+    def __init__(self, text: str) -> None:
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def at(self, offset: int) -> int:
+        return bisect.bisect_left(self.newlines, offset) + 1
 
 
-def _json_with_lines(text: str) -> tuple[Any, dict[int, int]]:
-    """Parse JSON, noting the 1-based line where each object starts (by the object's id).
+_WS = re.compile(r"[ \t\r\n]*")
 
-    json's pure-Python scanner takes a `parse_object` hook that sees each object's offset;
-    the C scanner does not, and spec files are small.
-    """
-    newlines = [m.start() for m in re.finditer("\n", text)]
-    lines: dict[int, int] = {}
 
-    def parse_object(state: tuple[str, int], *args: Any) -> tuple[Any, int]:
-        obj, end = json.decoder.JSONObject(state, *args)  # type: ignore[attr-defined]
-        lines[id(obj)] = bisect.bisect_left(newlines, state[1]) + 1
-        return obj, end
+def _json_layer_offsets(text: str, decoder: json.JSONDecoder) -> list[int]:
+    """Where each item of the top-level "layer" array starts, found with json's own (C) decoder."""
+    pos = _WS.match(text, 0).end() + 1  # type: ignore[union-attr]  # past the top-level "{"
+    while pos < len(text):
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if text[pos] == "}":
+            break
+        key, pos = decoder.raw_decode(text, pos)
+        pos = _WS.match(text, pos).end() + 1  # type: ignore[union-attr]  # past ":"
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if key == "layer" and text[pos] == "[":
+            starts: list[int] = []
+            pos += 1
+            while True:
+                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+                if text[pos] == "]":
+                    return starts
+                starts.append(pos)
+                _, pos = decoder.raw_decode(text, pos)
+                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+                pos += text[pos] == ","
+        _, pos = decoder.raw_decode(text, pos)
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        pos += text[pos] == ","
+    return []
 
-    decoder = json.JSONDecoder()
-    decoder.parse_object = parse_object  # type: ignore[attr-defined]
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
-    return decoder.decode(text), lines
+
+def _toml_layer_offsets(text: str) -> list[int]:
+    """Where each entry starts: `[[layer]]` headers, or the items of an inline `layer = [...]`."""
+    headers = [m.start() for m in re.finditer(r"(?m)^[ \t]*\[\[[ \t]*[\"']?layer[\"']?[ \t]*\]\]", text)]
+    inline = re.search(r"(?m)^[ \t]*[\"']?layer[\"']?[ \t]*=[ \t]*\[", text)
+    return headers if headers or inline is None else _inline_items(text, inline.end())
+
+
+def _inline_items(text: str, i: int) -> list[int]:
+    """Start offsets of the items of a TOML array whose `[` ends just before `i`."""
+    starts: list[int] = []
+    depth, expect = 0, True
+    while i < len(text):
+        char = text[i]
+        if char == "#":  # a comment runs to the end of the line
+            i = text.find("\n", i)
+            if i < 0:
+                break
+            continue
+        if char in " \t\r\n":
+            i += 1
+            continue
+        if depth == 0:
+            if char == "]":
+                break
+            if char == ",":
+                expect, i = True, i + 1
+                continue
+            if expect:
+                starts.append(i)
+                expect = False
+        if char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, i) else char
+            j = i + len(quote)
+            while j < len(text) and not text.startswith(quote, j):
+                j += 2 if char == '"' and text[j] == "\\" else 1
+            i = j + len(quote)
+            continue
+        depth += char in "[{"
+        depth -= char in "]}"
+        i += 1
+    return starts
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON objects with a key given twice are refused (TOML refuses them too)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+class _DuplicateKey(ValueError):
+    pass
 
 
 _VALUE_TYPES = (str, int, bool, list)
+_SHAPE = 'expected [[layer]] tables (TOML) or {"layer": [{...}]} (JSON)'
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        if sys.stdin is None:
+            raise InvalidInput("-: standard input is closed")
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        return data.decode("utf-8-sig")
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the text
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from None
 
 
 def load_entries(path: str) -> list[Entry]:
-    """Read one TOML or JSON spec file; InvalidInput names the file (and line) on error."""
+    """Read one TOML or JSON spec file (`-`: standard input); InvalidInput names the file (and line)."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidInput(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from None
+    text = _read(path)
     if not text.strip():
-        raise InvalidInput(f'{path}: the file is empty; expected [[layer]] tables (TOML) or {{"layer": [...]}}')
-    is_json = path.lower().endswith(".json") or text.lstrip().startswith("{")
+        raise InvalidInput(f"{path}: the file is empty; {_SHAPE}")
+    is_json = text.lstrip().startswith("{") or (path.lower().endswith(".json") and not text.lstrip()[:1].isalpha())
+    decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates)
     try:
-        data, lines = _json_with_lines(text) if is_json else (tomllib.loads(text), {})
+        data = decoder.decode(text) if is_json else tomllib.loads(text)
     except json.JSONDecodeError as err:
         raise InvalidInput(
             f"{path}:{err.lineno}: JSON syntax error: {err.msg} (line {err.lineno}, column {err.colno})"
@@ -99,18 +180,25 @@ def load_entries(path: str) -> list[Entry]:
         match = re.search(r"line (\d+)", str(err))
         where = f"{path}:{match.group(1)}" if match else path
         raise InvalidInput(f"{where}: TOML syntax error: {err}") from None
+    except _DuplicateKey as err:
+        raise InvalidInput(f"{path}: the key {shown(err.args[0])} is given twice in one object") from None
+    except RecursionError:
+        raise InvalidInput(f"{path}: nested too deeply to be a spec file") from None
+    except ValueError as err:  # e.g. an integer past Python's 4,300-digit conversion limit
+        raise InvalidInput(f"{path}: cannot read: {shown(err, 120)}") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: expected a table/object with a 'layer' list at the top")
     for key in data:
         if key != "layer":
-            raise InvalidInput(f"{path}: unknown top-level key '{key}'{_suggest(key, ['layer'])}")
+            raise InvalidInput(f"{path}: unknown top-level key {shown(key)}{_suggest(key, ['layer'])}")
     layers = data.get("layer")
     if not isinstance(layers, list) or not layers:
-        raise InvalidInput(f'{path}: no layers; expected [[layer]] tables (TOML) or {{"layer": [{{...}}]}} (JSON)')
-    headers = [] if is_json else _toml_lines(text)
+        raise InvalidInput(f"{path}: no layers; {_SHAPE}")
+    lines = _Lines(text)
+    starts = _json_layer_offsets(text, decoder) if is_json else _toml_layer_offsets(text)
     entries = []
     for index, values in enumerate(layers, start=1):
-        line = lines.get(id(values), 1) if is_json else (headers[index - 1] if index - 1 < len(headers) else 1)
+        line = lines.at(starts[index - 1]) if index - 1 < len(starts) else 1
         entries.append(Entry(path, index, line, values if isinstance(values, dict) else {"__not_a_table__": values}))
     return entries
 
@@ -118,12 +206,12 @@ def load_entries(path: str) -> list[Entry]:
 def validate_keys(entry: Entry) -> None:
     for key, value in entry.values.items():
         if key == "__not_a_table__":
-            raise InvalidInput(f"expected a table of settings, got {value!r}")
+            raise InvalidInput(f"expected a table of settings, got {shown(value)}")
         if key not in ENTRY_KEYS:
             raise InvalidInput(f"unknown key '{key}'{_suggest(key, ENTRY_KEYS)}")
         items = value if isinstance(value, list) else [value]
         if not isinstance(value, _VALUE_TYPES) or not all(v is None or isinstance(v, (str, int)) for v in items):
             raise InvalidInput(
                 f"wrong type for '{key}': expected an integer, a string or a list of integers; "
-                f"got {type(value).__name__} {value!r}"
+                f"got {type(value).__name__} {shown(value)}"
             )

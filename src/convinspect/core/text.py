@@ -22,6 +22,15 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """A value echoed in a message: quoted, and cut to about `limit` characters."""
+    if isinstance(value, (list, tuple)):
+        text = ",".join("None" if v is None else str(v) for v in value)
+    else:
+        text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
 def inert(text: str) -> str:
     """`a\\x1b[2Jb` for a name holding ESC [ 2 J: every unsafe character escaped, newlines included."""
     return _ANY.sub(_escape, text)
@@ -41,7 +50,7 @@ def inert_lines(text: str) -> str:
 _ASCII = {
     "→": "->", "←": "<-", "×": "x", "·": "-", "…": "...", "⋮": ":", "−": "-", "÷": "/",
     "≤": "<=", "≥": ">=", "⌊": "floor(", "⌋": ")", "⌈": "ceil(", "⌉": ")", "•": "*",
-    "■": "#", "░": "_", "●": "o", "○": "+", "✅": "ok", "❌": "FAILED", "⚠️": "!", "⚠": "!",
+    "■": "#", "░": "_", "●": "o", "○": "+", "✅": "ok", "❌": "FAILED", "⚠️": "!", "⚠": "!", "🛑": "!!",
     "─": "-", "━": "-", "│": "|", "┃": "|", "╭": "+", "╮": "+", "╰": "+", "╯": "+",
     "┌": "+", "┐": "+", "└": "+", "┘": "+", "├": "+", "┤": "+", "┬": "+", "┴": "+", "┼": "+",
     "═": "=", "║": "|", "╴": "-", "╶": "-", "▕": "|", "▏": "|", "━━": "--",

@@ -17,6 +17,7 @@ from convinspect.core.layouts import Layout
 from convinspect.core.measures import measure
 from convinspect.core.report import Report, Step, Variable
 from convinspect.core.spec import LayerSpec
+from convinspect.core.text import shown
 from convinspect.errors import BackendError, InvalidInput
 from convinspect.version import __version__
 
@@ -46,7 +47,12 @@ def load() -> tuple[Any, Any, dict[str, str | None]]:
     (the command line silences file descriptor 2 itself, see convinspect/streams.py).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if backend.strip().lower() != "tensorflow":
+        raise BackendError(
+            f"KERAS_BACKEND={shown(backend, 40)} asks Keras for another backend, and convinspect's Keras engine "
+            "runs on TensorFlow: unset KERAS_BACKEND or set it to tensorflow (or use --engine analytic)"
+        )
     try:
         import keras
         import numpy

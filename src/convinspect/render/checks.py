@@ -29,9 +29,10 @@ def label(result: EntryResult) -> str:
 def summary_line(run: CheckRun) -> str:
     s = run.summary()
     files = len({r.entry.file for r in run.results})
+    errors = f", {s['error']} error" if s["error"] else ""  # only when TensorFlow failed
     return (
         f"{s['total']} entries in {files} file(s): {s['passed']} passed, {s['failed']} failed, "
-        f"{s['invalid']} invalid (exit {s['exit_code']})"
+        f"{s['invalid']} invalid{errors} (exit {s['exit_code']})"
     )
 
 
@@ -50,17 +51,18 @@ def _macs(result: EntryResult) -> str:
 def check_junit(run: CheckRun) -> str:
     s = run.summary()
     suites = ET.Element("testsuites", name="convinspect", tests=str(s["total"]),
-                        failures=str(s["failed"]), errors=str(s["invalid"]))  # fmt: skip
+                        failures=str(s["failed"]), errors=str(s["invalid"] + s["error"]))  # fmt: skip
     suite = ET.SubElement(suites, "testsuite", name="convinspect check", tests=str(s["total"]),
-                          failures=str(s["failed"]), errors=str(s["invalid"]), skipped="0")  # fmt: skip
+                          failures=str(s["failed"]), errors=str(s["invalid"] + s["error"]), skipped="0")  # fmt: skip
     for result in run.results:
         case = ET.SubElement(suite, "testcase", classname=inert(result.entry.file), name=label(result),
                              file=inert(result.entry.file), line=str(result.entry.line))  # fmt: skip
         if result.status == "failed":
             node = ET.SubElement(case, "failure", message=detail(result), type="ExpectationFailed")
             node.text = detail(result)
-        elif result.status == "invalid":
-            node = ET.SubElement(case, "error", message=detail(result), type="InvalidInput")
+        elif result.status in ("invalid", "error"):
+            kind = "InvalidInput" if result.status == "invalid" else "BackendError"
+            node = ET.SubElement(case, "error", message=detail(result), type=kind)
             node.text = detail(result)
         elif result.report is not None:
             ET.SubElement(
@@ -94,7 +96,7 @@ def check_github(run: CheckRun) -> str:
     return "\n".join(lines) + "\n"
 
 
-_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "invalid": "⚠️ invalid"}
+_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "invalid": "⚠️ invalid", "error": "🛑 error"}
 
 
 def check_markdown(run: CheckRun) -> str:
@@ -123,7 +125,7 @@ def check_table(run: CheckRun) -> object:
     table.add_column("output", no_wrap=True)
     table.add_column("params", justify="right", no_wrap=True)
     table.add_column("MACs", justify="right", no_wrap=True)
-    styles = {"passed": "green", "failed": "bold red", "invalid": "bold yellow"}
+    styles = {"passed": "green", "failed": "bold red", "invalid": "bold yellow", "error": "bold magenta"}
     problems = []
     for r in run.results:
         cells = (label(r), where(r), _shape(r), _params(r), _macs(r))
