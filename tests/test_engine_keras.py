@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -124,7 +125,7 @@ def test_budget_is_configurable() -> None:
 
 
 def test_eager_over_budget_is_refused() -> None:
-    with pytest.raises(InvalidInput, match="--forward: an eager forward pass needs"):
+    with pytest.raises(InvalidInput, match="--forward: an eager forward pass would allocate"):
         inspect_layer({"filters": 256, "kernel": 3, "input": "64,4096,4096,3"}, forward="eager")
 
 
@@ -185,3 +186,24 @@ def test_activation_names_match_keras_registry() -> None:
 def test_activation_config_matches_keras(activation: str) -> None:
     spec = {"filters": 2, "kernel": 3, "activation": activation, "input": "1,6,6,1"}
     assert inspect_layer(spec, engine="keras").config == inspect_layer(spec, engine="analytic").config
+
+
+def test_the_budget_counts_what_an_eager_pass_really_allocates() -> None:
+    """Peak RSS growth of one eager pass stays within 1.25x of the figure the budget is checked against."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, json\n"
+        "from convinspect import inspect_layer\n"
+        "small = inspect_layer({'filters': 64, 'kernel': 3, 'input': '1,8,8,3'})\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "report = inspect_layer({'filters': 64, 'kernel': 3, 'input': '1,768,768,3'}, budget='1GiB')\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "print(json.dumps([report.forward.mode, report.forward.activation_bytes, after - before]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    mode, stated, measured = json.loads(out.stdout.splitlines()[-1])
+    assert mode == "eager"
+    assert measured <= 1.25 * stated, (measured, stated)
+    assert stated <= 2.5 * measured  # and it is not a wild overestimate either

@@ -20,6 +20,8 @@ from convinspect.core.text import shown
 from convinspect.engines import analytic
 from convinspect.errors import BackendError, ConvinspectError, InvalidInput
 
+RELEASE_EVERY = 200  # Keras-engine check entries between two clear_session() calls
+
 
 def _keras_engine() -> Any:
     # Imported on demand: the module is light, but only Keras reports need it.
@@ -146,12 +148,15 @@ def run_check(
         on_total(len(plan))
     results: list[EntryResult] = []
     previous: EntryResult | None = None
-    for item in plan:
+    uses_keras = Engine.parse(engine_options.get("engine", Engine.KERAS), "engine") is not Engine.ANALYTIC
+    for count, item in enumerate(plan, start=1):
         if isinstance(item, EntryResult):
             result = item
         else:  # chains do not cross files
             result = _check_entry(item, previous if item.index > 1 else None, **engine_options)
         previous = result
+        if uses_keras and count % RELEASE_EVERY == 0:
+            _keras_engine().release()  # reports hold plain facts; Keras' layers can go
         results.append(result)
         if on_result:
             on_result(result)

@@ -29,7 +29,7 @@ class ForwardChoice:
     mode: Forward  # EAGER or SYMBOLIC
     asked: Forward
     reason: Reason
-    activation_bytes: int | None  # input + output activations; None when the batch is unknown
+    activation_bytes: int | None  # what an eager pass allocates (see eager_bytes); None when the batch is unknown
     budget: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,20 +42,28 @@ class ForwardChoice:
         }
 
 
+def eager_bytes(input_elements: int, output_elements: int, compute_dtype: str) -> int:
+    """What an eager pass on a dummy input allocates, as measured with RSS on TensorFlow's CPU kernels:
+    the dummy input (drawn in float32, then cast) and TensorFlow's copy of it; the conv's result
+    (float32 inside even for 16-bit layers) and a second output-sized buffer (bias add or cast)."""
+    item = ITEMSIZE[compute_dtype]
+    staging = 0 if compute_dtype == "float32" else ITEMSIZE["float32"]
+    return input_elements * (staging + 2 * item) + output_elements * 2 * max(item, ITEMSIZE["float32"])
+
+
 def choose_forward(spec: LayerSpec, output_shape: tuple[int | None, ...], asked: Forward, budget: int) -> ForwardChoice:
     """Eager or symbolic, keeping an automatic eager pass's activations within `budget` bytes."""
     if spec.batch is None:
         if asked is Forward.EAGER:
             raise InvalidInput("an eager forward pass needs a known batch size; got '?'", "forward")
         return ForwardChoice(Forward.SYMBOLIC, asked, Reason.BATCH_UNKNOWN, None, budget)
-    itemsize = ITEMSIZE[spec.compute_dtype]
-    need = (math.prod(spec.input_shape) + math.prod(output_shape)) * itemsize  # type: ignore[arg-type]
+    need = eager_bytes(math.prod(spec.input_shape), math.prod(output_shape), spec.compute_dtype)  # type: ignore[arg-type]
     if asked is Forward.SYMBOLIC:
         return ForwardChoice(Forward.SYMBOLIC, asked, Reason.ASKED, need, budget)
     if asked is Forward.EAGER:
         if need > budget:
             raise InvalidInput(
-                f"an eager forward pass needs {human_bytes(need)} of input and output activations, "
+                f"an eager forward pass would allocate {human_bytes(need)} (input, output and TensorFlow's copies), "
                 f"over the budget of {human_bytes(budget)}; raise --budget or use --forward symbolic",
                 "forward",
             )

@@ -73,6 +73,12 @@ def load() -> tuple[Any, Any, dict[str, str | None]]:
     return keras, numpy, versions
 
 
+def release() -> None:
+    """Drop Keras' global state (every layer built so far): keeps a long check run's memory flat."""
+    keras, _, _ = load()
+    keras.utils.clear_session(free_memory=True)
+
+
 def _variables(layer: Any) -> tuple[Variable, ...]:
     return tuple(
         Variable(
@@ -189,7 +195,7 @@ def _inspect(
     try:
         if choice.mode is Forward.EAGER:
             rng = np.random.default_rng(seed)
-            dummy = rng.standard_normal(spec.input_shape, dtype=np.float32).astype(layer.compute_dtype)
+            dummy = rng.standard_normal(spec.input_shape, dtype=np.float32).astype(layer.compute_dtype, copy=False)
             output = layer(dummy)
         else:
             output = layer(keras.KerasTensor(spec.input_shape, dtype=layer.compute_dtype))
