@@ -127,10 +127,20 @@ def test_unknown_batch_stays_unknown() -> None:
     assert out == (None, 6, 6, 4)
 
 
-def test_same_transpose_with_even_kernel_and_zero_output_padding_cannot_run() -> None:
+def test_same_transpose_with_even_kernel_and_zero_output_padding_is_valid_but_does_not_run() -> None:
     # Found by the property test: Keras builds it, TensorFlow refuses the call.
-    with pytest.raises(InvalidInput, match="TensorFlow cannot run Conv1DTranspose"):
-        shapes(layer="conv1d-transpose", filters=1, kernel=2, padding="same", output_padding=0, input="1,2,1")
+    spec = parse_spec(
+        {
+            "layer": "conv1d-transpose",
+            "filters": 1,
+            "kernel": 2,
+            "padding": "same",
+            "output_padding": 0,
+            "input": "1,2,1",
+        }
+    )
+    assert arithmetic.output_shape(spec) == (1, 1, 1)  # valid: Keras builds and calls it symbolically
+    assert arithmetic.runtime(spec).rule == "transpose_same_even_kernel" and not arithmetic.runtime(spec).runs
     out, _ = shapes(
         layer="conv1d-transpose", filters=1, kernel=2, strides=2, padding="same", output_padding=1, input="1,2,1"
     )

@@ -54,6 +54,7 @@ def test_sweep_marks_rejected_shapes_with_the_reason() -> None:
         "flops": None,
         "reason": "output height would be 0, and Keras rejects zero or negative sizes "
                   "(input height 5, effective kernel 7, padding valid)",
+        "runs": None, "runtime_rule": None,
     }  # fmt: skip
     # (9-7)//2+1 = 2 rows, (228-7)//2+1 = 111 columns, 64 filters, 7*7*3 taps each
     assert (last.output_shape, last.params, last.cost and last.cost.macs) == ((1, 2, 111, 64), 9472, 2 * 111 * 64 * 147)
@@ -78,7 +79,8 @@ def test_keras_sweep_agrees_with_analytic() -> None:
                               "padding": "same", "output_padding": 0, "input": "1,3..5,2"}  # fmt: skip
     analytic = run_sweep(values, engine="analytic")
     keras = run_sweep(values, engine="keras")
-    assert [r.status for r in keras.rows] == [r.status for r in analytic.rows] == ["rejected"] * 3
+    assert [r.status for r in keras.rows] == [r.status for r in analytic.rows] == ["ok"] * 3  # valid for Keras
+    assert [r.runs for r in keras.rows] == [r.runs for r in analytic.rows] == [False] * 3  # refused by TensorFlow
     mixed = {"layer": "conv1d", "filters": 2, "kernel": 3, "strides": 2, "input": "1,2..6,2"}
 
     def figures(engine: str) -> list[dict[str, Any]]:  # each engine words its reasons its own way
@@ -105,7 +107,8 @@ def test_sweep_cli_formats(cli: Any) -> None:
     assert "3 input shapes: 2 accepted, 1 rejected" in table.stdout
     rows = list(csv.DictReader(io.StringIO(cli(*args, "-F", "csv").stdout)))
     assert rows[1] == {"batch": "1", "height": "3", "width": "6", "channels": "1", "output_shape": "1x1x2x4",
-                       "params": "40", "macs": "72", "flops": "152", "status": "ok", "reason": ""}  # fmt: skip
+                       "params": "40", "macs": "72", "flops": "152", "status": "ok", "reason": "",
+                       "runs": "true"}  # fmt: skip
     data = json.loads(cli(*args, "-F", "json").stdout)
     assert data["schema"] == "convinspect.sweep/1"
     assert data["axes"] == ["batch", "height", "width", "channels"]

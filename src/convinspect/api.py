@@ -203,7 +203,8 @@ def run_sweep(
                 row = analytic.sweep_row(each)
             else:
                 report = inspect_layer(each, engine=engine, **engine_options)
-                row = SweepRow(report.input_shape, report.output_shape, report.params.total, report.measures.cost)
+                row = SweepRow(report.input_shape, report.output_shape, report.params.total, report.measures.cost,
+                               runtime_rule=report.runtime.rule)  # fmt: skip
         except InvalidInput as err:
             row = SweepRow(shape, reason=err.message())
         rows.append(row)

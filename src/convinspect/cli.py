@@ -337,6 +337,14 @@ def build(
     max_macs: Annotated[
         str | None, _expectation("--max-macs", "INT", "Fail when the forward pass takes more MACs (whole batch).")
     ] = None,
+    expect_runs: Annotated[
+        bool,
+        Opt(
+            "--expect-runs",
+            rich_help_panel=CI,
+            help="Fail when TensorFlow on this machine cannot run the layer (valid layers exit 0 with a warning).",
+        ),
+    ] = False,
 ) -> None:
     """Build a real Keras conv layer and show its variables before and after a forward pass."""
     from convinspect.api import inspect_layer
@@ -356,7 +364,8 @@ def build(
         )  # fmt: skip
         expectations = parse_expectations(
             {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
-             "expect_bias": expect_bias, "max_params": max_params, "max_macs": max_macs}
+             "expect_bias": expect_bias, "max_params": max_params, "max_macs": max_macs,
+             "expect_runs": expect_runs or None}
         )  # fmt: skip
         report = inspect_layer(
             spec,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from convinspect.core.geometry import effective_kernel
+from convinspect.core.runtime import Runtime, predicted
 from convinspect.core.spec import INT64_MAX, LayerSpec
 from convinspect.errors import InvalidInput
 
@@ -33,8 +34,8 @@ def check_runnable(spec: LayerSpec, shape: tuple[int | None, ...]) -> None:
     """Configs Keras builds but TensorFlow cannot run; every engine applies these.
 
     - empty outputs (a transposed conv can compute a size of 0; Keras rejects it for valid convs);
-    - what the family's recipe cannot run (transposed `same` convs with an even kernel);
     - element counts past int64.
+    What TensorFlow's kernels refuse although Keras accepts it is not invalid: see core/runtime.py.
     """
     c = spec.config
     sizes = zip(spec.kind.spatial_axes, spec.data_format.spatial(shape), spec.spatial, c.kernel_size, c.dilation_rate)
@@ -45,7 +46,6 @@ def check_runnable(spec: LayerSpec, shape: tuple[int | None, ...]) -> None:
                 f"(input {axis} {n}, effective kernel {effective_kernel(k, d)}, padding {c.padding})",
                 rule="empty_output",
             )
-    spec.kind.recipe.check_runnable(c, spec.kind.spatial_axes, spec.kind.class_name)
     fits_int64(math.prod(d for d in shape if d is not None), "the output")
 
 
@@ -56,6 +56,11 @@ def output_shape(spec: LayerSpec) -> tuple[int | None, ...]:
     shape = spec.data_format.assemble(spec.batch, output_spatial(spec), channels)
     check_runnable(spec, shape)
     return shape
+
+
+def runtime(spec: LayerSpec) -> Runtime:
+    """Whether TensorFlow on the CPU runs this valid layer, predicted from the rules of core/runtime.py."""
+    return predicted(spec.kind.recipe.cpu_rule(spec.config, spec.kind.rank, spec.compute_dtype))
 
 
 def variable_shapes(spec: LayerSpec) -> list[tuple[str, tuple[int, ...]]]:

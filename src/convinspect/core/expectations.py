@@ -11,7 +11,9 @@ from convinspect.core.report import Check, Report
 from convinspect.core.spec import parse_int, parse_shape
 from convinspect.errors import InvalidInput
 
-EXPECTATION_KEYS = ("expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params", "max_macs")
+EXPECTATION_KEYS = (
+    "expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params", "max_macs", "expect_runs",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Expectations:
     bias: tuple[int | None, ...] | None = None
     max_params: int | None = None
     max_macs: int | None = None
+    runs: bool = False  # expect the backend to run the layer
 
 
 def parse_expectations(values: Mapping[str, object]) -> Expectations:
@@ -42,6 +45,7 @@ def parse_expectations(values: Mapping[str, object]) -> Expectations:
         bias=shape("expect_bias"),
         max_params=count("max_params"),
         max_macs=count("max_macs"),
+        runs=_flag(values.get("expect_runs")),
     )
 
 
@@ -71,10 +75,18 @@ def evaluate(report: Report, expect: Expectations) -> tuple[Check, ...]:
         pairs.append(("max_params", expect.max_params, report.params.total, True))
     if expect.max_macs is not None:
         pairs.append(("max_macs", expect.max_macs, report.measures.cost.macs, True))
+    if expect.runs:
+        pairs.append(("runs", True, report.runtime.runs, False))
     for name, expected, actual, is_limit in pairs:
         ok = actual is not None and actual <= expected if is_limit else actual == expected
         checks.append(Check(name, expected, actual, ok))
     return tuple(checks)
+
+
+def _flag(raw: object) -> bool:
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    raise InvalidInput(f"expected true or false; got {raw!r}", "expect_runs")
 
 
 def with_checks(report: Report, expect: Expectations) -> Report:

@@ -15,11 +15,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from convinspect.core.choices import Choice, Padding
+from convinspect.core.choices import Choice, DataFormat, Padding
 from convinspect.core.config import LayerConfig
 from convinspect.core.cost import CostPart
 from convinspect.core.geometry import effective_kernel
 from convinspect.core.layouts import Layout, kernel_axes, kernel_layout, torch_module
+from convinspect.core.runtime import PLAIN_KERNEL_DTYPES
 from convinspect.errors import InvalidInput
 
 
@@ -93,8 +94,9 @@ class Recipe(ABC):
                 rule="strided_dilation",
             )
 
-    def check_runnable(self, config: LayerConfig, axes: tuple[str, ...], class_name: str) -> None:
-        """Configs Keras builds but TensorFlow cannot run (none, for most families)."""
+    def cpu_rule(self, config: LayerConfig, rank: int, compute_dtype: str) -> str | None:
+        """The rule (core/runtime.py) that keeps TensorFlow's CPU kernels from running a layer Keras
+        accepts, or None when it runs."""
         return None
 
     def output_length(self, n: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> int:
@@ -156,6 +158,13 @@ class ConvRecipe(Recipe):
                 rule="groups_channels",
             )
 
+    def cpu_rule(self, config: LayerConfig, rank: int, compute_dtype: str) -> str | None:
+        # Keras sends grouped and 3D channels_first convs through XLA, which runs them.
+        plain = compute_dtype in PLAIN_KERNEL_DTYPES
+        if plain and config.data_format == DataFormat.CHANNELS_FIRST and rank in (1, 2) and config.groups == 1:
+            return "nchw_cpu"
+        return None
+
     def kernels(self, config: LayerConfig, channels: int, rank: int) -> list[tuple[str, tuple[int, ...]]]:
         assert config.groups is not None and config.filters is not None
         return [("kernel", (*config.kernel_size, channels // config.groups, config.filters))]
@@ -193,20 +202,19 @@ class TransposeRecipe(Recipe):
                     rule="output_padding",
                 )
 
-    def check_runnable(self, config: LayerConfig, axes: tuple[str, ...], class_name: str) -> None:
-        """With `same`, an even effective kernel and output_padding 0, the output (in-1)·s is too
-        short for its `same` conv to give the input back: TensorFlow's Conv*DBackpropInput refuses it."""
-        if config.padding != Padding.SAME or config.output_padding is None:
-            return
-        for axis, k, d, op in zip(axes, config.kernel_size, config.dilation_rate, config.output_padding):
-            if op == 0 and effective_kernel(k, d) % 2 == 0:
-                raise InvalidInput(
-                    f"TensorFlow cannot run {class_name} with padding='same', an even effective "
-                    f"kernel ({effective_kernel(k, d)}) and output_padding=0 on the {axis} axis: the output "
-                    "would be one step too short to map back onto the input; use output_padding >= 1 "
-                    "there, or leave output_padding unset",
-                    rule="transpose_same_even_kernel",
-                )
+    def cpu_rule(self, config: LayerConfig, rank: int, compute_dtype: str) -> str | None:
+        plain = compute_dtype in PLAIN_KERNEL_DTYPES
+        if plain and config.data_format == DataFormat.CHANNELS_FIRST:
+            return "transpose_nchw_cpu"
+        if plain and max(config.dilation_rate) > 1:
+            return "transpose_dilation_cpu"
+        # With `same`, an even effective kernel and output_padding 0, the output (in-1)·s is too short
+        # for its `same` conv to give the input back: Conv*DBackpropInput refuses it, in every dtype.
+        if config.padding == Padding.SAME and config.output_padding is not None:
+            for k, d, op in zip(config.kernel_size, config.dilation_rate, config.output_padding):
+                if op == 0 and effective_kernel(k, d) % 2 == 0:
+                    return "transpose_same_even_kernel"
+        return None
 
     def output_length(self, n: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> int:
         return transpose_length(n, k, s, d, padding, output_padding)
@@ -238,6 +246,12 @@ class DepthwiseRecipe(Recipe):
     forbids_strided_dilation = False
     bias_axis = "in*mult"
     kernel_name: ClassVar[str] = "kernel"  # Keras 3 names a depthwise layer's kernel `kernel`
+
+    def cpu_rule(self, config: LayerConfig, rank: int, compute_dtype: str) -> str | None:
+        # 1D layers become 2D ones with strides (s, s); strides with dilation are decomposed by Keras.
+        plain = compute_dtype in PLAIN_KERNEL_DTYPES
+        unequal = rank == 2 and config.strides[0] != config.strides[1] and max(config.dilation_rate) == 1
+        return "unequal_strides" if plain and unequal else None
 
     def output_channels(self, config: LayerConfig, channels: int) -> int:
         assert config.depth_multiplier is not None

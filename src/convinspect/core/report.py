@@ -14,6 +14,7 @@ from convinspect.core.dtypes import ITEMSIZE
 from convinspect.core.forward import ForwardChoice
 from convinspect.core.kinds import Kind
 from convinspect.core.measures import Measures
+from convinspect.core.runtime import Runtime
 
 REPORT_SCHEMA = "convinspect.report/1"
 Shape = tuple[int | None, ...]
@@ -113,6 +114,7 @@ class Report:
     variables_after: tuple[Variable, ...]
     versions: Mapping[str, str | None]
     measures: Measures
+    runtime: Runtime
     checks: tuple[Check, ...] = ()
     story: tuple[Step, ...] = ()  # only with --explain
     agreed_with: Engine | None = None  # the other engine, when --engine both compared them
@@ -157,6 +159,7 @@ class Report:
             "memory": self.measures.memory.to_dict(),
             "geometry": [g.to_dict() for g in self.measures.geometry],
             "layouts": [layout.to_dict() for layout in self.measures.layouts],
+            "runtime": self.runtime.to_dict(),
         }
         if self.story:
             out["explain"] = [step.to_dict() for step in self.story]
@@ -170,7 +173,7 @@ class Report:
 # legitimately differ between engines.
 SHARED_FIELDS = (
     "layer", "input_shape", "output_shape", "variables_before", "variables_after", "params",
-    "cost", "memory", "geometry", "layouts",
+    "cost", "memory", "geometry", "layouts", "runtime",
 )  # fmt: skip
 
 
@@ -192,8 +195,15 @@ def differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[
 
 def compare(a: Report, b: Report) -> list[str]:
     """The shared fields on which two engines' reports differ (empty when they agree)."""
-    da, db = a.to_dict(), b.to_dict()
-    return differences({k: da[k] for k in SHARED_FIELDS}, {k: db[k] for k in SHARED_FIELDS})
+    return differences(_shared(a), _shared(b))
+
+
+def _shared(report: Report) -> dict[str, Any]:
+    """The shared fields; of the runtime, the verdict and its rule (TensorFlow words it, the rules predict it)."""
+    data = report.to_dict()
+    shared = {k: data[k] for k in SHARED_FIELDS}
+    shared["runtime"] = {"runs": report.runtime.runs, "rule": report.runtime.rule}
+    return shared
 
 
 def lookup(data: object, path: str) -> object:

@@ -21,6 +21,11 @@ class SweepRow:
     params: int | None = None
     cost: Cost | None = None
     reason: str | None = None
+    runtime_rule: str | None = None  # why TensorFlow on the CPU cannot run an accepted shape
+
+    @property
+    def runs(self) -> bool | None:
+        return None if self.reason is not None else self.runtime_rule is None
 
     @property
     def status(self) -> str:
@@ -35,6 +40,8 @@ class SweepRow:
             "macs": None if self.cost is None else self.cost.macs,
             "flops": None if self.cost is None else self.cost.flops,
             "reason": self.reason,
+            "runs": self.runs,
+            "runtime_rule": self.runtime_rule,
         }
 
 

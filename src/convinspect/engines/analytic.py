@@ -37,6 +37,7 @@ def inspect(spec: LayerSpec, explain: bool = False) -> Report:
         variables_after=variables,
         versions={"convinspect": __version__, "keras": None, "tensorflow": None},
         measures=measures,
+        runtime=arithmetic.runtime(spec),
         story=story.analytic_story(spec, output_shape, variables, measures.layouts) if explain else (),
     )
 
@@ -46,4 +47,5 @@ def sweep_row(spec: LayerSpec) -> SweepRow:
     output = arithmetic.output_shape(spec)
     variables = dict(arithmetic.variable_shapes(spec))
     cost = layer_cost(spec.kind.recipe, spec.data_format, spec.input_shape, output, variables, spec.config.use_bias)
-    return SweepRow(spec.input_shape, output, sum(math.prod(v) for v in variables.values()), cost)
+    params = sum(math.prod(v) for v in variables.values())
+    return SweepRow(spec.input_shape, output, params, cost, runtime_rule=arithmetic.runtime(spec).rule)

@@ -6,16 +6,19 @@ The only module that imports TensorFlow, and only when a Keras report is asked f
 from __future__ import annotations
 
 import functools
+import math
 import os
 from typing import Any
 
 from convinspect.core import arithmetic, story
 from convinspect.core.choices import Engine, Forward
 from convinspect.core.config import LayerConfig
-from convinspect.core.forward import DEFAULT_BUDGET, choose_forward
+from convinspect.core.forward import DEFAULT_BUDGET, choose_forward, eager_bytes
+from convinspect.core.geometry import effective_kernel
 from convinspect.core.layouts import Layout
 from convinspect.core.measures import measure
 from convinspect.core.report import Report, Step, Variable
+from convinspect.core.runtime import Runtime, observed_failure
 from convinspect.core.spec import LayerSpec
 from convinspect.core.text import shown
 from convinspect.errors import BackendError, InvalidInput
@@ -108,6 +111,29 @@ def inspect(
     return _inspect(keras, np, versions, spec, forward, budget, seed, explain)
 
 
+def _dummy(np: Any, shape: tuple[int | None, ...], dtype: str, seed: int | None) -> Any:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
+
+
+def _probe(tf: Any, np: Any, cls: Any, spec: LayerSpec, dtype: str, budget: int, seed: int | None) -> Runtime:
+    """Whether TensorFlow runs this layer, observed on the smallest input it takes (batch 1, each
+    spatial axis max(2, effective kernel)), when the real input is too big for an eager pass.
+    A probe that would itself pass the budget is not run; the rules predict the verdict instead."""
+    config = spec.config
+    spatial = tuple(max(2, effective_kernel(k, d)) for k, d in zip(config.kernel_size, config.dilation_rate))
+    shape = spec.data_format.assemble(1, spatial, spec.channels)
+    layer = cls(**spec.keras_kwargs())
+    output = _shape(layer.compute_output_shape(shape))
+    if eager_bytes(math.prod(shape), math.prod(output), dtype) > budget:  # type: ignore[arg-type]
+        return arithmetic.runtime(spec)
+    try:
+        layer(_dummy(np, shape, dtype, seed))
+    except tf.errors.OpError as err:
+        return observed_failure(str(err))
+    return Runtime(runs=True, observed=True)
+
+
 def _constructed(layer: Any) -> dict[str, Any]:
     """What a freshly constructed layer shows, including count_params()' own complaint."""
     try:
@@ -192,13 +218,18 @@ def _inspect(
         raise rejected(err, "input") from None
     arithmetic.check_runnable(spec, predicted)
     choice = choose_forward(spec, predicted, forward, budget)
+    symbolic = keras.KerasTensor(spec.input_shape, dtype=layer.compute_dtype)
     try:
         if choice.mode is Forward.EAGER:
-            rng = np.random.default_rng(seed)
-            dummy = rng.standard_normal(spec.input_shape, dtype=np.float32).astype(layer.compute_dtype, copy=False)
-            output = layer(dummy)
+            try:
+                output = layer(_dummy(np, spec.input_shape, layer.compute_dtype, seed))
+                runtime = Runtime(runs=True, observed=True)
+            except tf.errors.OpError as err:  # valid for Keras, refused by TensorFlow's kernels
+                runtime = observed_failure(str(err))
+                output = layer(symbolic)  # the layer is built; its output shape is still Keras' to say
         else:
-            output = layer(keras.KerasTensor(spec.input_shape, dtype=layer.compute_dtype))
+            output = layer(symbolic)
+            runtime = _probe(tf, np, cls, spec, layer.compute_dtype, budget, seed)
     except (ValueError, TypeError, tf.errors.InvalidArgumentError) as err:
         raise rejected(err, "input") from None
     except Exception as err:  # any other failure is TensorFlow's, not the user's
@@ -226,5 +257,6 @@ def _inspect(
         variables_after=after,
         versions=dict(versions),
         measures=measures,
+        runtime=runtime,
         story=steps,
     )

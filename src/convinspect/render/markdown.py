@@ -83,6 +83,9 @@ def report_markdown(report: Report, diagram: bool = False) -> str:
         for c in report.checks:
             out.append(_row(c.name, f"`{words.value_text(c.expected)}`", f"`{words.value_text(c.actual)}`",
                             "✅ passed" if c.ok else "❌ failed"))  # fmt: skip
+    warning = words.runtime_warning(report)
+    if warning:
+        out += ["", f"> ⚠️ {warning}"]
     if words.notes(report):
         out += ["", *(f"> {note}  " for note in words.notes(report))]
     if report.story:

@@ -43,6 +43,10 @@ def report_plain(report: Report, diagram: bool = False) -> str:
     for check in report.checks:
         lines.append(f"check: {check.name} expected={_config_value(check.expected)} "
                      f"actual={_config_value(check.actual)} ok={str(check.ok).lower()}")  # fmt: skip
+    lines.append("runtime: " + _pairs({k: v for k, v in report.runtime.to_dict().items() if k != "reason"}))
+    warning = words.runtime_warning(report)
+    if warning:
+        lines.append(warning)
     lines.extend(f"note: {note}" for note in words.notes(report))
     if report.story:
         lines.extend(f"explain: {line.strip()}" for line in story.explain_lines(report) if line)

@@ -23,7 +23,7 @@ def sweep_csv(sweep: Sweep) -> str:
     """One row per input shape; every input dimension in its own column."""
     handle = io.StringIO()
     writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow([*sweep.axes, "output_shape", "params", "macs", "flops", "status", "reason"])
+    writer.writerow([*sweep.axes, "output_shape", "params", "macs", "flops", "status", "reason", "runs"])
     for row in sweep.rows:
         out = "" if row.output_shape is None else "x".join("?" if d is None else str(d) for d in row.output_shape)
         writer.writerow([
@@ -31,7 +31,7 @@ def sweep_csv(sweep: Sweep) -> str:
             "" if row.params is None else row.params,
             "" if row.cost is None else row.cost.macs,
             "" if row.cost is None else row.cost.flops,
-            row.status, row.reason or "",
+            row.status, row.reason or "", "" if row.runs is None else str(row.runs).lower(),
         ])  # fmt: skip
     return handle.getvalue()
 
@@ -45,7 +45,7 @@ def sweep_table(sweep: Sweep) -> str:
             "" if row.output_shape is None else words.shape_text(row.output_shape),
             "" if row.params is None else f"{row.params:,}",
             "" if row.cost is None else f"{row.cost.macs:,}",
-            "ok" if row.reason is None else f"rejected: {row.reason}",
+            f"rejected: {row.reason}" if row.reason else "ok" if row.runs else f"ok, does not run ({row.runtime_rule})",
         )
         for row in sweep.rows
     ]

@@ -137,6 +137,9 @@ def report_table(report: Report, diagram: bool = False) -> RenderableType:
     ]
     if report.checks:
         parts += [Text(), _checks_table(report)]
+    warning = words.runtime_warning(report)
+    if warning:
+        parts.append(Text(warning, style="bold yellow"))
     for note in words.notes(report):
         parts.append(Text(f"note: {note}", style="dim"))
     if report.story:

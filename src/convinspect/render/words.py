@@ -76,7 +76,23 @@ def forward_note(choice: ForwardChoice) -> str:
     if choice.mode is Forward.SYMBOLIC:
         return "symbolic forward pass on a KerasTensor (asked for): no activation memory"
     how = "asked for" if choice.reason is Reason.ASKED else "auto"
-    return f"eager forward pass on a dummy input ({how}): {need} of activations"
+    return f"eager forward pass on a dummy input ({how}): about {need} allocated"
+
+
+_BACKENDS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch", "numpy": "NumPy"}
+
+
+def runtime_warning(report: Report) -> str | None:
+    """One line when the layer is valid but the backend cannot run it: what fails and what would work."""
+    r = report.runtime
+    if r.runs:
+        return None
+    how = "" if r.observed else " (predicted by the analytic engine)"
+    return (
+        f"warning: {_BACKENDS.get(r.backend, r.backend)} on the {r.device} cannot run this layer{how}: "
+        f"{inert(r.reason or '')}; "
+        f"it would run with {r.remedy}"
+    )
 
 
 def notes(report: Report) -> list[str]:
