@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from convinspect.core.checkrun import CheckRun, EntryResult
@@ -136,6 +136,18 @@ def run_check(
 
     `engine_options` are inspect_layer's (`engine`, `forward`, `budget`, `seed`).
     """
+    results = []
+    for result in iter_check(paths, on_total=on_total, **engine_options):
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return CheckRun(tuple(results))
+
+
+def iter_check(
+    paths: Iterable[str], *, on_total: Callable[[int], None] | None = None, **engine_options: Any
+) -> Iterator[EntryResult]:
+    """run_check's results one at a time, for output that streams (50,000 entries in flat memory)."""
     if isinstance(paths, (str, bytes)):
         paths = [paths.decode() if isinstance(paths, bytes) else paths]
     plan: list[Entry | EntryResult] = []
@@ -146,7 +158,6 @@ def run_check(
             plan.append(EntryResult(Entry(path, 0, _error_line(err), {}), "invalid", error=err.message()))
     if on_total:
         on_total(len(plan))
-    results: list[EntryResult] = []
     previous: EntryResult | None = None
     uses_keras = Engine.parse(engine_options.get("engine", Engine.KERAS), "engine") is not Engine.ANALYTIC
     for count, item in enumerate(plan, start=1):
@@ -157,10 +168,7 @@ def run_check(
         previous = result
         if uses_keras and count % RELEASE_EVERY == 0:
             _keras_engine().release()  # reports hold plain facts; Keras' layers can go
-        results.append(result)
-        if on_result:
-            on_result(result)
-    return CheckRun(tuple(results))
+        yield result
 
 
 def _error_line(err: InvalidInput) -> int:

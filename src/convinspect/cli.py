@@ -482,9 +482,10 @@ def check(
     output: OutputFile = None,
 ) -> None:
     """Check every layer of one or more spec files; exit 2 if any is invalid, else 1 if any failed."""
-    from convinspect.api import run_check
-    from convinspect.core.checkrun import CHECK_SCHEMA
-    from convinspect.output import check_output, write
+    from convinspect.api import iter_check, run_check
+    from convinspect.core.checkrun import CHECK_SCHEMA, Tally
+    from convinspect.output import check_output, write, write_stream
+    from convinspect.render.checks import summary_line
 
     def work(out: Format) -> int:
         paths = [str(path) for path in files]
@@ -495,6 +496,15 @@ def check(
             "budget": parse_size(budget, "budget"),
         }
         with _progress("checking") as (on_total, on_result):
+            if out is Format.JSON:  # streamed: each entry's report is written, then let go
+                from convinspect.render.json import check_json_stream
+
+                tally = Tally()
+                results = iter_check(paths, on_total=on_total, **options)
+                if on_result:
+                    results = (on_result(r) or r for r in results)
+                write_stream(check_json_stream(results, tally), output, lambda: summary_line(tally), json_text=True)
+                return tally.exit_code
             run = run_check(paths, on_total=on_total, on_result=on_result, **options)
         write(run, out, output)
         return run.exit_code

@@ -7,7 +7,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,20 @@ def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bo
         emit(f"{summary(result)}; written to {inert(output)}\n")
 
 
+def write_stream(
+    chunks: Iterable[str], output: str | None, summary: Callable[[], str], *, json_text: bool = False
+) -> None:
+    """Like write, for a result rendered as it is computed: each chunk goes out (or into the
+    temporary file) as soon as it exists, so memory stays flat however many entries a run has."""
+    if output is None:
+        for chunk in chunks:
+            emit(chunk, json_text=json_text)
+        return
+    write_atomically(output, chunks)
+    with contextlib.suppress(OutputError):
+        emit(f"{summary()}; written to {inert(output)}\n")
+
+
 def emit(text: str, *, json_text: bool = False) -> None:
     """Write to stdout in whatever encoding it has; a closed or full stdout is an OutputError.
 
@@ -171,7 +185,7 @@ def _plain_text(renderable: Any) -> str:
     return buffer.getvalue()
 
 
-def write_atomically(path: str, text: str) -> None:
+def write_atomically(path: str, text: str | Iterable[str]) -> None:
     """Write `text` to `path` so that the file is always either the old content or the whole new one.
 
     A regular file (or a new one) is written to a temporary file in the same folder,
@@ -180,23 +194,28 @@ def write_atomically(path: str, text: str) -> None:
     or a FIFO (`/dev/null`, a pipe) is written to directly, never replaced.
     """
     target = Path(os.path.realpath(path))
-    data = text.encode("utf-8", errors="backslashreplace")
+    chunks = (text,) if isinstance(text, str) else text
     try:
         if target.exists() and not stat.S_ISREG(target.stat().st_mode):
             with open(target, "wb") as handle:
-                handle.write(data)
+                _write_chunks(handle, chunks)
             return
         with _cleanup_on_signals():
-            _replace(target, data)
+            _replace(target, chunks)
     except OSError as err:
         raise OutputError(f"cannot write {path}: {err.strerror}", "output") from None
 
 
-def _replace(target: Path, data: bytes) -> None:
+def _write_chunks(handle: Any, chunks: Iterable[str]) -> None:
+    for chunk in chunks:
+        handle.write(chunk.encode("utf-8", errors="backslashreplace"))
+
+
+def _replace(target: Path, chunks: Iterable[str]) -> None:
     descriptor, temporary = tempfile.mkstemp(prefix=".convinspect-", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+            _write_chunks(handle, chunks)
             handle.flush()
             os.fsync(handle.fileno())
         if target.exists():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ class EntryResult:
     report: Report | None = None
     error: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, with_report: bool = True) -> dict[str, Any]:
         return {
             "file": self.entry.file,
             "entry": self.entry.index,
@@ -28,35 +29,57 @@ class EntryResult:
             "status": self.status,
             "error": self.error,
             "checks": [] if self.report is None else [c.to_dict() for c in self.report.checks],
-            "report": None if self.report is None else self.report.to_dict(),
+            "report": None if self.report is None or not with_report else self.report.to_dict(),
         }
+
+
+class Tally:
+    """Counts of a run's statuses, kept as results stream past (see render/json.check_json_stream)."""
+
+    def __init__(self, results: Iterable[EntryResult] = ()) -> None:
+        self.counts = {"passed": 0, "failed": 0, "invalid": 0, "error": 0}
+        self.files: set[str] = set()
+        for result in results:
+            self.add(result)
+
+    def add(self, result: EntryResult) -> EntryResult:
+        self.counts[result.status] += 1
+        self.files.add(result.entry.file)
+        return result
+
+    def count(self, status: str) -> int:
+        return self.counts[status]
+
+    @property
+    def exit_code(self) -> int:
+        """3 when the environment failed, else 2 when a spec is wrong, else 1 when a check failed."""
+        if self.counts["error"]:
+            return EXIT_BACKEND
+        if self.counts["invalid"]:
+            return EXIT_INVALID
+        return EXIT_CHECK_FAILED if self.counts["failed"] else EXIT_OK
+
+    def summary(self) -> dict[str, int]:
+        return {"total": sum(self.counts.values()), **self.counts, "exit_code": self.exit_code}
 
 
 @dataclass(frozen=True)
 class CheckRun:
     results: tuple[EntryResult, ...]
 
+    @property
+    def tally(self) -> Tally:
+        return Tally(self.results)
+
     def count(self, status: str) -> int:
-        return sum(1 for r in self.results if r.status == status)
+        return self.tally.count(status)
 
     @property
     def exit_code(self) -> int:
-        """3 when the environment failed, else 2 when a spec is wrong, else 1 when a check failed."""
-        if self.count("error"):
-            return EXIT_BACKEND
-        if self.count("invalid"):
-            return EXIT_INVALID
-        return EXIT_CHECK_FAILED if self.count("failed") else EXIT_OK
+        return self.tally.exit_code
 
     def summary(self) -> dict[str, int]:
-        return {
-            "total": len(self.results),
-            "passed": self.count("passed"),
-            "failed": self.count("failed"),
-            "invalid": self.count("invalid"),
-            "error": self.count("error"),
-            "exit_code": self.exit_code,
-        }
+        return self.tally.summary()
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": CHECK_SCHEMA, "results": [r.to_dict() for r in self.results], "summary": self.summary()}

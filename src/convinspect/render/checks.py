@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from convinspect.core.checkrun import CheckRun, EntryResult
+from convinspect.core.checkrun import CheckRun, EntryResult, Tally
 from convinspect.render import words
 from convinspect.render.words import inert
 
@@ -26,9 +26,10 @@ def label(result: EntryResult) -> str:
     return inert(result.entry.label)
 
 
-def summary_line(run: CheckRun) -> str:
-    s = run.summary()
-    files = len({r.entry.file for r in run.results})
+def summary_line(run: CheckRun | Tally) -> str:
+    tally = run if isinstance(run, Tally) else run.tally
+    s = tally.summary()
+    files = len(tally.files)
     errors = f", {s['error']} error" if s["error"] else ""  # only when TensorFlow failed
     return (
         f"{s['total']} entries in {files} file(s): {s['passed']} passed, {s['failed']} failed, "

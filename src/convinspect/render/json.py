@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from convinspect.core.checkrun import CheckRun
+from convinspect.core.checkrun import CHECK_SCHEMA, CheckRun, EntryResult, Tally
 from convinspect.core.report import REPORT_SCHEMA, Report
 from convinspect.core.sweep import Sweep
 from convinspect.core.text import inert_json
@@ -27,13 +28,14 @@ def dumps_rows(data: dict[str, Any], key: str) -> str:
     """Like dumps, but the list under `key` holds one compact object per line.
 
     Indented output runs through json's pure-Python encoder; compact rows use its C
-    encoder, which keeps 100,000 sweep rows or 1,000 check reports fast and greppable.
+    encoder, which keeps 100,000 sweep rows or 50,000 check reports fast and greppable.
+    `data[key]` may be any iterable: each row is encoded as it comes, so only text is kept.
     """
     keys = list(data)
     at = keys.index(key)
     before, after = keys[:at], keys[at + 1 :]
-    rows = inert_json(
-        ",\n".join("    " + json.dumps(row, ensure_ascii=False, separators=(", ", ": ")) for row in data[key])
+    rows = ",\n".join(
+        "    " + inert_json(json.dumps(row, ensure_ascii=False, separators=(", ", ": "))) for row in data[key]
     )
     parts = [_members({k: data[k] for k in before})] if before else []
     parts.append(f'  "{key}": [\n{rows}\n  ]' if rows else f'  "{key}": []')
@@ -66,12 +68,22 @@ def report_json(report: Report, diagram: bool = False) -> str:
 
 def check_json(run: CheckRun) -> str:
     """The run, with each entry's result (and its full report) as one compact line."""
-    data = run.to_dict()
-    data["results"] = [
-        {**row, "report": None if result.report is None else report_dict(result.report)}
-        for row, result in zip(data["results"], run.results)
-    ]
-    return dumps_rows(data, "results")
+    return "".join(check_json_stream(run.results, Tally()))
+
+
+def check_json_stream(results: Iterable[EntryResult], tally: Tally) -> Iterator[str]:
+    """check_json as chunks, each result encoded as it arrives and then let go; `tally` counts them."""
+    yield '{\n  "schema": ' + json.dumps(CHECK_SCHEMA) + ',\n  "results": ['
+    separator = "\n"
+    for result in results:
+        tally.add(result)
+        row = {
+            **result.to_dict(with_report=False),
+            "report": None if result.report is None else report_dict(result.report),
+        }
+        yield separator + "    " + inert_json(json.dumps(row, ensure_ascii=False, separators=(", ", ": ")))
+        separator = ",\n"
+    yield ("\n  ]" if separator != "\n" else "]") + ",\n" + _members({"summary": tally.summary()}) + "\n}\n"
 
 
 def sweep_json(sweep: Sweep) -> str:
