@@ -211,3 +211,19 @@ def test_a_report_is_read_only() -> None:
 def test_run_check_takes_one_path_as_well(tmp_path: Path) -> None:
     path = write(tmp_path, "one.toml", "[[layer]]\n" + GOOD)
     assert run_check(path, engine="analytic").summary()["passed"] == 1
+
+
+def test_both_engines_pass_an_option_error_through_as_exit_2(cli: Any) -> None:
+    result = cli("build", "-f", "8", "-k", "3", "-i", "1,8,8,3", "-e", "both", "--forward", "eager", "--budget", "1")
+    one_line_exit_2(result, "--forward: an eager forward pass would allocate")
+
+
+def test_a_name_with_undecodable_bytes_is_refused_by_every_engine(cli: Any) -> None:
+    for engine in ("analytic", "keras", "both"):
+        one_line_exit_2(cli("build", "-f", "8", "-k", "3", "-i", "1,8,8,3", "-e", engine, "--name", "bad\udcffbyte"),
+                        "--name: a layer name must be valid Unicode text")  # fmt: skip
+
+
+def test_a_parameter_total_past_int64_is_refused(cli: Any) -> None:
+    one_line_exit_2(cli("build", "-f", str(2**62), "-k", "1", "-i", "1,1,1,1", "-e", "analytic"),
+                    "the layer's parameters would hold")  # fmt: skip

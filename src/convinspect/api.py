@@ -78,6 +78,8 @@ def _both(keras: Any, spec: LayerSpec, *, forward: Forward, budget: int, seed: i
             else:
                 verdicts[name] = analytic.inspect(spec)
         except InvalidInput as err:
+            if err.option is not None:  # an option the engine cannot honour, not a verdict on the layer
+                raise
             verdicts[name] = err
     keras_result, analytic_result = verdicts[Engine.KERAS], verdicts[Engine.ANALYTIC]
     if isinstance(keras_result, InvalidInput) and isinstance(analytic_result, InvalidInput):

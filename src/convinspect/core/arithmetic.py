@@ -68,6 +68,7 @@ def variable_shapes(spec: LayerSpec) -> list[tuple[str, tuple[int, ...]]]:
     shapes = spec.kind.recipe.variables(spec.config, spec.channels, spec.kind.rank)
     for name, shape in shapes:
         fits_int64(math.prod(shape), f"the {name}")
+    fits_int64(sum(math.prod(shape) for _, shape in shapes), "the layer's parameters")
     return shapes
 
 

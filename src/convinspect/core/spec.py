@@ -385,4 +385,6 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
     name = str(given.get("name", kind.default_name))
     if "/" in name or not name.strip():
         raise InvalidInput(f"a layer name must be non-empty and contain no '/'; got {shown(name)}", "name")
+    if any("\ud800" <= char <= "\udfff" for char in name):  # bytes that were not UTF-8, in a file or argv
+        raise InvalidInput(f"a layer name must be valid Unicode text; got {shown(name)}", "name")
     return LayerSpec(kind=kind, config=LayerConfig(**resolved), input_shape=input_shape, name=name)
