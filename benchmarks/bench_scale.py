@@ -14,23 +14,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_build import worktree
 from bench_check import spec_text  # the same generated spec over all ten kinds
-
-
-@contextlib.contextmanager
-def worktree(ref: str) -> Iterator[Path]:
-    root = Path(__file__).resolve().parents[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(root), "worktree", "add", "-q", "--detach", str(path), ref], check=True)
-        try:
-            yield path
-        finally:
-            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(path)], check=False)
 
 
 def measure(argv: list[str], env: dict[str, str] | None) -> tuple[float, float, int]:

@@ -15,7 +15,7 @@ from convinspect.core.choices import CHECK_FORMATS, REPORT_FORMATS, SWEEP_FORMAT
 from convinspect.core.families import DEFAULTS
 from convinspect.core.kinds import KINDS
 from convinspect.core.report import REPORT_SCHEMA
-from convinspect.core.spec import SEED_MAX, parse_int, parse_size, parse_spec
+from convinspect.core.spec import OPTION_NAMES, SEED_MAX, parse_int, parse_size, parse_spec
 from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError
 from convinspect.streams import quiet_stderr, sane_columns, say, stderr_is_terminal
 from convinspect.version import __version__
@@ -243,13 +243,22 @@ OutputFile = Annotated[
 ]  # fmt: skip
 
 
+def _engine_option(text: str) -> Any:
+    return Opt("--engine", "-e", metavar="ENGINE", rich_help_panel=ENGINES, help=text)
+
+
+def _format_option(text: str) -> Any:
+    return Opt("--format", "-F", metavar="FORMAT", rich_help_panel=OUTPUT, help=text)
+
+
 def _expectation(flag: str, metavar: str, text: str) -> Any:
     return Opt(flag, metavar=metavar, rich_help_panel=CI, help=text)
 
 
-def layer_values(**options: object) -> dict[str, object]:
-    """Option values as parse_spec takes them (None: not given; --use-bias is only ever turned off)."""
-    values = dict(options)
+def layer_values(arguments: dict[str, Any]) -> dict[str, object]:
+    """A command's layer options (from its locals()) as parse_spec takes them: None is "not given",
+    and --use-bias is only ever turned off."""
+    values = {name: arguments[name] for name in OPTION_NAMES if name in arguments}
     values["use_bias"] = None if values.get("use_bias", True) else False
     return values
 
@@ -284,14 +293,7 @@ def build(
         ),
     ] = None,
     engine: Annotated[
-        str,
-        Opt(
-            "--engine",
-            "-e",
-            metavar="ENGINE",
-            rich_help_panel=ENGINES,
-            help="keras (the real layer), analytic (no TensorFlow) or both (compared).",
-        ),
+        str, _engine_option("keras (the real layer), analytic (no TensorFlow) or both (compared).")
     ] = "keras",
     forward: Forwards = "auto",
     budget: Budget = "256MiB",
@@ -299,16 +301,7 @@ def build(
         str | None,
         Opt("--seed", metavar="INT", rich_help_panel=ENGINES, help="Seed for the dummy input and the initialisers."),
     ] = None,
-    fmt: Annotated[
-        str,
-        Opt(
-            "--format",
-            "-F",
-            metavar="FORMAT",
-            rich_help_panel=OUTPUT,
-            help="table, json, markdown or plain.",
-        ),
-    ] = "table",
+    fmt: Annotated[str, _format_option("table, json, markdown or plain.")] = "table",
     output: OutputFile = None,
     diagram: Annotated[
         bool, Opt("--diagram", rich_help_panel=OUTPUT, help="Draw each spatial axis: padding, taps, unread cells.")
@@ -347,6 +340,7 @@ def build(
     ] = False,
 ) -> None:
     """Build a real Keras conv layer and show its variables before and after a forward pass."""
+    arguments = layer_values(locals())
     from convinspect.api import inspect_layer
     from convinspect.core.expectations import parse_expectations, with_checks
     from convinspect.output import check_output, write
@@ -354,14 +348,7 @@ def build(
 
     def work(out: Format) -> int:
         check_output(output)
-        spec = parse_spec(
-            layer_values(
-                layer=layer, filters=filters, kernel=kernel, strides=strides, padding=padding, dilation=dilation,
-                groups=groups, depth_multiplier=depth_multiplier, output_padding=output_padding,
-                data_format=data_format, activation=activation, use_bias=use_bias, dtype=dtype, input=input,
-                name=name,
-            )
-        )  # fmt: skip
+        spec = parse_spec(arguments)
         expectations = parse_expectations(
             {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
              "expect_bias": expect_bias, "max_params": max_params, "max_macs": max_macs,
@@ -410,16 +397,7 @@ def sweep(
     use_bias: UseBias = True,
     dtype: Dtype = None,
     name: Name = None,
-    engine: Annotated[
-        str,
-        Opt(
-            "--engine",
-            "-e",
-            metavar="ENGINE",
-            rich_help_panel=ENGINES,
-            help="analytic, keras or both.",
-        ),
-    ] = "analytic",
+    engine: Annotated[str, _engine_option("analytic, keras or both.")] = "analytic",
     forward: Forwards = "auto",
     budget: Budget = "256MiB",
     fmt: Annotated[
@@ -429,17 +407,14 @@ def sweep(
     output: OutputFile = None,
 ) -> None:
     """Tabulate output shape, params and MACs for every input shape in some ranges (at most 100,000)."""
+    arguments = layer_values(locals())
     from convinspect.api import run_sweep
     from convinspect.core.sweep import SWEEP_SCHEMA
     from convinspect.output import check_output, write
 
     def work(out: Format) -> int:
         check_output(output)
-        values = layer_values(
-            layer=layer, filters=filters, kernel=kernel, strides=strides, padding=padding, dilation=dilation,
-            groups=groups, depth_multiplier=depth_multiplier, output_padding=output_padding,
-            data_format=data_format, activation=activation, use_bias=use_bias, dtype=dtype, input=input, name=name,
-        )  # fmt: skip
+        values = arguments
         options = {"forward": Forward.parse(forward, "forward"), "budget": parse_size(budget, "budget")}
         with _progress("sweeping") as (on_total, on_result):
             result = run_sweep(
@@ -457,28 +432,10 @@ def check(
         list[Path],
         typer.Argument(metavar="FILE...", help='Spec files: TOML (\\[\\[layer]] tables) or JSON ({"layer": [...]}).'),
     ],
-    engine: Annotated[
-        str,
-        Opt(
-            "--engine",
-            "-e",
-            metavar="ENGINE",
-            rich_help_panel=ENGINES,
-            help="keras, analytic or both.",
-        ),
-    ] = "keras",
+    engine: Annotated[str, _engine_option("keras, analytic or both.")] = "keras",
     forward: Forwards = "auto",
     budget: Budget = "256MiB",
-    fmt: Annotated[
-        str,
-        Opt(
-            "--format",
-            "-F",
-            metavar="FORMAT",
-            rich_help_panel=OUTPUT,
-            help="table, json, junit, github or markdown.",
-        ),
-    ] = "table",
+    fmt: Annotated[str, _format_option("table, json, junit, github or markdown.")] = "table",
     output: OutputFile = None,
 ) -> None:
     """Check every layer of one or more spec files; exit 2 if any is invalid, else 1 if any failed."""
