@@ -37,7 +37,8 @@ def one_line_exit_2(result: Any, *needles: str) -> None:
         (("--budget", "1.5B"), "whole number"),
         (("--seed", "4294967296"), "over the limit 4,294,967,295"),
         (("--filters", "9" * 5000), "over the int64 limit"),
-        (("--name", ""), "non-empty"),
+        (("--name", ""), "must not be empty or blank"),
+        (("--name", " "), "must not be empty or blank"),
         (("--activation", ""), "activation name"),
     ],
 )
@@ -227,3 +228,69 @@ def test_a_name_with_undecodable_bytes_is_refused_by_every_engine(cli: Any) -> N
 def test_a_parameter_total_past_int64_is_refused(cli: Any) -> None:
     one_line_exit_2(cli("build", "-f", str(2**62), "-k", "1", "-i", "1,1,1,1", "-e", "analytic"),
                     "the layer's parameters would hold")  # fmt: skip
+
+
+def test_every_public_name_resolves() -> None:
+    import convinspect
+
+    assert all(getattr(convinspect, name) is not None for name in convinspect.__all__)
+
+
+def test_a_spec_on_stdin_that_is_not_utf8_is_invalid_and_the_other_files_still_run() -> None:
+    code = "from convinspect.entry import main; main()"
+    good = str(Path(__file__).resolve().parents[1] / "examples" / "drift.toml")
+    out = subprocess.run([sys.executable, "-c", code, "check", good, "-", "-e", "analytic", "--format", "json"],
+                         input=b"[[layer]]\nname = '\xe9'\n", capture_output=True, timeout=120)  # fmt: skip
+    data = json.loads(out.stdout)
+    assert out.returncode == 2 and [r["status"] for r in data["results"]] == ["failed", "passed", "invalid"]
+    assert "not UTF-8 text (byte" in data["results"][2]["error"]
+
+
+def test_an_endless_spec_stream_is_cut_off(tmp_path: Path) -> None:
+    endless = tmp_path / "zero.toml"
+    endless.symlink_to("/dev/zero")
+    (result,) = run_check([str(endless)], engine="analytic").results
+    assert result.status == "invalid" and "larger than 256 MiB" in (result.error or "")
+
+
+@pytest.mark.parametrize("columns", ["99999999999999999999", "100000"])
+def test_a_huge_terminal_width_is_ignored(columns: str) -> None:
+    code = "from convinspect.entry import main; main()"
+    args = ["build", "-f", "4", "-k", "3", "-i", "1,8,8,3", "-e", "analytic"]
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "COLUMNS": columns})  # fmt: skip
+    assert out.returncode == 0 and len(out.stdout) < 5000
+    assert all(line == line.rstrip() for line in out.stdout.splitlines())  # no padding in a pipe
+
+
+def test_the_runtime_warning_reaches_stderr_when_the_body_cannot_carry_it(cli: Any, tmp_path: Path) -> None:
+    args = ["build", "-l", "conv1d", "-e", "analytic", "--dtype", "float16", "--data-format", "channels_first",
+            "-k", "2", "-f", "2", "-i", "1,3,4"]  # fmt: skip
+    result = cli(*args, "--format", "json")
+    assert result.exit_code == 0 and result.stderr.startswith("convinspect: warning: TensorFlow on the CPU cannot run")
+    assert any(note.startswith("warning:") for note in json.loads(result.stdout)["notes"])
+    to_file = cli(*args, "-o", str(tmp_path / "w.txt"))
+    assert "does not run on the CPU (nchw_cpu)" in to_file.stdout and to_file.stderr.count("\n") == 1
+
+
+def test_dash_output_is_standard_output(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli("build", *LAYER, "--format", "json", "-o", "-")
+    assert result.exit_code == 0 and json.loads(result.stdout)["params"]["total"] == 224
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_entry_chained_on_a_failed_environment_is_an_error_too(tmp_path: Path) -> None:
+    from convinspect.api import _chained_input
+    from convinspect.core.checkrun import EntryResult
+    from convinspect.errors import BackendError
+
+    entry = load_entries(write(tmp_path, "one.toml", "[[layer]]\n" + GOOD))[0]
+    with pytest.raises(BackendError, match="could not be run"):
+        _chained_input(EntryResult(entry, "error", error="TensorFlow failed"))
+
+
+def test_a_backtick_in_a_file_name_keeps_the_markdown_cell(cli: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, "p|q`r.toml", "[[layer]]\n" + GOOD)
+    row = cli("check", path, "-e", "analytic", "--format", "markdown").stdout.splitlines()[-1]
+    assert f"``{path.replace('|', chr(92) + '|')}:1``" in row

@@ -1,3 +1,3 @@
-from convinspect.cli import main
+from convinspect.entry import main
 
 main()

@@ -120,10 +120,10 @@ def _chained_input(previous: EntryResult | None) -> list[int | None]:
     if previous is None:
         raise InvalidInput("no 'input', and no previous entry whose output it could take")
     if previous.report is None:
-        raise InvalidInput(
-            f"no 'input', and the entry before it (#{previous.entry.index} {shown(previous.entry.label)}, "
-            f"line {previous.entry.line}) is {previous.status}, so it has no output to take"
-        )
+        which = f"#{previous.entry.index} {shown(previous.entry.label)}, line {previous.entry.line}"
+        if previous.status == "error":  # the environment failed, not this spec
+            raise BackendError(f"no 'input', and the entry before it ({which}) could not be run, so it has no output")
+        raise InvalidInput(f"no 'input', and the entry before it ({which}) is invalid, so it has no output to take")
     return list(previous.report.output_shape)
 
 

@@ -17,6 +17,7 @@ from convinspect.core.kinds import KINDS
 from convinspect.core.report import REPORT_SCHEMA
 from convinspect.core.spec import OPTION_NAMES, SEED_MAX, parse_int, parse_size, parse_spec
 from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError
+from convinspect.output import output_target
 from convinspect.streams import quiet_stderr, sane_columns, say, stderr_is_terminal
 from convinspect.version import __version__
 
@@ -341,13 +342,14 @@ def build(
 ) -> None:
     """Build a real Keras conv layer and show its variables before and after a forward pass."""
     arguments = layer_values(locals())
+    target = output_target(output)
     from convinspect.api import inspect_layer
     from convinspect.core.expectations import parse_expectations, with_checks
     from convinspect.output import check_output, write
-    from convinspect.render.words import check_text
+    from convinspect.render.words import check_text, runtime_warning
 
     def work(out: Format) -> int:
-        check_output(output)
+        check_output(target)
         spec = parse_spec(arguments)
         expectations = parse_expectations(
             {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
@@ -363,7 +365,10 @@ def build(
             explain=explain,
         )
         report = with_checks(report, expectations)
-        write(report, out, output, diagram=diagram)
+        write(report, out, target, diagram=diagram)
+        warning = runtime_warning(report)
+        if warning and (out is Format.JSON or target is not None):  # the human formats carry it themselves
+            say(f"convinspect: {warning}")
         for failed in (c for c in report.checks if not c.ok):
             say(f"convinspect: check failed: {check_text(failed)}")
         return EXIT_OK if report.ok else EXIT_CHECK_FAILED
@@ -408,19 +413,20 @@ def sweep(
 ) -> None:
     """Tabulate output shape, params and MACs for every input shape in some ranges (at most 100,000)."""
     arguments = layer_values(locals())
+    target = output_target(output)
     from convinspect.api import run_sweep
     from convinspect.core.sweep import SWEEP_SCHEMA
     from convinspect.output import check_output, write
 
     def work(out: Format) -> int:
-        check_output(output)
+        check_output(target)
         values = arguments
         options = {"forward": Forward.parse(forward, "forward"), "budget": parse_size(budget, "budget")}
         with _progress("sweeping") as (on_total, on_result):
             result = run_sweep(
                 values, engine=Engine.parse(engine, "engine"), on_total=on_total, on_result=on_result, **options
             )
-        write(result, out, output)
+        write(result, out, target)
         return EXIT_OK
 
     _run(fmt, SWEEP_FORMATS, SWEEP_SCHEMA, work)
@@ -439,6 +445,7 @@ def check(
     output: OutputFile = None,
 ) -> None:
     """Check every layer of one or more spec files; exit 2 if any is invalid, else 1 if any failed."""
+    target = output_target(output)
     from convinspect.api import iter_check, run_check
     from convinspect.core.checkrun import CHECK_SCHEMA, Tally
     from convinspect.output import check_output, write, write_stream
@@ -446,7 +453,7 @@ def check(
 
     def work(out: Format) -> int:
         paths = [str(path) for path in files]
-        check_output(output, paths)
+        check_output(target, paths)
         options = {
             "engine": Engine.parse(engine, "engine"),
             "forward": Forward.parse(forward, "forward"),
@@ -460,10 +467,10 @@ def check(
                 results = iter_check(paths, on_total=on_total, **options)
                 if on_result:
                     results = (on_result(r) or r for r in results)
-                write_stream(check_json_stream(results, tally), output, lambda: summary_line(tally), json_text=True)
+                write_stream(check_json_stream(results, tally), target, lambda: summary_line(tally), json_text=True)
                 return tally.exit_code
             run = run_check(paths, on_total=on_total, on_result=on_result, **options)
-        write(run, out, output)
+        write(run, out, target)
         return run.exit_code
 
     _run(fmt, CHECK_FORMATS, CHECK_SCHEMA, work)

@@ -67,6 +67,11 @@ def summary(result: Result) -> str:
     return sweep.summary_line(result)
 
 
+def output_target(output: str | None) -> str | None:
+    """`-o -` means standard output, as `-` does for `check`'s input."""
+    return None if output == "-" else output
+
+
 def check_output(output: str | None, inputs: Iterable[str] = ()) -> None:
     """Before any work: the name is a file's, its folder exists and is writable, and it is none of the inputs."""
     if output is None:
@@ -172,7 +177,9 @@ def _terminal_text(renderable: Any) -> str:
         file=buffer, width=terminal.width, color_system=terminal.color_system,
         force_terminal=terminal.is_terminal, soft_wrap=False,
     ).print(renderable)  # fmt: skip
-    return buffer.getvalue()
+    if terminal.is_terminal:
+        return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())  # no cell padding in files
 
 
 def _plain_text(renderable: Any) -> str:
@@ -182,7 +189,7 @@ def _plain_text(renderable: Any) -> str:
 
     buffer = io.StringIO()
     Console(file=buffer, width=FILE_WIDTH, color_system=None, soft_wrap=False).print(renderable)
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def write_atomically(path: str, text: str | Iterable[str]) -> None:

@@ -90,10 +90,14 @@ def _plug_closed_descriptors() -> None:
                 os.close(plug)
 
 
+MAX_COLUMNS = 1000
+
+
 def sane_columns() -> None:
-    """Drop a COLUMNS that is not a positive integer (COLUMNS=0 would make Rich print nothing)."""
+    """Drop a COLUMNS that is not an integer from 1 to MAX_COLUMNS (0 makes Rich print nothing,
+    a huge one makes it pad every line to that width or fail)."""
     columns = os.environ.get("COLUMNS")
-    if columns is not None and not (columns.strip().isdigit() and int(columns) > 0):
+    if columns is not None and not (columns.strip().isdigit() and 0 < int(columns) <= MAX_COLUMNS):
         del os.environ["COLUMNS"]
 
 

@@ -23,14 +23,10 @@ class Choice(str, Enum):
     @classmethod
     def parse(cls: type[C], raw: object, option: str, allowed: tuple[C, ...] | None = None) -> C:
         """One of `allowed` (default: every member), case-insensitively; InvalidInput names the option."""
-        choices = tuple(cls) if allowed is None else allowed
-        if isinstance(raw, cls) and raw in choices:
-            return raw
-        value = str(raw).strip().lower()
-        for choice in choices:
-            if choice.value == value:
-                return choice
-        names = ", ".join(c.value for c in choices)
+        choice = raw if isinstance(raw, cls) else cls._value2member_map_.get(str(raw).strip().lower())
+        if choice is not None and (allowed is None or choice in allowed):
+            return choice  # type: ignore[return-value]
+        names = ", ".join(c.value for c in (tuple(cls) if allowed is None else allowed))
         raise InvalidInput(f"unknown value {shown(raw)}; expected one of {names}", option)
 
 

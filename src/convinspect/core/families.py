@@ -10,6 +10,7 @@ Every other module asks the recipe; none tests the family by name.
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -74,11 +75,11 @@ class Recipe(ABC):
     forbids_strided_dilation: ClassVar[bool] = True
     bias_axis: ClassVar[str] = "filters"  # the layout label of the bias
 
-    @property
+    @functools.cached_property
     def options(self) -> frozenset[str]:
         return COMMON_OPTIONS | self.own_options
 
-    @property
+    @functools.cached_property
     def defaults(self) -> dict[str, Any]:
         return {option: value for option, value in DEFAULTS.items() if option in self.options}
 

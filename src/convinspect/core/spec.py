@@ -108,6 +108,8 @@ def whole_number(raw: object) -> int | None:
         return None
     if isinstance(raw, str):
         text = raw.strip(" \t")
+        if text.isascii() and text.isdigit() and len(text) <= 40:  # the common case, without the regex
+            return int(text)
         if not _DIGITS.fullmatch(text):
             return None
         if len(text.lstrip("-")) > 40:  # far past int64 (and past Python's 4,300-digit conversion limit)
@@ -264,8 +266,11 @@ _SIZE_UNITS = {
 
 def parse_size(raw: object, option: str = "budget") -> int:
     """A byte count: `268435456`, `256MiB`, `1.5GiB`, `512M` (binary) or `500MB` (decimal), up to int64."""
-    if not isinstance(raw, str) and whole_number(raw) is not None:
-        raw = str(whole_number(raw))
+    count = None if isinstance(raw, str) else whole_number(raw)
+    if count is not None:  # a byte count already (the API's default): no text to read
+        if not 0 <= count <= INT64_MAX:
+            raise InvalidInput(f"a byte count is between 0 and the int64 limit; got {shown(raw)}", option)
+        return count
     match = re.fullmatch(r"\s*([0-9]+)(\.[0-9]+)?\s*([a-zA-Z]*)\s*", str(raw))
     unit = match.group(3).lower() if match else None
     if match is None or unit not in _SIZE_UNITS:
@@ -318,22 +323,22 @@ def parse_dtype(raw: object) -> str:
     return value
 
 
-def _option_parsers(kind: Kind) -> dict[str, Callable[[object], Any]]:
-    """How each hyperparameter option is read, for this kind (its rank decides the tuple lengths)."""
-    return {
-        "filters": lambda raw: parse_int(raw, "filters"),
-        "kernel": lambda raw: parse_tuple(raw, "kernel", kind),
-        "strides": lambda raw: parse_tuple(raw, "strides", kind),
-        "padding": lambda raw: _padding(raw, kind),
-        "dilation": lambda raw: parse_tuple(raw, "dilation", kind),
-        "groups": lambda raw: parse_int(raw, "groups"),
-        "depth_multiplier": lambda raw: parse_int(raw, "depth_multiplier"),
-        "output_padding": lambda raw: parse_tuple(raw, "output_padding", kind, minimum=0),
-        "data_format": lambda raw: DataFormat.parse(raw, "data_format"),
-        "activation": parse_activation,
-        "use_bias": lambda raw: _bool(raw, "use_bias"),
-        "dtype": parse_dtype,
-    }
+# How each hyperparameter option is read; the kind's rank decides the tuple lengths.
+_PARSERS: dict[str, Callable[[object, Kind], Any]] = {
+    "filters": lambda raw, kind: parse_int(raw, "filters"),
+    "kernel": lambda raw, kind: parse_tuple(raw, "kernel", kind),
+    "strides": lambda raw, kind: parse_tuple(raw, "strides", kind),
+    "padding": lambda raw, kind: _padding(raw, kind),
+    "dilation": lambda raw, kind: parse_tuple(raw, "dilation", kind),
+    "groups": lambda raw, kind: parse_int(raw, "groups"),
+    "depth_multiplier": lambda raw, kind: parse_int(raw, "depth_multiplier"),
+    "output_padding": lambda raw, kind: parse_tuple(raw, "output_padding", kind, minimum=0),
+    "data_format": lambda raw, kind: DataFormat.parse(raw, "data_format"),
+    "activation": lambda raw, kind: parse_activation(raw),
+    "use_bias": lambda raw, kind: _bool(raw, "use_bias"),
+    "dtype": lambda raw, kind: parse_dtype(raw),
+}
+_ORDERED = [option for option in OPTION_NAMES if option in _PARSERS]
 
 
 def _padding(raw: object, kind: Kind) -> Padding:
@@ -376,15 +381,17 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
             f"got {len(input_shape)} dimensions in {shown(given['input'])}",
             "input",
         )
-    defaults = kind.recipe.defaults
-    parsers = _option_parsers(kind)
+    defaults, takes_options = kind.recipe.defaults, kind.options
     resolved: dict[str, Any] = {}
-    for option in sorted(kind.options, key=OPTION_NAMES.index):
-        raw = given.get(option, defaults.get(option))
-        resolved[keras_name(option)] = None if raw is None else parsers[option](raw)
+    for option in _ORDERED:
+        if option in takes_options:
+            raw = given.get(option, defaults.get(option))
+            resolved[keras_name(option)] = None if raw is None else _PARSERS[option](raw, kind)
     name = str(given.get("name", kind.default_name))
-    if "/" in name or not name.strip():
-        raise InvalidInput(f"a layer name must be non-empty and contain no '/'; got {shown(name)}", "name")
+    if not name.strip():
+        raise InvalidInput(f"a layer name must not be empty or blank; got {shown(name)}", "name")
+    if "/" in name:  # Keras builds variable paths as name/kernel
+        raise InvalidInput(f"a layer name must contain no '/'; got {shown(name)}", "name")
     if any("\ud800" <= char <= "\udfff" for char in name):  # bytes that were not UTF-8, in a file or argv
         raise InvalidInput(f"a layer name must be valid Unicode text; got {shown(name)}", "name")
     return LayerSpec(kind=kind, config=LayerConfig(**resolved), input_shape=input_shape, name=name)

@@ -144,18 +144,29 @@ _VALUE_TYPES = (str, int, bool, list)
 _SHAPE = 'expected [[layer]] tables (TOML) or {"layer": [{...}]} (JSON)'
 
 
+MAX_SPEC_BYTES = 256 * 2**20  # /dev/zero or `yes |` must not fill the memory
+
+
 def _read(path: str) -> str:
-    if path == "-":
-        if sys.stdin is None:
-            raise InvalidInput("-: standard input is closed")
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-        return data.decode("utf-8-sig")
+    """A spec file's text (`-`: standard input), at most MAX_SPEC_BYTES, UTF-8 with or without a BOM."""
     try:
-        return Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the text
+        if path == "-":
+            if sys.stdin is None:
+                raise InvalidInput("-: standard input is closed")
+            stream = getattr(sys.stdin, "buffer", None)
+            data = stream.read(MAX_SPEC_BYTES + 1) if stream else sys.stdin.read(MAX_SPEC_BYTES + 1).encode()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            raise InvalidInput(f"{path}: larger than {MAX_SPEC_BYTES // 2**20} MiB; split it into several files")
+        return data.decode("utf-8-sig")  # a byte-order mark is not part of the text
     except FileNotFoundError:
         raise InvalidInput(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidInput(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from None
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"{path}: cannot read: not UTF-8 text (byte {err.start + 1})") from None
+    except OSError as err:
+        raise InvalidInput(f"{path}: cannot read: {err.strerror or err}") from None
 
 
 def load_entries(path: str) -> list[Entry]:
@@ -185,7 +196,8 @@ def load_entries(path: str) -> list[Entry]:
     except RecursionError:
         raise InvalidInput(f"{path}: nested too deeply to be a spec file") from None
     except ValueError as err:  # e.g. an integer past Python's 4,300-digit conversion limit
-        raise InvalidInput(f"{path}: cannot read: {shown(err, 120)}") from None
+        why = "an integer has more digits than Python reads (4,300)" if "digits" in str(err) else shown(err, 120)
+        raise InvalidInput(f"{path}: cannot read: {why}") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: expected a table/object with a 'layer' list at the top")
     for key in data:

@@ -107,7 +107,7 @@ def check_markdown(run: CheckRun) -> str:
     ]
     for r in run.results:
         layer = r.report.class_name if r.report else ""
-        cells = [label(r), f"`{where(r)}`", layer, f"`{_shape(r)}`" if r.report else "", _params(r),
+        cells = [label(r), words.md_code(where(r)), layer, f"`{_shape(r)}`" if r.report else "", _params(r),
                  _macs(r), _ICONS[r.status], detail(r)]  # fmt: skip
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return f"### convinspect check\n\n{summary_line(run)}\n\n" + "\n".join(rows) + "\n"

@@ -57,7 +57,8 @@ def report_dict(report: Report, diagram: bool = False) -> dict[str, Any]:
         from convinspect.render.diagram import layer_diagram
 
         data["diagram"] = layer_diagram(report.measures.geometry)
-    data["notes"] = words.notes(report)
+    warning = words.runtime_warning(report)
+    data["notes"] = [*words.notes(report), *([warning] if warning else [])]
     data["versions"] = versions
     return data
 

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from convinspect.core.report import Report
 from convinspect.render import story, words
-
-
-def _code(text: str) -> str:
-    """An inline code span that holds any text: fenced by one more backtick than the text's longest run."""
-    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _row(*cells: str) -> str:
@@ -22,7 +13,7 @@ def _row(*cells: str) -> str:
 def report_markdown(report: Report, diagram: bool = False) -> str:
     p = report.params
     out = [
-        f"### `{report.class_name}` {_code(words.inert(report.name))}",
+        f"### `{report.class_name}` {words.md_code(words.inert(report.name))}",
         "",
         f"Input `{words.shape_text(report.input_shape)}` → output `{words.shape_text(report.output_shape)}` "
         f"(engine: {report.engine}, {words.forward_text(report)})",
@@ -42,8 +33,8 @@ def report_markdown(report: Report, diagram: bool = False) -> str:
     ]
     for v in report.variables_after:
         out.append(
-            _row(_code(words.inert(v.path)), f"`{words.shape_text(v.shape)}`", v.dtype, "yes" if v.trainable else "no",
-                 words.thousands(v.params), words.human_bytes(v.bytes))
+            _row(words.md_code(words.inert(v.path)), f"`{words.shape_text(v.shape)}`", v.dtype,
+                 "yes" if v.trainable else "no", words.thousands(v.params), words.human_bytes(v.bytes))
         )  # fmt: skip
     out += [
         "",

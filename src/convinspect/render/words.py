@@ -259,6 +259,15 @@ def tuple_text(values: list[int]) -> str:
     return "(" + ", ".join(str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
 
 
+def md_code(text: str) -> str:
+    """A Markdown code span that holds any text: fenced by one more backtick than the text's longest run."""
+    import re
+
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def report_summary(report: Report) -> str:
     """`Conv2D 'conv2d': output (2, 28, 28, 64), 1,664 params, 2,508,800 MACs, checks passed`."""
     text = (
@@ -268,4 +277,6 @@ def report_summary(report: Report) -> str:
     if report.checks:
         failed = sum(1 for c in report.checks if not c.ok)
         text += f", {failed} of {len(report.checks)} checks failed" if failed else ", checks passed"
+    if not report.runtime.runs:
+        text += f", does not run on the {report.runtime.device} ({report.runtime.rule})"
     return text
