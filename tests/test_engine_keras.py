@@ -207,3 +207,23 @@ def test_the_budget_counts_what_an_eager_pass_really_allocates() -> None:
     assert mode == "eager"
     assert measured <= 1.25 * stated, (measured, stated)
     assert stated <= 2.5 * measured  # and it is not a wild overestimate either
+
+
+@pytest.mark.parametrize(
+    ("options", "rule"),
+    [
+        ({"filters": 5, "kernel": "4,4", "strides": "1,2", "dilation": "3,3", "groups": 2, "input": "1,8,8,2"},
+         "groups_filters"),
+        ({"layer": "conv3d-transpose", "filters": 5, "kernel": 3, "strides": "2,2,3", "dilation": "1,3,2",
+          "output_padding": "2,1,2", "input": "1,4,4,8,2"}, "output_padding"),
+        ({"filters": 4, "kernel": 3, "strides": 2, "dilation": 2, "groups": 2, "input": "1,8,8,3"},
+         "strided_dilation"),
+    ],
+)  # fmt: skip
+def test_with_several_rules_broken_both_engines_name_the_one_keras_checks_first(
+    options: dict[str, Any], rule: str
+) -> None:
+    for engine in ("keras", "analytic"):
+        with pytest.raises(InvalidInput) as caught:
+            inspect_layer(options, engine=engine)
+        assert caught.value.rule == rule, engine

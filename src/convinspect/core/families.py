@@ -87,13 +87,24 @@ class Recipe(ABC):
         return (Padding.VALID, Padding.SAME)
 
     def check(self, config: LayerConfig, channels: int, input_shape: tuple[int | None, ...]) -> None:
-        """Raise InvalidInput for every config Keras' constructor or build() rejects."""
+        """Raise InvalidInput for every config Keras rejects, naming the rule Keras names first:
+        the family's constructor rules, then strides with dilation, then build()'s rules."""
+        self.check_arguments(config)
         if self.forbids_strided_dilation and max(config.strides) > 1 and max(config.dilation_rate) > 1:
             raise InvalidInput(
                 "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                 f"Received: strides={config.strides} and dilation_rate={config.dilation_rate}",
                 rule="strided_dilation",
             )
+        self.check_input(config, channels, input_shape)
+
+    def check_arguments(self, config: LayerConfig) -> None:
+        """The family's own constructor rules (none, for most families)."""
+        return None
+
+    def check_input(self, config: LayerConfig, channels: int, input_shape: tuple[int | None, ...]) -> None:
+        """The family's build() rules, which need the input (none, for most families)."""
+        return None
 
     def cpu_rule(self, config: LayerConfig, rank: int, compute_dtype: str) -> str | None:
         """The rule (core/runtime.py) that keeps TensorFlow's CPU kernels from running a layer Keras
@@ -142,8 +153,7 @@ class ConvRecipe(Recipe):
         # Keras allows causal padding on Conv1D only.
         return (Padding.VALID, Padding.SAME, Padding.CAUSAL) if rank == 1 else (Padding.VALID, Padding.SAME)
 
-    def check(self, config: LayerConfig, channels: int, input_shape: tuple[int | None, ...]) -> None:
-        super().check(config, channels, input_shape)
+    def check_arguments(self, config: LayerConfig) -> None:
         assert config.filters is not None and config.groups is not None
         if config.filters % config.groups:
             raise InvalidInput(
@@ -151,6 +161,9 @@ class ConvRecipe(Recipe):
                 f"Received: groups={config.groups}, filters={config.filters}.",
                 rule="groups_filters",
             )
+
+    def check_input(self, config: LayerConfig, channels: int, input_shape: tuple[int | None, ...]) -> None:
+        assert config.groups is not None
         if channels % config.groups:
             raise InvalidInput(
                 "The number of input channels must be evenly divisible by the number of "
@@ -192,8 +205,7 @@ class TransposeRecipe(Recipe):
     required = ("filters", "kernel")
     transposed = True
 
-    def check(self, config: LayerConfig, channels: int, input_shape: tuple[int | None, ...]) -> None:
-        super().check(config, channels, input_shape)
+    def check_arguments(self, config: LayerConfig) -> None:
         for axis, (op, s) in enumerate(zip(config.output_padding or (), config.strides)):
             if op >= s:
                 raise InvalidInput(
