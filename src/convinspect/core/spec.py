@@ -93,12 +93,6 @@ class LayerSpec:
 # -- parsing ---------------------------------------------------------------------------
 
 
-def _text(value: object) -> str:
-    if isinstance(value, (list, tuple)):
-        return ",".join("None" if v is None else str(v) for v in value)
-    return str(value)
-
-
 _DIGITS = re.compile(r"-?[0-9]+")  # ASCII digits only: not '３２', '٣', '+3', '1_000' or '0x10'
 
 
