@@ -101,3 +101,15 @@ def test_transposed_diagram_stays_small(n: int, k: int, s: int, d: int, padding:
     assert len(lines) <= 9
     cells = [line for line in lines[1:-1] if line != "⋮"]
     assert all(sum(line.count(g) for g in "■░○●·") <= 40 for line in cells)
+
+
+def test_the_transposed_geometry_table_cuts_nothing_at_80_columns(cli: object) -> None:
+    args = ["build", "-l", "conv3d-transpose", "-f", "8", "-k", "2", "-s", "3", "--output-padding", "2",
+            "-i", "1,5,5,5,3", "-e", "analytic"]  # fmt: skip
+    from typer.testing import CliRunner
+
+    from convinspect.cli import app
+
+    out = CliRunner().invoke(app, args, env={"COLUMNS": "80"}).stdout
+    table = out[out.index("geometry") : out.index("  depth:")]
+    assert "…" not in table and "height" in table and "jump" in table

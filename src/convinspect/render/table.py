@@ -68,7 +68,8 @@ def _geometry_table(report: Report) -> Table:
     geometry = report.measures.geometry
     table = _compact("geometry")
     for column in words.geometry_header(geometry[0].transposed):
-        table.add_column(column, justify="left" if column in ("axis", "padding") else "right", no_wrap=True)
+        # Only the crop cell ("0+0, +2 after") may wrap: truncating would hide numbers.
+        table.add_column(column, justify="left" if column in ("axis", "padding") else "right", no_wrap=column != "crop")
     for g in geometry:
         table.add_row(*(Text(cell) for cell in words.geometry_row(g)))
     return table
