@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -67,8 +68,9 @@ class Tally:
 class CheckRun:
     results: tuple[EntryResult, ...]
 
-    @property
+    @functools.cached_property
     def tally(self) -> Tally:
+        """Counted once: the summary, the exit code and every renderer ask for it."""
         return Tally(self.results)
 
     def count(self, status: str) -> int:
