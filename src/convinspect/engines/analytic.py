@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from convinspect.core import arithmetic, story
 from convinspect.core.choices import Engine
 from convinspect.core.cost import layer_cost
+from convinspect.core.graph import Shape, parse_model
 from convinspect.core.measures import measure
+from convinspect.core.model import ModelReport, unbuilt_rows, walk, with_input
 from convinspect.core.report import Report, Variable
 from convinspect.core.spec import LayerSpec
 from convinspect.core.sweep import SweepRow
@@ -49,3 +53,27 @@ def sweep_row(spec: LayerSpec) -> SweepRow:
     cost = layer_cost(spec.kind.recipe, spec.data_format, spec.input_shape, output, variables, spec.config.use_bias)
     params = sum(math.prod(v) for v in variables.values())
     return SweepRow(spec.input_shape, output, params, cost, runtime_rule=arithmetic.runtime(spec).rule)
+
+
+def inspect_model(config: Mapping[str, Any], source: Mapping[str, Any], input_shape: Shape | None = None) -> ModelReport:
+    """Every layer of a serialized model sized from its configuration; nothing in it is run."""
+    graph = parse_model(config)
+    built = input_shape is not None or graph.built
+    if built:
+        shapes: tuple[Shape | None, ...] = with_input(graph, input_shape)
+        rows = tuple(walk(graph, shapes))  # type: ignore[arg-type]
+    else:
+        shapes, rows = graph.input_shapes, tuple(unbuilt_rows(graph))
+    before = sum(len(row.weights) for row in rows) if graph.built else 0
+    return ModelReport(
+        name=graph.name,
+        class_name=graph.class_name,
+        source=source,
+        engine=Engine.ANALYTIC,
+        input_shapes=shapes,
+        lazy=not graph.built,
+        built=built,
+        variables_before=before,
+        rows=rows,
+        versions={"convinspect": __version__, "keras": None, "tensorflow": None},
+    )

@@ -1,0 +1,282 @@
+"""A Keras model's configuration read as a graph: layers, their calls and what feeds each call.
+
+Reads the two formats Keras writes: Keras 3's (`model.to_json()`, a `.keras` archive's
+`config.json`, Keras 3's `.h5`), whose calls name their inputs as `__keras_tensor__`
+objects with a `keras_history` of [layer, node, tensor], and the Keras 2 / tf.keras one,
+whose calls are lists of [layer, node, tensor, kwargs]. Nothing here runs or imports
+anything the configuration names: it is data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from convinspect.core.text import shown
+from convinspect.errors import InvalidInput
+
+Shape = tuple[int | None, ...]
+CONTAINERS = ("Functional", "Sequential", "Model")
+MAX_NESTING = 64  # models inside models; deeper is refused rather than recursed into
+MAX_LAYERS = 100_000
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One tensor: output `tensor` of call `node` of layer `layer`."""
+
+    layer: str
+    node: int
+    tensor: int = 0
+
+
+@dataclass(frozen=True)
+class LayerDef:
+    """One entry of the configuration's layer list."""
+
+    name: str
+    class_name: str
+    module: str | None
+    config: Mapping[str, Any]
+    calls: tuple[tuple[Ref, ...], ...]  # each call's input tensors, in argument order
+    model: Graph | None = None  # a nested Functional/Sequential model
+
+    @property
+    def trainable(self) -> bool:
+        return self.config.get("trainable", True) is not False
+
+    @property
+    def dtype_policy(self) -> str:
+        return policy_name(self.config.get("dtype"))
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A Functional or Sequential model: its layers in configuration order, inputs and outputs."""
+
+    name: str
+    class_name: str
+    layers: tuple[LayerDef, ...]
+    inputs: tuple[Ref, ...]
+    outputs: tuple[Ref, ...]
+    input_shapes: tuple[Shape | None, ...]  # per input; None where the configuration has none
+    trainable: bool = True
+
+    @property
+    def sequential(self) -> bool:
+        return self.class_name == "Sequential"
+
+    @property
+    def built(self) -> bool:
+        return all(shape is not None for shape in self.input_shapes)
+
+    def layer(self, name: str) -> LayerDef:
+        return {layer.name: layer for layer in self.layers}[name]
+
+
+def policy_name(raw: object) -> str:
+    """A dtype policy's name from any of the forms Keras writes (a dict, a string, None)."""
+    if isinstance(raw, Mapping):
+        inner = raw.get("config")
+        if isinstance(inner, Mapping) and isinstance(inner.get("name"), str):
+            return str(inner["name"])
+        return "float32"
+    return raw if isinstance(raw, str) else "float32"
+
+
+def _shape(raw: object, what: str) -> Shape | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(d is None or (type(d) is int and d > 0) for d in raw):
+        raise InvalidInput(f"{what} is not a shape: {shown(raw)}")
+    return tuple(raw)
+
+
+def _name(raw: object, what: str) -> str:
+    if not isinstance(raw, str) or not raw:
+        raise InvalidInput(f"{what} has no name (got {shown(raw)})")
+    return raw
+
+
+def _history(raw: object) -> Ref | None:
+    """The Ref of one Keras 3 tensor object, or None when `raw` is not one."""
+    if not (isinstance(raw, Mapping) and raw.get("class_name") == "__keras_tensor__"):
+        return None
+    config = raw.get("config")
+    history = config.get("keras_history") if isinstance(config, Mapping) else None
+    return _ref(history, "a tensor's keras_history")
+
+
+def _ref(raw: object, what: str) -> Ref:
+    if (
+        isinstance(raw, list)
+        and len(raw) >= 3
+        and isinstance(raw[0], str)
+        and all(type(i) is int and i >= 0 for i in raw[1:3])
+    ):
+        return Ref(raw[0], raw[1], raw[2])
+    raise InvalidInput(f"{what} is not [layer, node, tensor]: {shown(raw)}")
+
+
+def _tensors(raw: object, found: list[Ref], depth: int = 0) -> None:
+    """Every tensor named inside a call's arguments, in order (lists and dicts included)."""
+    if depth > MAX_NESTING:
+        raise InvalidInput("a call's arguments are nested too deeply")
+    ref = _history(raw)
+    if ref is not None:
+        found.append(ref)
+    elif isinstance(raw, list):
+        for item in raw:
+            _tensors(item, found, depth + 1)
+    elif isinstance(raw, Mapping):
+        for item in raw.values():
+            _tensors(item, found, depth + 1)
+
+
+def _calls(raw: object, layer: str) -> tuple[tuple[Ref, ...], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidInput(f"layer {shown(layer)}: inbound_nodes is not a list")
+    calls = []
+    for node in raw:
+        found: list[Ref] = []
+        if isinstance(node, Mapping):  # Keras 3: {"args": [...], "kwargs": {...}}
+            _tensors(node.get("args", []), found)
+            _tensors(node.get("kwargs", {}), found)
+        elif isinstance(node, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
+            found.extend(_ref(item, f"layer {shown(layer)}'s inbound node") for item in node)
+        else:
+            raise InvalidInput(f"layer {shown(layer)}: an inbound node is {shown(node)}")
+        calls.append(tuple(found))
+    return tuple(calls)
+
+
+def _refs(raw: object, what: str) -> tuple[Ref, ...]:
+    """`input_layers`/`output_layers`: one [layer, node, tensor] or a list of them."""
+    if isinstance(raw, list) and raw and isinstance(raw[0], str):
+        return (_ref(raw, what),)
+    if isinstance(raw, list) and raw:
+        return tuple(_ref(item, what) for item in raw)
+    raise InvalidInput(f"{what} is missing or empty (got {shown(raw)})")
+
+
+def _input_shape(config: Mapping[str, Any]) -> Shape | None:
+    """An InputLayer's full shape (Keras 3 `batch_shape`, Keras 2 `batch_input_shape`)."""
+    for key in ("batch_shape", "batch_input_shape"):
+        if config.get(key) is not None:
+            return _shape(config[key], f"input layer {shown(config.get('name'))}'s {key}")
+    if config.get("shape") is not None:  # Keras 3 also accepts `shape`, without the batch
+        inner = _shape(config["shape"], f"input layer {shown(config.get('name'))}'s shape")
+        return None if inner is None else (None, *inner)
+    return None
+
+
+def parse_model(raw: object, depth: int = 0) -> Graph:
+    """The Graph of a serialized Functional or Sequential model (`{"class_name": ..., "config": ...}`)."""
+    if depth > MAX_NESTING:
+        raise InvalidInput(f"models are nested more than {MAX_NESTING} deep")
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("config"), Mapping):
+        raise InvalidInput("not a Keras model configuration: expected an object with `class_name` and `config`")
+    class_name = raw.get("class_name")
+    if class_name not in CONTAINERS:
+        raise InvalidInput(
+            f"not a Keras model configuration: the top-level class is {shown(class_name)}, "
+            "expected Functional, Sequential or Model"
+        )
+    config = raw["config"]
+    layers_raw = config.get("layers")
+    if not isinstance(layers_raw, list):
+        raise InvalidInput(f"model {shown(config.get('name'))}: `layers` is not a list")
+    if len(layers_raw) > MAX_LAYERS:
+        raise InvalidInput(f"model has {len(layers_raw):,} layers, over the limit of {MAX_LAYERS:,}")
+    name = config.get("name") if isinstance(config.get("name"), str) else str(class_name).lower()
+    trainable = config.get("trainable", True) is not False
+    if class_name == "Sequential":
+        return _sequential(str(name), layers_raw, config, raw, trainable, depth)
+    return _functional(str(name), str(class_name), layers_raw, config, trainable, depth)
+
+
+def _layer(raw: object, depth: int, calls: tuple[tuple[Ref, ...], ...] | None = None) -> LayerDef:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("config"), Mapping):
+        raise InvalidInput(f"a layer entry is not an object with `class_name` and `config`: {shown(raw)}")
+    config = raw["config"]
+    class_name = _name(raw.get("class_name"), "a layer's class")
+    name = _name(raw.get("name", config.get("name")), f"a {shown(class_name)} layer")
+    model = parse_model(raw, depth + 1) if class_name in CONTAINERS else None
+    module = raw.get("module") if isinstance(raw.get("module"), str) else None
+    return LayerDef(
+        name=name,
+        class_name=class_name,
+        module=module,
+        config=config,
+        calls=_calls(raw.get("inbound_nodes"), name) if calls is None else calls,
+        model=model,
+    )
+
+
+def _unique(layers: Sequence[LayerDef], model: str) -> None:
+    seen: set[str] = set()
+    for layer in layers:
+        if layer.name in seen:
+            raise InvalidInput(f"model {shown(model)} has two layers named {shown(layer.name)}")
+        seen.add(layer.name)
+
+
+def _sequential(
+    name: str, layers_raw: list[Any], config: Mapping[str, Any], raw: Mapping[str, Any], trainable: bool, depth: int
+) -> Graph:
+    layers: list[LayerDef] = []
+    input_shape: Shape | None = None
+    previous: Ref | None = None
+    for entry in layers_raw:
+        layer = _layer(entry, depth, calls=())
+        if layer.class_name == "InputLayer":
+            if layers:
+                raise InvalidInput(f"model {shown(name)}: an InputLayer after the first layer")
+            input_shape = _input_shape(layer.config)
+        else:
+            inputs = (previous,) if previous is not None else (Ref("__input__", 0),)
+            layer = LayerDef(layer.name, layer.class_name, layer.module, layer.config, (inputs,), layer.model)
+        layers.append(layer)
+        previous = Ref(layer.name, 0)
+    if input_shape is None:
+        build = config.get("build_input_shape")
+        if build is None and isinstance(raw.get("build_config"), Mapping):
+            build = raw["build_config"].get("input_shape")
+        input_shape = _shape(build, f"model {shown(name)}'s build_input_shape")
+    if layers and layers[0].class_name == "InputLayer":
+        first = Ref(layers[0].name, 0)
+        layers = [layers[0]] + [_rewire(layer, first) for layer in layers[1:]]
+    else:
+        first = Ref("__input__", 0)
+    _unique(layers, name)
+    if previous is None or previous == first:
+        raise InvalidInput(f"model {shown(name)} has no layers")
+    return Graph(name, "Sequential", tuple(layers), (first,), (previous,), (input_shape,), trainable)
+
+
+def _rewire(layer: LayerDef, first: Ref) -> LayerDef:
+    calls = tuple(tuple(first if ref.layer == "__input__" else ref for ref in call) for call in layer.calls)
+    return LayerDef(layer.name, layer.class_name, layer.module, layer.config, calls, layer.model)
+
+
+def _functional(
+    name: str, class_name: str, layers_raw: list[Any], config: Mapping[str, Any], trainable: bool, depth: int
+) -> Graph:
+    layers = [_layer(entry, depth) for entry in layers_raw]
+    _unique(layers, name)
+    by_name = {layer.name: layer for layer in layers}
+    inputs = _refs(config.get("input_layers"), f"model {shown(name)}'s input_layers")
+    outputs = _refs(config.get("output_layers"), f"model {shown(name)}'s output_layers")
+    for ref in (*inputs, *outputs, *(r for layer in layers for call in layer.calls for r in call)):
+        if ref.layer not in by_name:
+            raise InvalidInput(f"model {shown(name)} refers to a layer {shown(ref.layer)} it does not define")
+    shapes = []
+    for ref in inputs:
+        layer = by_name[ref.layer]
+        if layer.class_name != "InputLayer":
+            raise InvalidInput(f"model {shown(name)}: input {shown(ref.layer)} is not an InputLayer")
+        shapes.append(_input_shape(layer.config))
+    return Graph(name, class_name, tuple(layers), inputs, outputs, tuple(shapes), trainable)

@@ -1,0 +1,505 @@
+"""A whole model's report: one row per layer call, in call order, and totals that equal Keras'.
+
+`walk()` runs a parsed configuration (core/graph.py) through the layer rules
+(core/sizing.py). The Keras engine runs the same walk with what the real model
+observed (output shapes and variables), so both engines share the bookkeeping:
+shared layers own their variables at their first call, nested models get a row
+of their own whose figures are the sum of their rows, and receptive fields are
+carried from the model's input through every call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from convinspect.core.choices import Engine
+from convinspect.core.graph import Graph, LayerDef, Ref
+from convinspect.core.sizing import ITEMSIZE, Sized, Unsizable, Weight, compute_dtype, size_layer
+from convinspect.core.spec import LayerSpec
+from convinspect.core.text import shown
+from convinspect.errors import InvalidInput
+
+SCHEMA = "convinspect.model/1"
+Shape = tuple[int | None, ...]
+Key = tuple[tuple[str, ...], str, int]  # (containing models, layer name, call)
+
+
+@dataclass(frozen=True)
+class AxisField:
+    """Output cell i of an axis reads input cells start + i·jump … start + i·jump + size − 1."""
+
+    size: int
+    jump: int
+    start: int
+
+
+@dataclass(frozen=True)
+class Field:
+    """The receptive field of every cell of one tensor, on the model's input."""
+
+    axes: tuple[AxisField | None, ...]  # per tensor axis; None where it is not followed
+    whole: bool = False  # each cell reads the whole input
+
+    @classmethod
+    def input(cls, ndim: int) -> Field:
+        return cls((None,) + (AxisField(1, 1, 0),) * (ndim - 1))
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """What a conv or pooling row reports: per spatial axis, or the whole input."""
+
+    whole: bool
+    axes: tuple[tuple[int, AxisField], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        axes = [{"axis": a, "size": f.size, "jump": f.jump, "start": f.start} for a, f in self.axes]
+        return {"whole_input": self.whole, "axes": axes}
+
+
+@dataclass(frozen=True)
+class Params:
+    trainable: int = 0
+    non_trainable: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+    def __add__(self, other: Params) -> Params:
+        return Params(self.trainable + other.trainable, self.non_trainable + other.non_trainable)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"trainable": self.trainable, "non_trainable": self.non_trainable, "total": self.total}
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the real model says about one call: its output shapes and (first call) its variables."""
+
+    outputs: tuple[Shape, ...]
+    weights: tuple[Weight, ...]
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    name: str
+    class_name: str
+    path: tuple[str, ...]  # the nested models holding it, outermost first
+    call: int  # 0 for the first call of a layer
+    calls: int
+    inbound: tuple[str, ...]
+    outputs: tuple[Shape, ...] | None  # None: unbuilt
+    weights: tuple[Weight, ...]  # the variables this row owns (a shared layer's first call)
+    params: Params
+    macs: int | None = 0  # None: unknown (an input of unknown spatial size)
+    bias_adds: int | None = 0
+    activation_bytes: int | None = 0
+    receptive_field: ReceptiveField | None = None
+    container: bool = False  # a nested model; its figures sum its own rows
+    conv: LayerSpec | None = None
+    sized: bool = True  # False: the analytic rules do not know the class (Keras engine only)
+
+    @property
+    def depth(self) -> int:
+        return len(self.path)
+
+    @property
+    def qualified(self) -> str:
+        return "/".join((*self.path, self.name))
+
+    @property
+    def key(self) -> str:
+        """Unique within a report: the path, and `#call` for a shared layer's later calls."""
+        return self.qualified + (f"#{self.call}" if self.call else "")
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return None if not self.outputs else self.outputs[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "class": self.class_name,
+            "path": self.qualified,
+            "depth": self.depth,
+            "call": self.call,
+            "calls": self.calls,
+            "container": self.container,
+            "inbound": list(self.inbound),
+            "output_shape": None if self.output_shape is None else list(self.output_shape),
+            "params": self.params.to_dict(),
+            "macs": self.macs,
+            "bias_adds": self.bias_adds,
+            "activation_bytes": self.activation_bytes,
+            "receptive_field": None if self.receptive_field is None else self.receptive_field.to_dict(),
+            "variables": [
+                {"name": w.name, "shape": list(w.shape), "dtype": w.dtype, "trainable": w.trainable}
+                for w in self.weights
+            ],
+        }
+        if self.outputs is not None and len(self.outputs) > 1:
+            out["output_shapes"] = [list(s) for s in self.outputs]
+        return out
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: Params
+    bytes_by_dtype: Mapping[str, int]
+    macs: int | None  # None when any layer's is unknown
+    bias_adds: int | None
+    activation_bytes: int | None
+
+    @property
+    def bytes(self) -> int:
+        return sum(self.bytes_by_dtype.values())
+
+    @property
+    def flops(self) -> int | None:
+        return None if self.macs is None or self.bias_adds is None else 2 * self.macs + self.bias_adds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params.to_dict(),
+            "bytes": self.bytes,
+            "bytes_by_dtype": dict(self.bytes_by_dtype),
+            "macs": self.macs,
+            "bias_adds": self.bias_adds,
+            "flops": self.flops,
+            "activation_bytes": self.activation_bytes,
+        }
+
+
+def totals(rows: Sequence[LayerRow]) -> Totals:
+    leaves = [row for row in rows if not row.container]
+    by_dtype: dict[str, int] = {}
+    for row in leaves:
+        for weight in row.weights:
+            by_dtype[weight.dtype] = by_dtype.get(weight.dtype, 0) + weight.bytes
+    return Totals(
+        params=sum((row.params for row in leaves), Params()),
+        bytes_by_dtype=by_dtype,
+        macs=known_sum(row.macs for row in leaves),
+        bias_adds=known_sum(row.bias_adds for row in leaves),
+        activation_bytes=known_sum(row.activation_bytes for row in leaves),
+    )
+
+
+def known_sum(values: Iterable[int | None]) -> int | None:
+    """The sum, or None when any term is unknown."""
+    total = 0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    name: str
+    class_name: str
+    source: Mapping[str, Any]
+    engine: Engine
+    input_shapes: tuple[Shape | None, ...]
+    lazy: bool  # the configuration has no input shape: Keras creates no variables until it is built
+    built: bool  # False: lazy and no --input, so no shapes and no variables ("0 (unbuilt)" in summary())
+    variables_before: int  # variables the model holds as loaded, before --input builds it
+    rows: tuple[LayerRow, ...]
+    versions: Mapping[str, str | None]
+    agreed_with: Engine | None = None
+    totals: Totals = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "totals", totals(self.rows))
+
+    @property
+    def batch_known(self) -> bool:
+        return all(shape is not None and shape[0] is not None for shape in self.input_shapes)
+
+    @property
+    def variable_count(self) -> int:
+        return sum(len(row.weights) for row in self.rows)
+
+    @property
+    def shared(self) -> tuple[LayerRow, ...]:
+        """The first row of each layer called more than once."""
+        return tuple(row for row in self.rows if row.calls > 1 and row.call == 0)
+
+    def row(self, name: str) -> LayerRow | None:
+        for row in self.rows:
+            if name in (row.name, row.qualified, row.key):
+                return row
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        inputs = [None if s is None else list(s) for s in self.input_shapes]
+        return {
+            "schema": SCHEMA,
+            "model": {"name": self.name, "class": self.class_name},
+            "source": dict(self.source),
+            "engine": str(self.engine),
+            "agreed_with": None if self.agreed_with is None else str(self.agreed_with),
+            "input_shape": inputs[0] if len(inputs) == 1 else inputs,
+            "lazy": self.lazy,
+            "built": self.built,
+            "per_example": not self.batch_known,
+            "variables_before": self.variables_before,
+            "layers": [row.to_dict() for row in self.rows],
+            "totals": self.totals.to_dict(),
+            "versions": dict(self.versions),
+        }
+
+
+# -- the walk ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tensor:
+    shape: Shape
+    field: Field | None
+
+
+def _union(fields: Sequence[AxisField | None]) -> AxisField | None:
+    if not fields or any(f is None for f in fields):
+        return None
+    jumps = {f.jump for f in fields if f is not None}
+    if len(jumps) != 1:
+        return None
+    start = min(f.start for f in fields if f is not None)
+    end = max(f.start + f.size for f in fields if f is not None)
+    return AxisField(end - start, jumps.pop(), start)
+
+
+def _field(sized: Sized, inputs: Sequence[Tensor], output: Shape) -> Field | None:
+    """The receptive field of the first output, from the inputs' fields and the layer's windows."""
+    fields = [t.field for t in inputs]
+    if any(f is None for f in fields):
+        return None
+    if sized.whole or any(f.whole for f in fields if f is not None):
+        return Field((), whole=True)
+    axes: list[AxisField | None] = []
+    ndim = len(output)
+    for window in sized.windows or (None,) * ndim:
+        if window is None:
+            axes.append(None)
+            continue
+        sources = []
+        for tensor in inputs:
+            axis = window.axis - (ndim - len(tensor.shape))  # broadcasting aligns on the right
+            if axis < 0 or (tensor.shape[axis] == 1 and output[window.axis] != 1):
+                continue  # a broadcast size-1 axis: every output reads its one cell
+            assert tensor.field is not None
+            sources.append(tensor.field.axes[axis] if axis < len(tensor.field.axes) else None)
+        source = _union(sources)
+        if source is None:
+            axes.append(None)
+            continue
+        axes.append(
+            AxisField(
+                source.size + (window.kernel - 1) * source.jump,
+                source.jump * window.stride,
+                source.start - window.pad * source.jump,
+            )
+        )
+    return Field(tuple(axes))
+
+
+def _reported(sized: Sized, field_: Field | None) -> ReceptiveField | None:
+    if sized.spatial is None or field_ is None:
+        return None
+    if field_.whole:
+        return ReceptiveField(True)
+    found = []
+    for axis in sized.spatial:
+        f = field_.axes[axis] if axis < len(field_.axes) else None
+        if f is None:
+            return None
+        found.append((axis, f))
+    return ReceptiveField(False, tuple(found))
+
+
+def _bytes(shapes: Sequence[Shape], policy: str) -> int | None:
+    """Output bytes (an unknown batch counts one example; any other unknown size: unknown)."""
+    if any(d is None for shape in shapes for d in shape[1:]):
+        return None
+    itemsize = ITEMSIZE.get(compute_dtype(policy), 4)
+    return sum(math.prod(1 if d is None else d for d in shape) * itemsize for shape in shapes)
+
+
+class _Walk:
+    def __init__(self, observed: Mapping[Key, Observed] | None) -> None:
+        self.observed = observed
+        self.rows: list[LayerRow] = []
+        self.owned: set[tuple[tuple[str, ...], str]] = set()
+
+    def run(self, graph: Graph, path: tuple[str, ...], inputs: Sequence[Tensor], trainable: bool) -> list[Tensor]:
+        if len(inputs) != len(graph.inputs):
+            raise InvalidInput(
+                f"model {shown(graph.name)} takes {len(graph.inputs)} inputs, it was given {len(inputs)}"
+            )
+        tensors: dict[Ref, Tensor] = dict(zip(graph.inputs, inputs))
+        trainable = trainable and graph.trainable
+        pending: list[tuple[LayerDef, int]] = []
+        for layer in graph.layers:
+            if layer.class_name == "InputLayer":
+                if not path:
+                    self._input_row(layer, tensors.get(Ref(layer.name, 0)))
+                continue
+            pending.extend((layer, k) for k in range(len(layer.calls)))
+        while pending:
+            waiting = []
+            for layer, call in pending:
+                refs = layer.calls[call]
+                if all(ref in tensors for ref in refs):
+                    outputs = self.call(layer, call, [tensors[r] for r in refs], path, trainable)
+                    for index, tensor in enumerate(outputs):
+                        tensors[Ref(layer.name, call, index)] = tensor
+                else:
+                    waiting.append((layer, call))
+            if len(waiting) == len(pending):
+                layer, call = waiting[0]
+                missing = next(r.layer for r in layer.calls[call] if r not in tensors)
+                raise InvalidInput(
+                    f"model {shown(graph.name)}: layer {shown(layer.name)} waits for {shown(missing)}, "
+                    "which is never computed (a cycle or a missing call)"
+                )
+            pending = waiting
+        missing_out = [r for r in graph.outputs if r not in tensors]
+        if missing_out:
+            raise InvalidInput(f"model {shown(graph.name)}: output {shown(missing_out[0].layer)} is never computed")
+        return [tensors[r] for r in graph.outputs]
+
+    def _input_row(self, layer: LayerDef, tensor: Tensor | None) -> None:
+        outputs = None if tensor is None else (tensor.shape,)
+        self.rows.append(LayerRow(layer.name, "InputLayer", (), 0, 1, (), outputs, (), Params()))
+
+    def call(
+        self, layer: LayerDef, call: int, inputs: list[Tensor], path: tuple[str, ...], trainable: bool
+    ) -> list[Tensor]:
+        inbound = tuple(dict.fromkeys(ref.layer for ref in layer.calls[call]))
+        if layer.model is not None:
+            return self._nested(layer, call, inputs, path, trainable, inbound)
+        key: Key = (path, layer.name, call)
+        seen = self.observed.get(key) if self.observed is not None else None
+        shapes = [t.shape for t in inputs]
+        sized_ok = True
+        try:
+            sized = size_layer(layer.name, layer.class_name, layer.config, shapes)
+        except InvalidInput:
+            if seen is None:
+                raise
+            sized, sized_ok = Sized(seen.outputs), False
+        if seen is not None:  # the real model's shapes and variables win
+            sized = replace(sized, outputs=seen.outputs, weights=seen.weights)
+        first = (path, layer.name) not in self.owned
+        self.owned.add((path, layer.name))
+        weights = sized.weights if first else ()
+        if seen is None and not (trainable and layer.trainable):
+            weights = tuple(replace(w, trainable=False) for w in weights)
+        params = Params(
+            sum(w.size for w in weights if w.trainable), sum(w.size for w in weights if not w.trainable)
+        )
+        field_ = _field(sized, inputs, sized.outputs[0]) if sized_ok else None
+        self.rows.append(
+            LayerRow(
+                name=layer.name,
+                class_name=layer.class_name,
+                path=path,
+                call=call,
+                calls=len(layer.calls),
+                inbound=inbound,
+                outputs=sized.outputs,
+                weights=weights,
+                params=params,
+                macs=sized.macs,
+                bias_adds=sized.bias_adds,
+                activation_bytes=_bytes(sized.outputs, layer.dtype_policy),
+                receptive_field=_reported(sized, field_),
+                conv=sized.conv,
+                sized=sized_ok,
+            )
+        )
+        return [Tensor(shape, field_ if index == 0 else None) for index, shape in enumerate(sized.outputs)]
+
+    def _nested(
+        self,
+        layer: LayerDef,
+        call: int,
+        inputs: list[Tensor],
+        path: tuple[str, ...],
+        trainable: bool,
+        inbound: tuple[str, ...],
+    ) -> list[Tensor]:
+        assert layer.model is not None
+        at = len(self.rows)
+        inner = (*path, layer.name)
+        outputs = self.run(layer.model, inner, inputs, trainable and layer.trainable)
+        children = [row for row in self.rows[at:] if not row.container]
+        self.rows.insert(
+            at,
+            LayerRow(
+                name=layer.name,
+                class_name=layer.class_name,
+                path=path,
+                call=call,
+                calls=len(layer.calls),
+                inbound=inbound,
+                outputs=tuple(t.shape for t in outputs),
+                weights=(),
+                params=sum((row.params for row in children), Params()),
+                macs=known_sum(row.macs for row in children),
+                bias_adds=known_sum(row.bias_adds for row in children),
+                activation_bytes=known_sum(row.activation_bytes for row in children),
+                container=True,
+            ),
+        )
+        return outputs
+
+
+def walk(graph: Graph, input_shapes: Sequence[Shape], observed: Mapping[Key, Observed] | None = None) -> list[LayerRow]:
+    """Every call of every layer, sized; `observed` carries the real model's facts (Keras engine)."""
+    walker = _Walk(observed)
+    walker.run(graph, (), [Tensor(s, Field.input(len(s))) for s in input_shapes], True)
+    return walker.rows
+
+
+def unbuilt_rows(graph: Graph, path: tuple[str, ...] = ()) -> list[LayerRow]:
+    """A model with no input shape: its layers, no shapes and no variables yet."""
+    rows: list[LayerRow] = []
+    for layer in graph.layers:
+        if layer.class_name == "InputLayer":
+            continue
+        rows.append(
+            LayerRow(layer.name, layer.class_name, path, 0, max(len(layer.calls), 1), (), None, (), Params(),
+                     container=layer.model is not None)  # fmt: skip
+        )
+        if layer.model is not None:
+            rows.extend(unbuilt_rows(layer.model, (*path, layer.name)))
+    return rows
+
+
+def with_input(graph: Graph, shape: Shape | None) -> tuple[Shape, ...]:
+    """The input shapes to build with: the configuration's, or `--input` (same rank, any batch)."""
+    if shape is None:
+        if not graph.built:
+            raise Unsizable("model has no input shape")  # callers check graph.built first
+        return tuple(s for s in graph.input_shapes if s is not None)
+    if len(graph.inputs) != 1:
+        raise InvalidInput(f"the model has {len(graph.inputs)} inputs; --input sets one", "input")
+    known = graph.input_shapes[0]
+    if known is not None and len(known) != len(shape):
+        raise InvalidInput(
+            f"the model's input has rank {len(known)} (shape {_show(known)}), got {len(shape)} dimensions "
+            f"{_show(shape)}",
+            "input",
+        )
+    return (shape,)
+
+
+def _show(shape: Shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

@@ -1,0 +1,161 @@
+"""SOURCE for `convinspect model`: what it names, and the configuration it holds.
+
+Files are told apart by their first bytes, not their names: a zip is a `.keras` archive, an
+HDF5 signature is a legacy `.h5` file, anything else must be JSON from `model.to_json()`.
+Reading a file only parses data (zipfile, json, h5py); nothing in it is imported or run.
+Builders (`module:function`, `file.py:function`) and applications (`keras.applications.NAME`)
+are code, and only the Keras engine runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from convinspect.core.choices import Choice
+from convinspect.core.text import shown
+from convinspect.errors import BackendError, InvalidInput
+
+MAX_CONFIG_BYTES = 256 * 2**20  # like spec files: a configuration larger than this is refused
+_ZIP = b"PK\x03\x04"
+_HDF5 = b"\x89HDF\r\n\x1a\n"
+_APPLICATION = re.compile(r"(?:tf\.)?keras\.applications\.([A-Za-z][A-Za-z0-9_]*)")
+_BUILDER = re.compile(r"(?P<target>[^:]+):(?P<function>[A-Za-z_][A-Za-z0-9_]*)")
+
+
+class SourceKind(Choice):
+    ARCHIVE = "keras-archive"
+    H5 = "h5"
+    JSON = "json"
+    BUILDER = "builder"
+    APPLICATION = "application"
+
+
+@dataclass(frozen=True)
+class Source:
+    text: str  # as the user wrote it
+    kind: SourceKind
+    path: Path | None = None  # files, and builders defined in a file
+    config: dict[str, Any] | None = None  # files: the serialized model
+    target: str | None = None  # builders: module or file; applications: the class name
+    function: str | None = None  # builders
+
+    @property
+    def is_code(self) -> bool:
+        return self.kind in (SourceKind.BUILDER, SourceKind.APPLICATION)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": str(self.kind), "location": self.text}
+
+
+def resolve(text: str) -> Source:
+    """What SOURCE names; files are read (data only), code is only located."""
+    match = _APPLICATION.fullmatch(text.strip())
+    if match:
+        return Source(text, SourceKind.APPLICATION, target=match.group(1))
+    path = Path(text)
+    if not text:
+        raise InvalidInput("SOURCE is empty; give a .keras, .h5 or .json file, module:function or "
+                           "keras.applications.NAME", "source")  # fmt: skip
+    if not path.exists():
+        builder = _BUILDER.fullmatch(text)
+        if builder:
+            target = builder.group("target")
+            file = Path(target) if target.endswith(".py") else None
+            if file is not None and not file.is_file():
+                raise InvalidInput(f"no such file {shown(target)} for the builder {shown(text)}", "source")
+            return Source(text, SourceKind.BUILDER, path=file, target=target, function=builder.group("function"))
+        raise InvalidInput(
+            f"no such file {shown(text)}; SOURCE is a .keras, .h5 or .json file, module:function, "
+            "file.py:function or keras.applications.NAME",
+            "source",
+        )
+    if path.is_dir():
+        raise InvalidInput(f"{shown(text)} is a folder; give a .keras, .h5 or .json file", "source")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as error:
+        raise InvalidInput(f"cannot read {shown(text)}: {error.strerror or error}", "source") from None
+    if head.startswith(_ZIP):
+        return Source(text, SourceKind.ARCHIVE, path=path, config=_archive(path, text))
+    if head.startswith(_HDF5):
+        return Source(text, SourceKind.H5, path=path, config=_h5(path, text))
+    return Source(text, SourceKind.JSON, path=path, config=_json(_read(path, text), text, "the file"))
+
+
+def _read(path: Path, text: str) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise InvalidInput(f"cannot read {shown(text)}: {error.strerror or error}", "source") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InvalidInput(f"{shown(text)} is over {MAX_CONFIG_BYTES // 2**20} MiB; not a model configuration",
+                           "source")  # fmt: skip
+    return data
+
+
+def _json(data: bytes | str, text: str, where: str) -> dict[str, Any]:
+    try:
+        if isinstance(data, bytes):
+            data = data.decode("utf-8-sig")
+        value = json.loads(data)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{shown(text)}: {where} is neither a zip, an HDF5 file nor UTF-8 JSON", "source") from None
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            f"{shown(text)}: {where} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})",
+            "source",
+        ) from None
+    except RecursionError:
+        raise InvalidInput(f"{shown(text)}: {where} is nested too deeply", "source") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{shown(text)}: {where} holds a JSON {type(value).__name__}, not a model configuration",
+                           "source")  # fmt: skip
+    return value
+
+
+def _archive(path: Path, text: str) -> dict[str, Any]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "config.json" not in names:
+                raise InvalidInput(
+                    f"{shown(text)} is a zip but not a Keras archive: it holds no config.json", "source"
+                )
+            with archive.open("config.json") as member:
+                data = member.read(MAX_CONFIG_BYTES + 1)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as error:
+        raise InvalidInput(f"{shown(text)} is not a readable zip archive ({shown(str(error), 120)})",
+                           "source") from None  # fmt: skip
+    except OSError as error:
+        raise InvalidInput(f"cannot read {shown(text)}: {error.strerror or error}", "source") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InvalidInput(f"{shown(text)}: config.json is over {MAX_CONFIG_BYTES // 2**20} MiB", "source")
+    return _json(data, text, "its config.json")
+
+
+def _h5(path: Path, text: str) -> dict[str, Any]:
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py comes with Keras
+        raise BackendError("reading .h5 files needs h5py: pip install h5py") from None
+    try:
+        with h5py.File(path, "r") as handle:
+            raw = handle.attrs.get("model_config")
+    except OSError as error:
+        raise InvalidInput(f"{shown(text)} is not a readable HDF5 file ({shown(str(error), 120)})",
+                           "source") from None  # fmt: skip
+    if raw is None:
+        raise InvalidInput(
+            f"{shown(text)} is an HDF5 file without a model_config (weights only?); save it with model.save()",
+            "source",
+        )
+    if not isinstance(raw, (bytes, str)):
+        raw = bytes(raw)
+    return _json(raw, text, "its model_config")
