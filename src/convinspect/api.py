@@ -12,6 +12,7 @@ from convinspect.core.checkrun import CheckRun, EntryResult
 from convinspect.core.choices import Engine, Forward
 from convinspect.core.expectations import EXPECTATION_KEYS, parse_expectations, with_checks
 from convinspect.core.forward import DEFAULT_BUDGET
+from convinspect.core.model import ModelReport
 from convinspect.core.report import Report, compare, lookup
 from convinspect.core.spec import SEED_MAX, LayerSpec, parse_int, parse_shape_ranges, parse_size, parse_spec
 from convinspect.core.specfile import Entry, load_entries, validate_keys
@@ -221,3 +222,91 @@ def run_sweep(
         if on_result:
             on_result(row)
     return Sweep(spec, str(raw), engine, tuple(rows))
+
+
+# -- whole models ------------------------------------------------------------------------
+
+_MODEL_FIELDS = ("output_shape", "params", "variables")
+
+
+def inspect_model(
+    source: str,
+    *,
+    engine: Engine | str = Engine.KERAS,
+    input: object = None,
+    unsafe: bool = False,
+    imports: Iterable[str] = (),
+    load_weights: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ModelReport:
+    """Every layer of a Keras model: a .keras/.h5/JSON file, `module:function`, `file.py:function`
+    or `keras.applications.NAME`. `input` is a full shape (batch first) for a model without one,
+    or to override it. The analytic engine reads configurations only and runs nothing."""
+    from convinspect.core.spec import parse_shape
+    from convinspect.engines.sources import SourceKind, resolve
+
+    engine = Engine.parse(engine, "engine")
+    shape = None if input is None else parse_shape(input, "input")
+    found = resolve(source)
+    imports = tuple(imports)
+    if engine is not Engine.KERAS and found.kind is SourceKind.BUILDER:
+        raise InvalidInput(
+            "a builder is code, and the analytic engine only reads configurations: use --engine keras, "
+            "or save the model (model.save('m.keras')) and inspect the file",
+            "engine",
+        )
+    if engine is not Engine.KERAS and (unsafe or imports or load_weights):
+        flag = "--unsafe" if unsafe else "--import" if imports else "--load-weights"
+        raise InvalidInput(f"{flag} only applies to the Keras engine (the analytic engine runs nothing)", "engine")
+    if engine is Engine.ANALYTIC:
+        return _analytic_model(found, shape)
+    from convinspect.engines import keras_model
+
+    real = keras_model.inspect_model(
+        found, shape, unsafe=unsafe, imports=imports, load_weights=load_weights, progress=progress
+    )
+    if engine is Engine.KERAS:
+        return real
+    computed = _analytic_model(found, shape)
+    differences = compare_models(computed, real)
+    if differences:
+        listed = "; ".join(differences[:5]) + (f" (and {len(differences) - 5} more)" if len(differences) > 5 else "")
+        raise BackendError(f"the engines disagree: {listed}")
+    return dataclasses.replace(real, agreed_with=Engine.ANALYTIC)
+
+
+def _analytic_model(found: Any, shape: Any) -> ModelReport:
+    from convinspect.engines.sources import SourceKind
+
+    config = found.config
+    if found.kind is SourceKind.APPLICATION:  # its configuration comes from Keras itself
+        from convinspect.engines import keras_model
+
+        config = keras_model.application_config(found, shape)
+        shape = None if shape is None or shape[0] is None else shape
+    return analytic.inspect_model(config, found.to_dict(), shape)
+
+
+def compare_models(a: ModelReport, b: ModelReport) -> list[str]:
+    """Every field on which two model reports differ (input layers aside: Keras names and adds them)."""
+
+    def rows(report: ModelReport) -> dict[str, Any]:
+        return {
+            row.key: {"class": row.class_name, "output_shape": row.output_shape, "params": row.params,
+                      "variables": [(w.name, w.shape, w.trainable, w.dtype) for w in row.weights]}
+            for row in report.rows
+            if row.class_name != "InputLayer"
+        }  # fmt: skip
+
+    left, right = rows(a), rows(b)
+    found = [f"layer {shown(k)} only in the {a.engine} report" for k in left if k not in right]
+    found += [f"layer {shown(k)} only in the {b.engine} report" for k in right if k not in left]
+    for key in left.keys() & right.keys():
+        for name, value in left[key].items():
+            if right[key][name] != value:
+                found.append(f"{shown(key)} {name}: {a.engine} {value} vs {b.engine} {right[key][name]}")
+    if a.totals.params != b.totals.params:
+        found.append(f"total params: {a.engine} {a.totals.params} vs {b.engine} {b.totals.params}")
+    if a.totals.bytes_by_dtype != b.totals.bytes_by_dtype:
+        found.append(f"bytes: {a.engine} {dict(a.totals.bytes_by_dtype)} vs {b.engine} {dict(b.totals.bytes_by_dtype)}")
+    return found

@@ -11,7 +11,15 @@ from typing import Annotated, Any
 
 import typer
 
-from convinspect.core.choices import CHECK_FORMATS, REPORT_FORMATS, SWEEP_FORMATS, Engine, Format, Forward
+from convinspect.core.choices import (
+    CHECK_FORMATS,
+    MODEL_FORMATS,
+    REPORT_FORMATS,
+    SWEEP_FORMATS,
+    Engine,
+    Format,
+    Forward,
+)
 from convinspect.core.families import DEFAULTS
 from convinspect.core.kinds import KINDS
 from convinspect.core.report import REPORT_SCHEMA
@@ -48,7 +56,7 @@ class OneLineErrors(typer.core.TyperGroup):
                 raise
             message = " ".join(err.format_message().split())  # type: ignore[attr-defined]
             if not message:  # no command at all: Typer printed the help
-                message = "no command given; expected one of build, check, sweep (see convinspect --help)"
+                message = "no command given; expected one of build, model, check, sweep (see convinspect --help)"
             sys.exit(_usage_failure(UsageError(message), list(sys.argv[1:] if args is None else args)))
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
@@ -60,10 +68,11 @@ class UsageError(ConvinspectError):
 def _usage_failure(err: UsageError, args: list[str]) -> int:
     """One line on stderr, and a JSON error object too when the command line asked for JSON."""
     from convinspect.core.checkrun import CHECK_SCHEMA
+    from convinspect.core.model import SCHEMA as MODEL_SCHEMA
     from convinspect.core.sweep import SWEEP_SCHEMA
 
-    command = next((arg for arg in args if arg in ("build", "check", "sweep")), "build")
-    schema = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA}[command]
+    command = next((arg for arg in args if arg in ("build", "check", "sweep", "model")), "build")
+    schema = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA, "model": MODEL_SCHEMA}[command]
     return _fail(err, _asks_for_json(args), schema)
 
 
@@ -474,6 +483,146 @@ def check(
         return run.exit_code
 
     _run(fmt, CHECK_FORMATS, CHECK_SCHEMA, work)
+
+
+MODEL = "Model"
+
+
+@app.command()
+def model(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="A .keras, .h5 or .json file, module:function, file.py:function or keras.applications.NAME.",
+        ),
+    ],
+    input: Annotated[
+        str | None,
+        Opt(
+            "--input",
+            "-i",
+            metavar="SHAPE",
+            rich_help_panel=INPUT,
+            help="Input shape, batch first, for a model without one or to override it: ?,224,224,3.",
+        ),
+    ] = None,
+    engine: Annotated[
+        str, _engine_option("keras (the real model), analytic (reads the configuration, runs nothing) or both.")
+    ] = "keras",
+    unsafe: Annotated[
+        bool, Opt("--unsafe", rich_help_panel=ENGINES, help="Let Keras run code stored in the file (Lambda layers).")
+    ] = False,
+    imports: Annotated[
+        list[str] | None,
+        Opt(
+            "--import",
+            metavar="MODULE",
+            rich_help_panel=ENGINES,
+            help="Import a module (or file.py) first, so that custom layers resolve. Repeatable.",
+        ),
+    ] = None,
+    load_weights: Annotated[
+        bool, Opt("--load-weights", rich_help_panel=ENGINES, help="Also load the stored weights and report mismatches.")
+    ] = False,
+    fmt: Annotated[str, _format_option("table, json, markdown or csv.")] = "table",
+    output: OutputFile = None,
+    depth: Annotated[
+        str | None, Opt("--depth", metavar="INT", rich_help_panel=OUTPUT, help="Fold nested models deeper than INT.")
+    ] = None,
+    layer: Annotated[
+        str | None,
+        Opt(
+            "--layer",
+            "-l",
+            metavar="NAME",
+            rich_help_panel=OUTPUT,
+            help="Show one conv layer the way `convinspect build` does.",
+        ),
+    ] = None,
+    expect_params: Annotated[
+        str | None, _expectation("--expect-params", "INT", "Expected total parameter count.")
+    ] = None,
+    max_params: Annotated[str | None, _expectation("--max-params", "INT", "Fail above this many parameters.")] = None,
+    max_macs: Annotated[str | None, _expectation("--max-macs", "INT", "Fail above this many MACs.")] = None,
+    snapshot: Annotated[
+        str | None, _expectation("--snapshot", "FILE", "Write every layer's class, output shape, params and MACs.")
+    ] = None,
+    against: Annotated[
+        str | None, _expectation("--against", "FILE", "Compare with a snapshot; exit 1 listing each change.")
+    ] = None,
+) -> None:
+    """Every layer of a Keras model: output shapes, parameters, MACs, memory and receptive fields."""
+    target = output_target(output)
+    from convinspect.api import inspect_layer, inspect_model
+    from convinspect.core.model import SCHEMA as MODEL_SCHEMA
+    from convinspect.core.modelcheck import ModelResult, compare, evaluate, find_row, read_snapshot, snapshot_text
+    from convinspect.output import check_output, write, write_atomically
+    from convinspect.render.words import check_text
+
+    def work(out: Format) -> int:
+        check_output(target, [source])
+        if snapshot is not None:
+            check_output(snapshot, [source] + ([target] if target else []))
+        old = None
+        if against is not None:
+            old = read_snapshot(_read_text(against, "against"), against)
+        fold = None if depth is None else parse_int(depth, "depth", minimum=0, maximum=1000)
+        chosen = Engine.parse(engine, "engine")
+        with _model_progress(chosen) as progress:
+            report = inspect_model(source, engine=chosen, input=input, unsafe=unsafe, imports=imports or (),
+                                   load_weights=load_weights, progress=progress)  # fmt: skip
+        if layer is not None:
+            if out is Format.CSV:
+                raise ConvinspectError("--layer shows a build report: use table, json or markdown", "format")
+            row = find_row(report, layer)
+            if row.conv is None:
+                raise ConvinspectError(
+                    f"layer {row.qualified} is a {row.class_name}; --layer shows conv layers "
+                    "(the ten kinds `convinspect build` inspects)", "layer")  # fmt: skip
+            write(inspect_layer(row.conv, engine=chosen), out, target)
+            return EXIT_OK
+        checks = evaluate(report, {"expect_params": expect_params, "max_params": max_params, "max_macs": max_macs}, {})
+        changes = None if old is None else compare(old, report)
+        result = ModelResult(report, checks, changes, against, fold)
+        if snapshot is not None:
+            write_atomically(snapshot, snapshot_text(report))
+        write(result, out, target)
+        for failed in (c for c in checks if not c.ok):
+            say(f"convinspect: check failed: {check_text(failed)}")
+        if changes:
+            say(f"convinspect: {len(changes)} layer change(s) against {against}")
+        return EXIT_OK if result.ok else EXIT_CHECK_FAILED
+
+    _run(fmt, MODEL_FORMATS, MODEL_SCHEMA, work)
+
+
+def _read_text(path: str, option: str) -> str:
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.read(64 * 2**20)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConvinspectError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}", option) from None
+
+
+@contextlib.contextmanager
+def _model_progress(engine: Engine) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar on a terminal's stderr while the Keras engine builds and reads a model."""
+    if engine is Engine.ANALYTIC or not stderr_is_terminal():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from convinspect.streams import messages
+
+    with Progress(console=Console(file=messages()), transient=True) as bar:
+        task = bar.add_task("loading Keras", total=None)
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total or None)
+
+        yield update
 
 
 def main() -> None:

@@ -13,12 +13,13 @@ from typing import Any
 
 from convinspect.core.checkrun import CheckRun
 from convinspect.core.choices import Format
+from convinspect.core.modelcheck import ModelResult
 from convinspect.core.report import Report
 from convinspect.core.sweep import Sweep
 from convinspect.core.text import for_encoding, inert, inert_lines, json_for_encoding
 from convinspect.errors import InvalidInput, OutputError
 
-Result = Report | CheckRun | Sweep
+Result = Report | CheckRun | Sweep | ModelResult
 FILE_WIDTH = 120  # Rich tables written to a file: fixed width, no colour
 
 
@@ -43,6 +44,12 @@ def _render(result: Result, fmt: Format, *, diagram: bool = False) -> Any:
         writers = {Format.JSON: json.report_json, Format.MARKDOWN: markdown.report_markdown,
                    Format.PLAIN: plain.report_plain}  # fmt: skip
         return writers[fmt](result, diagram)
+    if isinstance(result, ModelResult):
+        from convinspect.render import json, model
+
+        model_writers = {Format.TABLE: model.model_table, Format.JSON: json.model_json,
+                         Format.MARKDOWN: model.model_markdown, Format.CSV: model.model_csv}  # fmt: skip
+        return model_writers[fmt](result)
     if isinstance(result, CheckRun):
         from convinspect.render import checks, json
 
@@ -64,6 +71,10 @@ def summary(result: Result) -> str:
         return words.report_summary(result)
     if isinstance(result, CheckRun):
         return checks.summary_line(result)
+    if isinstance(result, ModelResult):
+        from convinspect.render.model import summary_line
+
+        return summary_line(result)
     return sweep.summary_line(result)
 
 

@@ -58,6 +58,7 @@ class Format(Choice):
 REPORT_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.PLAIN)
 CHECK_FORMATS = (Format.TABLE, Format.JSON, Format.JUNIT, Format.GITHUB, Format.MARKDOWN)
 SWEEP_FORMATS = (Format.TABLE, Format.JSON, Format.CSV)
+MODEL_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.CSV)
 
 
 class Padding(Choice):

@@ -88,7 +88,7 @@ def policy_name(raw: object) -> str:
 def _shape(raw: object, what: str) -> Shape | None:
     if raw is None:
         return None
-    if not isinstance(raw, list) or not all(d is None or (type(d) is int and d > 0) for d in raw):
+    if not isinstance(raw, (list, tuple)) or not all(d is None or (type(d) is int and d > 0) for d in raw):
         raise InvalidInput(f"{what} is not a shape: {shown(raw)}")
     return tuple(raw)
 
@@ -110,7 +110,7 @@ def _history(raw: object) -> Ref | None:
 
 def _ref(raw: object, what: str) -> Ref:
     if (
-        isinstance(raw, list)
+        isinstance(raw, (list, tuple))
         and len(raw) >= 3
         and isinstance(raw[0], str)
         and all(type(i) is int and i >= 0 for i in raw[1:3])
@@ -126,7 +126,7 @@ def _tensors(raw: object, found: list[Ref], depth: int = 0) -> None:
     ref = _history(raw)
     if ref is not None:
         found.append(ref)
-    elif isinstance(raw, list):
+    elif isinstance(raw, (list, tuple)):
         for item in raw:
             _tensors(item, found, depth + 1)
     elif isinstance(raw, Mapping):
@@ -137,7 +137,7 @@ def _tensors(raw: object, found: list[Ref], depth: int = 0) -> None:
 def _calls(raw: object, layer: str) -> tuple[tuple[Ref, ...], ...]:
     if raw is None:
         return ()
-    if not isinstance(raw, list):
+    if not isinstance(raw, (list, tuple)):
         raise InvalidInput(f"layer {shown(layer)}: inbound_nodes is not a list")
     calls = []
     for node in raw:
@@ -145,7 +145,7 @@ def _calls(raw: object, layer: str) -> tuple[tuple[Ref, ...], ...]:
         if isinstance(node, Mapping):  # Keras 3: {"args": [...], "kwargs": {...}}
             _tensors(node.get("args", []), found)
             _tensors(node.get("kwargs", {}), found)
-        elif isinstance(node, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
+        elif isinstance(node, (list, tuple)):  # Keras 2: [[layer, node, tensor, kwargs], ...]
             found.extend(_ref(item, f"layer {shown(layer)}'s inbound node") for item in node)
         else:
             raise InvalidInput(f"layer {shown(layer)}: an inbound node is {shown(node)}")
@@ -155,9 +155,9 @@ def _calls(raw: object, layer: str) -> tuple[tuple[Ref, ...], ...]:
 
 def _refs(raw: object, what: str) -> tuple[Ref, ...]:
     """`input_layers`/`output_layers`: one [layer, node, tensor] or a list of them."""
-    if isinstance(raw, list) and raw and isinstance(raw[0], str):
+    if isinstance(raw, (list, tuple)) and raw and isinstance(raw[0], str):
         return (_ref(raw, what),)
-    if isinstance(raw, list) and raw:
+    if isinstance(raw, (list, tuple)) and raw:
         return tuple(_ref(item, what) for item in raw)
     raise InvalidInput(f"{what} is missing or empty (got {shown(raw)})")
 
@@ -187,6 +187,8 @@ def parse_model(raw: object, depth: int = 0) -> Graph:
         )
     config = raw["config"]
     layers_raw = config.get("layers")
+    if isinstance(layers_raw, tuple):
+        layers_raw = list(layers_raw)
     if not isinstance(layers_raw, list):
         raise InvalidInput(f"model {shown(config.get('name'))}: `layers` is not a list")
     if len(layers_raw) > MAX_LAYERS:
@@ -280,3 +282,37 @@ def _functional(
             raise InvalidInput(f"model {shown(name)}: input {shown(ref.layer)} is not an InputLayer")
         shapes.append(_input_shape(layer.config))
     return Graph(name, class_name, tuple(layers), inputs, outputs, tuple(shapes), trainable)
+
+
+def _strip_builds(raw: Any) -> Any:
+    """A copy without `build_config`/`build_input_shape`: layers rebuild from the new input."""
+    if isinstance(raw, Mapping):
+        return {k: _strip_builds(v) for k, v in raw.items() if k not in ("build_config", "build_input_shape")}
+    if isinstance(raw, list):
+        return [_strip_builds(v) for v in raw]
+    return raw
+
+
+def override_input(raw: Mapping[str, Any], shape: Shape) -> dict[str, Any]:
+    """The serialized model with its (single) input set to `shape`, batch included."""
+    graph = parse_model(raw)
+    if len(graph.inputs) != 1:
+        raise InvalidInput(f"the model has {len(graph.inputs)} inputs; --input sets one", "input")
+    out: dict[str, Any] = _strip_builds(raw)
+    layers = out["config"]["layers"]
+    first = layers[0] if layers else None
+    batch_shape = list(shape)
+    if isinstance(first, dict) and first.get("class_name") == "InputLayer":
+        inner = {k: v for k, v in first["config"].items() if k not in ("batch_input_shape", "shape", "input_shape")}
+        first["config"] = {**inner, "batch_shape": batch_shape}
+        if graph.sequential:
+            return out
+    if graph.sequential:
+        out["config"]["build_input_shape"] = batch_shape
+        return out
+    name = graph.inputs[0].layer
+    for layer in layers:
+        if isinstance(layer, dict) and (layer.get("name") == name or layer.get("config", {}).get("name") == name):
+            inner = {k: v for k, v in layer["config"].items() if k not in ("batch_input_shape", "shape", "input_shape")}
+            layer["config"] = {**inner, "batch_shape": batch_shape}
+    return out

@@ -376,7 +376,10 @@ class _Walk:
 
     def _input_row(self, layer: LayerDef, tensor: Tensor | None) -> None:
         outputs = None if tensor is None else (tensor.shape,)
-        self.rows.append(LayerRow(layer.name, "InputLayer", (), 0, 1, (), outputs, (), Params()))
+        memory = None if outputs is None else _bytes(outputs, layer.dtype_policy)
+        self.rows.append(
+            LayerRow(layer.name, "InputLayer", (), 0, 1, (), outputs, (), Params(), activation_bytes=memory)
+        )
 
     def call(
         self, layer: LayerDef, call: int, inputs: list[Tensor], path: tuple[str, ...], trainable: bool
@@ -401,9 +404,7 @@ class _Walk:
         weights = sized.weights if first else ()
         if seen is None and not (trainable and layer.trainable):
             weights = tuple(replace(w, trainable=False) for w in weights)
-        params = Params(
-            sum(w.size for w in weights if w.trainable), sum(w.size for w in weights if not w.trainable)
-        )
+        params = Params(sum(w.size for w in weights if w.trainable), sum(w.size for w in weights if not w.trainable))
         field_ = _field(sized, inputs, sized.outputs[0]) if sized_ok else None
         self.rows.append(
             LayerRow(
@@ -475,8 +476,18 @@ def unbuilt_rows(graph: Graph, path: tuple[str, ...] = ()) -> list[LayerRow]:
         if layer.class_name == "InputLayer":
             continue
         rows.append(
-            LayerRow(layer.name, layer.class_name, path, 0, max(len(layer.calls), 1), (), None, (), Params(),
-                     container=layer.model is not None)  # fmt: skip
+            LayerRow(
+                layer.name,
+                layer.class_name,
+                path,
+                0,
+                max(len(layer.calls), 1),
+                (),
+                None,
+                (),
+                Params(),
+                container=layer.model is not None,
+            )
         )
         if layer.model is not None:
             rows.extend(unbuilt_rows(layer.model, (*path, layer.name)))

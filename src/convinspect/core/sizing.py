@@ -22,8 +22,8 @@ from convinspect.core.choices import DataFormat, Padding
 from convinspect.core.config import LayerConfig
 from convinspect.core.cost import layer_cost
 from convinspect.core.dtypes import DTYPE_POLICIES
-from convinspect.core.graph import policy_name
 from convinspect.core.geometry import effective_kernel, forward_pads
+from convinspect.core.graph import policy_name
 from convinspect.core.kinds import KINDS, Kind
 from convinspect.core.spec import LayerSpec
 from convinspect.core.text import shown
@@ -188,7 +188,9 @@ def conv_spec(name: str, class_name: str, config: Config, shape: Shape, policy: 
     try:
         layer_config = LayerConfig.from_keras(raw, policy)
     except (KeyError, ValueError, TypeError) as error:
-        raise InvalidInput(f"layer {shown(name)} ({class_name}) has a configuration Keras cannot read: {error}")
+        raise InvalidInput(
+            f"layer {shown(name)} ({class_name}) has a configuration Keras cannot read: {error}"
+        ) from None
     if shape[layer_config.data_format.channel_axis] is None:
         raise InvalidInput(f"layer {shown(name)} ({class_name}): the channel axis of its input {_show(shape)} "
                            "must be known")  # fmt: skip
@@ -453,8 +455,7 @@ def _broadcast(shapes: Sequence[Shape], name: str, class_name: str) -> Shape:
         known = {d for d in dims if d is not None and d != 1}
         if len(known) > 1:
             raise InvalidInput(
-                f"layer {shown(name)} ({class_name}) cannot combine shapes "
-                + ", ".join(_show(s) for s in shapes)
+                f"layer {shown(name)} ({class_name}) cannot combine shapes " + ", ".join(_show(s) for s in shapes)
             )
         if known:
             out.append(known.pop())
@@ -556,8 +557,7 @@ def size_layer(name: str, class_name: str, config: Config, inputs: Sequence[Shap
     found = RULES.get(class_name)
     if found is None:
         raise Unsizable(
-            f"layer {shown(name)} is a {shown(class_name)}, which the analytic engine cannot size; "
-            "use --engine keras"
+            f"layer {shown(name)} is a {shown(class_name)}, which the analytic engine cannot size; use --engine keras"
         )
     if not inputs:
         raise InvalidInput(f"layer {shown(name)} ({shown(class_name)}) is called with no inputs")

@@ -55,7 +55,9 @@ def sweep_row(spec: LayerSpec) -> SweepRow:
     return SweepRow(spec.input_shape, output, params, cost, runtime_rule=arithmetic.runtime(spec).rule)
 
 
-def inspect_model(config: Mapping[str, Any], source: Mapping[str, Any], input_shape: Shape | None = None) -> ModelReport:
+def inspect_model(
+    config: Mapping[str, Any], source: Mapping[str, Any], input_shape: Shape | None = None
+) -> ModelReport:
     """Every layer of a serialized model sized from its configuration; nothing in it is run."""
     graph = parse_model(config)
     built = input_shape is not None or graph.built

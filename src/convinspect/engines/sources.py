@@ -125,9 +125,7 @@ def _archive(path: Path, text: str) -> dict[str, Any]:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "config.json" not in names:
-                raise InvalidInput(
-                    f"{shown(text)} is a zip but not a Keras archive: it holds no config.json", "source"
-                )
+                raise InvalidInput(f"{shown(text)} is a zip but not a Keras archive: it holds no config.json", "source")
             with archive.open("config.json") as member:
                 data = member.read(MAX_CONFIG_BYTES + 1)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as error:
@@ -142,7 +140,7 @@ def _archive(path: Path, text: str) -> dict[str, Any]:
 
 def _h5(path: Path, text: str) -> dict[str, Any]:
     try:
-        import h5py
+        import h5py  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - h5py comes with Keras
         raise BackendError("reading .h5 files needs h5py: pip install h5py") from None
     try:

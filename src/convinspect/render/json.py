@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from convinspect.core.checkrun import CHECK_SCHEMA, CheckRun, EntryResult, Tally
+from convinspect.core.modelcheck import ModelResult
 from convinspect.core.report import REPORT_SCHEMA, Report
 from convinspect.core.sweep import Sweep
 from convinspect.core.text import inert_json
@@ -107,3 +108,8 @@ def error_dict(err: ConvinspectError, schema: str = REPORT_SCHEMA) -> dict[str, 
 
 def error_json(err: ConvinspectError, schema: str = REPORT_SCHEMA) -> str:
     return dumps(error_dict(err, schema))
+
+
+def model_json(result: ModelResult) -> str:
+    """One compact object per layer: an 800-layer model stays greppable."""
+    return dumps_rows(result.to_dict(), "layers")

@@ -1,0 +1,269 @@
+"""The Keras engine for whole models: build the real model, read every call's shapes and variables.
+
+Configurations are deserialized with Keras' safe mode on (a Lambda's bytecode is refused)
+unless the user passes --unsafe. Builders and applications are code the user named, and run.
+The rows come from the same walk as the analytic engine's (core/model.py), fed with what the
+real model observed, so bookkeeping (shared layers, nested models, totals) is the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib
+import importlib.util
+import io
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from convinspect.core.choices import Engine
+from convinspect.core.graph import Shape, override_input, parse_model
+from convinspect.core.model import Key, ModelReport, Observed, unbuilt_rows, walk
+from convinspect.core.sizing import Weight
+from convinspect.core.text import shown
+from convinspect.engines.keras import load
+from convinspect.engines.sources import Source, SourceKind
+from convinspect.errors import BackendError, InvalidInput
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def _quiet(progress: Progress | None, what: str, done: int = 0, total: int = 0) -> None:
+    if progress is not None:
+        progress(what, done, total)
+
+
+def import_modules(names: Sequence[str]) -> None:
+    """--import: modules (or .py files) that register custom layers before the model is read."""
+    for name in names:
+        try:
+            if name.endswith(".py"):
+                path = Path(name)
+                spec = importlib.util.spec_from_file_location(path.stem, path)
+                if spec is None or spec.loader is None or not path.is_file():
+                    raise ImportError(f"no such file {name}")
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[path.stem] = module
+                spec.loader.exec_module(module)
+            else:
+                importlib.import_module(name)
+        except (Exception, SystemExit) as error:  # the user's code: any failure is one line
+            raise InvalidInput(f"cannot import {shown(name)}: {type(error).__name__}: {error}", "import") from None
+
+
+def _builder(source: Source) -> Any:
+    assert source.target is not None and source.function is not None
+    try:
+        if source.path is not None:
+            spec = importlib.util.spec_from_file_location(source.path.stem, source.path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules.setdefault(source.path.stem, module)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(source.target)
+    except (Exception, SystemExit) as error:
+        raise InvalidInput(f"cannot import {shown(source.target)}: {type(error).__name__}: {error}",
+                           "source") from None  # fmt: skip
+    function = getattr(module, source.function, None)
+    if not callable(function):
+        raise InvalidInput(f"{shown(source.target)} has no function {shown(source.function)}", "source")
+    try:
+        return function()
+    except (Exception, SystemExit) as error:
+        raise InvalidInput(f"the builder {shown(source.text)} raised {type(error).__name__}: {error}",
+                           "source") from None  # fmt: skip
+
+
+def _application(keras: Any, source: Source, input_shape: Shape | None) -> Any:
+    name = source.target or ""
+    factory = getattr(keras.applications, name, None)
+    if not (name[:1].isupper() and callable(factory)):
+        known = ", ".join(n for n in dir(keras.applications) if n[:1].isupper())
+        raise InvalidInput(f"keras.applications has no model {shown(name)}; it has {known}", "source")
+    kwargs: dict[str, Any] = {"weights": None}
+    if input_shape is not None:
+        kwargs["input_shape"] = tuple(input_shape[1:])
+    try:
+        return factory(**kwargs)
+    except (ValueError, TypeError) as error:
+        raise InvalidInput(f"keras.applications.{name} refused: {error}", "input") from None
+
+
+def _deserialize(keras: Any, config: Mapping[str, Any], unsafe: bool) -> Any:
+    from keras.src.legacy.saving import saving_utils
+    from keras.src.saving import serialization_lib
+
+    try:
+        with serialization_lib.SafeModeScope(not unsafe):
+            if "module" in config:  # Keras 3's format
+                model = keras.saving.deserialize_keras_object(copy.deepcopy(dict(config)), safe_mode=not unsafe)
+            else:  # Keras 2's (legacy .h5 files)
+                model = saving_utils.model_from_config(copy.deepcopy(dict(config)))
+    except (Exception, SystemExit) as error:  # Keras raises many kinds for a bad configuration
+        text = str(error)
+        if "unsafe" in text.lower() or "safe_mode" in text:
+            raise InvalidInput(
+                "the model holds code (a Lambda layer's bytecode, say) that safe mode refuses to run; "
+                "pass --unsafe only if you trust the file, or use --engine analytic, which runs nothing",
+                "source",
+            ) from None
+        raise InvalidInput(f"Keras cannot build the model: {type(error).__name__}: {text}", "source") from None
+    if not isinstance(model, keras.Model):
+        raise InvalidInput(f"the configuration is a {type(model).__name__}, not a Keras model", "source")
+    return model
+
+
+def _load_weights(keras: Any, model: Any, source: Source) -> None:
+    if source.kind not in (SourceKind.ARCHIVE, SourceKind.H5) or source.path is None:
+        raise InvalidInput(f"--load-weights needs a .keras or .h5 file; {shown(source.text)} holds no weights",
+                           "load_weights")  # fmt: skip
+    try:
+        if source.kind is SourceKind.ARCHIVE:
+            from keras.src.saving import saving_lib
+
+            saving_lib.load_weights_only(model, str(source.path))
+        else:
+            import h5py  # type: ignore[import-untyped]
+            from keras.src.legacy.saving import legacy_h5_format
+
+            with h5py.File(source.path, "r") as handle:
+                group = handle["model_weights"] if "model_weights" in handle else handle
+                legacy_h5_format.load_weights_from_hdf5_group(group, model)
+    except (Exception, SystemExit) as error:
+        raise InvalidInput(f"the stored weights do not match the configuration: {error}", "load_weights") from None
+
+
+def real_model(
+    source: Source, input_shape: Shape | None, *, unsafe: bool = False, load_weights: bool = False,
+    progress: Progress | None = None,
+) -> tuple[Any, int]:  # fmt: skip
+    """The real Keras model for SOURCE, and how many variables it held before --input built it."""
+    keras, _, _ = load()
+    _quiet(progress, "building the model")
+    if source.kind is SourceKind.APPLICATION:
+        model = _application(keras, source, input_shape)
+        input_shape = None if input_shape is None or input_shape[0] is None else input_shape
+    elif source.kind is SourceKind.BUILDER:
+        model = _builder(source)
+        if not isinstance(model, keras.Model):
+            raise InvalidInput(f"the builder {shown(source.text)} returned {shown(type(model).__name__)}, "
+                               "not a Keras model", "source")  # fmt: skip
+    else:
+        assert source.config is not None
+        config = source.config
+        if input_shape is not None:
+            config = override_input(config, input_shape)
+        model = _deserialize(keras, config, unsafe)
+        input_shape = None if not _lazy(model) else input_shape
+    if load_weights:
+        _load_weights(keras, model, source)
+    before = len(model.weights)
+    if input_shape is not None and (_lazy(model) or source.kind is SourceKind.BUILDER):
+        _build(keras, model, input_shape, unsafe)
+    return model, before
+
+
+def _lazy(model: Any) -> bool:
+    return not getattr(model, "built", False) or (not model.weights and not model.layers)
+
+
+def _build(keras: Any, model: Any, shape: Shape, unsafe: bool) -> None:
+    try:
+        model.build(tuple(shape))
+    except (Exception, SystemExit) as error:
+        raise InvalidInput(f"Keras cannot build the model for input {shown(list(shape))}: {error}", "input") from None
+
+
+def _shape(shape: Any) -> Shape:
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _weights(keras: Any, layer: Any) -> tuple[Weight, ...]:
+    trainable = {id(v) for v in layer.trainable_weights}
+    return tuple(
+        Weight(v.name, tuple(int(d) for d in v.shape), id(v) in trainable, keras.backend.standardize_dtype(v.dtype))
+        for v in layer.weights
+    )
+
+
+def _functional(model: Any) -> Any:
+    """The Functional graph of a model (a Sequential keeps one once built)."""
+    return getattr(model, "_functional", None) or model
+
+
+def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Observed],
+             progress: Progress | None) -> None:  # fmt: skip
+    graph = _functional(model)
+    operations = list(graph.operations)
+    nodes: set[str] = getattr(graph, "_nodes", set())
+    for done, operation in enumerate(operations):
+        if not path:
+            _quiet(progress, "reading layers", done, len(operations))
+        if isinstance(operation, keras.layers.InputLayer):
+            continue
+        call = 0
+        for index, node in enumerate(operation._inbound_nodes):
+            if f"{operation.name}_ib-{index}" not in nodes:
+                continue
+            weights = _weights(keras, operation) if call == 0 and not isinstance(operation, keras.Model) else ()
+            found[(path, operation.name, call)] = Observed(tuple(_shape(t.shape) for t in node.outputs), weights)
+            call += 1
+        if isinstance(operation, keras.Model):
+            _observe(keras, operation, (*path, operation.name), found, progress)
+
+
+def inspect_model(
+    source: Source, input_shape: Shape | None = None, *, unsafe: bool = False, imports: Sequence[str] = (),
+    load_weights: bool = False, progress: Progress | None = None,
+) -> ModelReport:  # fmt: skip
+    """Every layer of the real model: its real output shapes and variables."""
+    load()
+    import_modules(imports)
+    with contextlib.redirect_stdout(io.StringIO()):  # builders and Keras may print; stdout is the report's
+        model, before = real_model(source, input_shape, unsafe=unsafe, load_weights=load_weights, progress=progress)
+    return model_report(model, source, before, progress)
+
+
+def model_report(model: Any, source: Source, before: int, progress: Progress | None = None) -> ModelReport:
+    """The report of a real model; `before` is how many variables it held before it was built."""
+    keras, _, versions = load()
+    try:
+        serialized = keras.saving.serialize_keras_object(model)
+    except Exception as error:
+        raise BackendError(f"Keras cannot serialize the model: {error}") from None
+    graph = parse_model(serialized)
+    built = bool(model.built) and graph.built
+    if not built:
+        rows = tuple(unbuilt_rows(graph))
+        shapes: tuple[Shape | None, ...] = graph.input_shapes
+    else:
+        found: dict[Key, Observed] = {}
+        _observe(keras, model, (), found, progress)
+        shapes = tuple(_shape(t.shape) for t in _functional(model).inputs)
+        rows = tuple(walk(graph, shapes, found))  # type: ignore[arg-type]
+        counted = sum(len(row.weights) for row in rows)
+        if counted != len(model.weights):
+            raise BackendError(f"read {counted} variables from the layers, but the model holds {len(model.weights)}")
+    return ModelReport(
+        name=graph.name,
+        class_name=graph.class_name,
+        source=source.to_dict(),
+        engine=Engine.KERAS,
+        input_shapes=shapes,
+        lazy=(before == 0 and len(model.weights) > 0) or not built,
+        built=built,
+        variables_before=before,
+        rows=rows,
+        versions=dict(versions),
+    )
+
+
+def application_config(source: Source, input_shape: Shape | None) -> dict[str, Any]:
+    """An application's configuration, for the analytic engine (building it needs Keras)."""
+    keras, _, _ = load()
+    with contextlib.redirect_stdout(io.StringIO()):
+        model = _application(keras, source, input_shape)
+    return dict(keras.saving.serialize_keras_object(model))

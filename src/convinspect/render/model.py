@@ -1,0 +1,240 @@
+"""A model report as a Rich table (80 columns), Markdown and CSV, with the same notes under each."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from convinspect.core.model import LayerRow, ModelReport, ReceptiveField
+from convinspect.core.modelcheck import Change, ModelResult
+from convinspect.core.text import inert
+from convinspect.render.words import human_bytes, md_code, thousands, value_text
+
+_SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
+
+
+def compact(count: int | None) -> str:
+    """118.0M, 3.86G: MACs at a glance (exact figures are in JSON and Markdown)."""
+    if count is None:
+        return "?"
+    for scale, unit in _SI:
+        if count >= scale:
+            return f"{count / scale:.3g}{unit}" if count < 100 * scale else f"{count / scale:.0f}{unit}"
+    return str(count)
+
+
+def shape_cell(shape: tuple[int | None, ...] | None) -> str:
+    if shape is None:
+        return "?"
+    return "×".join("?" if d is None else str(d) for d in shape)
+
+
+def field_text(field: ReceptiveField | None) -> str:
+    if field is None:
+        return ""
+    if field.whole:
+        return "whole input"
+    sizes = "×".join(str(f.size) for _, f in field.axes)
+    jumps = {f.jump for _, f in field.axes}
+    jump = "×".join(str(f.jump) for _, f in field.axes) if len(jumps) > 1 else str(jumps.pop())
+    return f"{sizes} /{jump}"
+
+
+def visible(result: ModelResult) -> list[LayerRow]:
+    """The rows --depth keeps: nested rows deeper than it fold into their model's row."""
+    if result.depth is None:
+        return list(result.report.rows)
+    return [row for row in result.report.rows if row.depth <= result.depth]
+
+
+def _params_cell(row: LayerRow) -> str:
+    if row.outputs is None:
+        return "0 (unbuilt)"
+    if row.call > 0:
+        return "shared"
+    return thousands(row.params.total)
+
+
+def notes(result: ModelResult) -> list[str]:
+    """The sentences under the table: totals, batch, conventions, lazy build, shared layers, checks."""
+    report, t = result.report, result.report.totals
+    lines = []
+    p = t.params
+    lines.append(
+        f"Params: {thousands(p.total)} ({human_bytes(t.bytes)}): trainable {thousands(p.trainable)}, "
+        f"non-trainable {thousands(p.non_trainable)}"
+        + ("; bytes by dtype: " + ", ".join(f"{k} {human_bytes(v)}" for k, v in t.bytes_by_dtype.items())
+           if len(t.bytes_by_dtype) > 1 else "")
+    )  # fmt: skip
+    if report.built:
+        per = "per example (the batch is unknown)" if not report.batch_known else "for the whole batch"
+        flops = "?" if t.flops is None else thousands(t.flops)
+        lines.append(
+            f"MACs: {'?' if t.macs is None else thousands(t.macs)}, bias adds "
+            f"{'?' if t.bias_adds is None else thousands(t.bias_adds)}, FLOPs {flops}, {per}. "
+            "MACs count the conv layers and Dense; normalisation, pooling, activations and merges are not counted."
+        )
+        if t.macs is None:
+            lines.append("Some inputs have an unknown spatial size ('?'): give --input to count their MACs.")
+    lines.extend(lazy_story(report))
+    for row in report.shared:
+        lines.append(
+            f"Shared: {inert(row.qualified)} is called {row.calls} times; its {thousands(row.params.total)} "
+            "parameters are counted once, its MACs at every call."
+        )
+    if report.agreed_with is not None:
+        lines.append(f"The {report.agreed_with} engine agrees on every layer's output shape and variables.")
+    unsized = [row for row in report.rows if not row.sized]
+    if unsized:
+        lines.append(
+            f"{len(unsized)} layer(s) have no analytic rule (first: {inert(unsized[0].qualified)}, "
+            f"{inert(unsized[0].class_name)}): their shapes and variables are Keras' own, their MACs are not counted."
+        )
+    for check in result.checks:
+        state = "passed" if check.ok else "FAILED"
+        lines.append(f"check {inert(check.name)}: expected {value_text(check.expected)}, "
+                     f"got {value_text(check.actual)}: {state}")  # fmt: skip
+    if result.changes is not None:
+        lines.extend(change_lines(result))
+    return lines
+
+
+def lazy_story(report: ModelReport) -> list[str]:
+    if not report.lazy:
+        return []
+    if not report.built:
+        return [
+            "The model has no input shape, so Keras has created no variables yet: summary() shows every "
+            "output shape as '?' and params as '0 (unbuilt)'. Give --input SHAPE to build it."
+        ]
+    owners = [row for row in report.rows if row.weights]
+    listed = "; ".join(
+        f"{inert(row.qualified)}: " + ", ".join(f"{inert(w.name)} {value_text(list(w.shape))}" for w in row.weights)
+        for row in owners[:6]
+    ) + (f"; and {len(owners) - 6} more layers" if len(owners) > 6 else "")
+    shape = report.input_shapes[0]
+    return [
+        f"Before it was built: {report.variables_before} variables (the configuration has no input shape). "
+        f"Built for input {value_text(None if shape is None else list(shape))}: {report.variable_count} variables "
+        f"in {len(owners)} layers. {listed}."
+    ]
+
+
+def change_lines(result: ModelResult) -> list[str]:
+    if not result.changes:
+        return [f"Snapshot: no layer changed against {inert(result.against or '')}."]
+    lines = [f"Snapshot: {len(result.changes)} change(s) against {inert(result.against or '')}:"]
+    lines.extend("  " + change_text(change) for change in result.changes)
+    return lines
+
+
+def change_text(change: Change) -> str:
+    if change.change == "changed":
+        return f"changed {inert(change.layer)} {change.field}: {value_text(change.old)} -> {value_text(change.new)}"
+    entry = change.new if change.change == "added" else change.old
+    what = entry.get("class") if isinstance(entry, dict) else None
+    return f"{change.change} {inert(change.layer)} ({inert(str(what))})"
+
+
+def model_table(result: ModelResult) -> RenderableType:
+    report = result.report
+    title = f"{inert(report.name)} ({inert(report.class_name)}) · {report.engine} engine"
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True,
+                  title=title, title_justify="left")  # fmt: skip
+    table.add_column("Layer (type)", overflow="fold", ratio=1)
+    table.add_column("Output", overflow="fold")
+    table.add_column("Params", justify="right", no_wrap=True)
+    table.add_column("Frozen", justify="right", no_wrap=True)
+    table.add_column("MACs", justify="right", no_wrap=True)
+    table.add_column("Memory", justify="right", no_wrap=True)
+    for row in visible(result):
+        name = Text("  " * row.depth + inert(row.name), style="bold" if row.container else "")
+        name.append(f" ({inert(row.class_name)})", style="dim")
+        frozen = (
+            ""
+            if row.outputs is None or row.call
+            else thousands(row.params.non_trainable)
+            if row.params.non_trainable
+            else ""
+        )
+        memory = "" if row.activation_bytes is None or row.outputs is None else human_bytes(row.activation_bytes)
+        macs = compact(row.macs) if row.macs else ("?" if row.macs is None else "")
+        table.add_row(name, shape_cell(row.output_shape), _params_cell(row), frozen, macs, memory)
+    return Group(table, *(Text(line) for line in notes(result)))
+
+
+def model_markdown(result: ModelResult) -> str:
+    report = result.report
+    lines = [f"### {md_code(report.name)} ({report.class_name}), {report.engine} engine", ""]
+    lines.append("| layer | class | output shape | params | non-trainable | MACs | memory | receptive field |")
+    lines.append("|---|---|---|---:|---:|---:|---:|---|")
+    for row in visible(result):
+        cells = [
+            ("&nbsp;&nbsp;" * row.depth) + md_code(row.name),
+            md_code(row.class_name),
+            md_code(shape_cell(row.output_shape)),
+            _params_cell(row),
+            thousands(row.params.non_trainable) if row.call == 0 else "",
+            "?" if row.macs is None else thousands(row.macs),
+            "" if row.activation_bytes is None else human_bytes(row.activation_bytes),
+            field_text(row.receptive_field),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.extend(f"- {md_escape(line)}" for line in notes(result))
+    return "\n".join(lines) + "\n"
+
+
+def md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace("*", "\\*").replace("_", "\\_")
+
+
+CSV_COLUMNS = (
+    "path", "class", "call", "output_shape", "trainable", "non_trainable", "macs", "bias_adds",
+    "activation_bytes", "receptive_field",
+)  # fmt: skip
+
+
+def model_csv(result: ModelResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in visible(result):
+        writer.writerow(
+            [
+                _cell(row.qualified),
+                _cell(row.class_name),
+                row.call,
+                shape_cell(row.output_shape),
+                row.params.trainable,
+                row.params.non_trainable,
+                "" if row.macs is None else row.macs,
+                "" if row.bias_adds is None else row.bias_adds,
+                "" if row.activation_bytes is None else row.activation_bytes,
+                field_text(row.receptive_field),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Spreadsheet formula injection: a cell starting with = + - @ is read as text."""
+    text = inert(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def summary_line(result: ModelResult) -> str:
+    report = result.report
+    t = report.totals
+    text = f"{inert(report.name)}: {len(report.rows)} rows, {thousands(t.params.total)} params, MACs {compact(t.macs)}"
+    failed = sum(1 for c in result.checks if not c.ok)
+    if failed:
+        text += f", {failed} check(s) failed"
+    if result.changes:
+        text += f", {len(result.changes)} change(s) against the snapshot"
+    return text
