@@ -154,10 +154,10 @@ def real_model(
     else:
         assert source.config is not None
         config = source.config
-        if input_shape is not None:
-            config = override_input(config, input_shape)
+        if input_shape is not None and parse_model(config).built:  # a lazy model is built below, to count
+            config = override_input(config, input_shape)  # what it holds before
+            input_shape = None
         model = _deserialize(keras, config, unsafe)
-        input_shape = None if not _lazy(model) else input_shape
     if load_weights:
         _load_weights(keras, model, source)
     before = len(model.weights)
