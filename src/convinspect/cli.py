@@ -24,6 +24,7 @@ from convinspect.core.families import DEFAULTS
 from convinspect.core.kinds import KINDS
 from convinspect.core.report import REPORT_SCHEMA
 from convinspect.core.spec import OPTION_NAMES, SEED_MAX, parse_int, parse_size, parse_spec
+from convinspect.core.text import shown
 from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError
 from convinspect.output import output_target
 from convinspect.streams import quiet_stderr, sane_columns, say, stderr_is_terminal
@@ -578,7 +579,7 @@ def model(
             row = find_row(report, layer)
             if row.conv is None:
                 raise ConvinspectError(
-                    f"layer {row.qualified} is a {row.class_name}; --layer shows conv layers "
+                    f"layer {shown(row.qualified)} is a {shown(row.class_name)}; --layer shows conv layers "
                     "(the ten kinds `convinspect build` inspects)", "layer")  # fmt: skip
             write(inspect_layer(row.conv, engine=chosen), out, target)
             return EXIT_OK

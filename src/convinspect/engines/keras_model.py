@@ -20,7 +20,7 @@ from typing import Any
 
 from convinspect.core.choices import Engine
 from convinspect.core.graph import Shape, override_input, parse_model
-from convinspect.core.model import Key, ModelReport, Observed, unbuilt_rows, walk
+from convinspect.core.model import Key, ModelReport, Observed, unbuilt_rows, walk, with_input
 from convinspect.core.sizing import Weight
 from convinspect.core.text import shown
 from convinspect.engines.keras import load
@@ -65,16 +65,14 @@ def _builder(source: Source) -> Any:
         else:
             module = importlib.import_module(source.target)
     except (Exception, SystemExit) as error:
-        raise InvalidInput(f"cannot import {shown(source.target)}: {type(error).__name__}: {error}",
-                           "source") from None  # fmt: skip
+        raise InvalidInput(f"cannot import {shown(source.target)}: {type(error).__name__}: {error}") from None
     function = getattr(module, source.function, None)
     if not callable(function):
-        raise InvalidInput(f"{shown(source.target)} has no function {shown(source.function)}", "source")
+        raise InvalidInput(f"{shown(source.target)} has no function {shown(source.function)}")
     try:
         return function()
     except (Exception, SystemExit) as error:
-        raise InvalidInput(f"the builder {shown(source.text)} raised {type(error).__name__}: {error}",
-                           "source") from None  # fmt: skip
+        raise InvalidInput(f"the builder {shown(source.text)} raised {type(error).__name__}: {error}") from None
 
 
 def _application(keras: Any, source: Source, input_shape: Shape | None) -> Any:
@@ -82,7 +80,7 @@ def _application(keras: Any, source: Source, input_shape: Shape | None) -> Any:
     factory = getattr(keras.applications, name, None)
     if not (name[:1].isupper() and callable(factory)):
         known = ", ".join(n for n in dir(keras.applications) if n[:1].isupper())
-        raise InvalidInput(f"keras.applications has no model {shown(name)}; it has {known}", "source")
+        raise InvalidInput(f"keras.applications has no model {shown(name)}; it has {known}")
     kwargs: dict[str, Any] = {"weights": None}
     if input_shape is not None:
         kwargs["input_shape"] = tuple(input_shape[1:])
@@ -107,12 +105,11 @@ def _deserialize(keras: Any, config: Mapping[str, Any], unsafe: bool) -> Any:
         if "unsafe" in text.lower() or "safe_mode" in text:
             raise InvalidInput(
                 "the model holds code (a Lambda layer's bytecode, say) that safe mode refuses to run; "
-                "pass --unsafe only if you trust the file, or use --engine analytic, which runs nothing",
-                "source",
+                "pass --unsafe only if you trust the file, or use --engine analytic, which runs nothing"
             ) from None
-        raise InvalidInput(f"Keras cannot build the model: {type(error).__name__}: {text}", "source") from None
+        raise InvalidInput(f"Keras cannot build the model: {type(error).__name__}: {text}") from None
     if not isinstance(model, keras.Model):
-        raise InvalidInput(f"the configuration is a {type(model).__name__}, not a Keras model", "source")
+        raise InvalidInput(f"the configuration is a {type(model).__name__}, not a Keras model")
     return model
 
 
@@ -150,10 +147,12 @@ def real_model(
         model = _builder(source)
         if not isinstance(model, keras.Model):
             raise InvalidInput(f"the builder {shown(source.text)} returned {shown(type(model).__name__)}, "
-                               "not a Keras model", "source")  # fmt: skip
+                               "not a Keras model")  # fmt: skip
     else:
         assert source.config is not None
         config = source.config
+        if input_shape is not None:
+            with_input(parse_model(config), input_shape)  # the rank is checked before Keras sees it
         if input_shape is not None and parse_model(config).built:  # a lazy model is built below, to count
             config = override_input(config, input_shape)  # what it holds before
             input_shape = None

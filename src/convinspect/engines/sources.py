@@ -60,27 +60,26 @@ def resolve(text: str) -> Source:
     path = Path(text)
     if not text:
         raise InvalidInput("SOURCE is empty; give a .keras, .h5 or .json file, module:function or "
-                           "keras.applications.NAME", "source")  # fmt: skip
+                           "keras.applications.NAME")  # fmt: skip
     if not path.exists():
         builder = _BUILDER.fullmatch(text)
         if builder:
             target = builder.group("target")
             file = Path(target) if target.endswith(".py") else None
             if file is not None and not file.is_file():
-                raise InvalidInput(f"no such file {shown(target)} for the builder {shown(text)}", "source")
+                raise InvalidInput(f"no such file {shown(target)} for the builder {shown(text)}")
             return Source(text, SourceKind.BUILDER, path=file, target=target, function=builder.group("function"))
         raise InvalidInput(
             f"no such file {shown(text)}; SOURCE is a .keras, .h5 or .json file, module:function, "
-            "file.py:function or keras.applications.NAME",
-            "source",
+            "file.py:function or keras.applications.NAME"
         )
     if path.is_dir():
-        raise InvalidInput(f"{shown(text)} is a folder; give a .keras, .h5 or .json file", "source")
+        raise InvalidInput(f"{shown(text)} is a folder; give a .keras, .h5 or .json file")
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
     except OSError as error:
-        raise InvalidInput(f"cannot read {shown(text)}: {error.strerror or error}", "source") from None
+        raise InvalidInput(f"cannot read {shown(text)}: {error.strerror or error}") from None
     if head.startswith(_ZIP):
         return Source(text, SourceKind.ARCHIVE, path=path, config=_archive(path, text))
     if head.startswith(_HDF5):
@@ -93,10 +92,9 @@ def _read(path: Path, text: str) -> bytes:
         with path.open("rb") as handle:
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:
-        raise InvalidInput(f"cannot read {shown(text)}: {error.strerror or error}", "source") from None
+        raise InvalidInput(f"cannot read {shown(text)}: {error.strerror or error}") from None
     if len(data) > MAX_CONFIG_BYTES:
-        raise InvalidInput(f"{shown(text)} is over {MAX_CONFIG_BYTES // 2**20} MiB; not a model configuration",
-                           "source")  # fmt: skip
+        raise InvalidInput(f"{shown(text)} is over {MAX_CONFIG_BYTES // 2**20} MiB; not a model configuration")
     return data
 
 
@@ -106,17 +104,15 @@ def _json(data: bytes | str, text: str, where: str) -> dict[str, Any]:
             data = data.decode("utf-8-sig")
         value = json.loads(data)
     except UnicodeDecodeError:
-        raise InvalidInput(f"{shown(text)}: {where} is neither a zip, an HDF5 file nor UTF-8 JSON", "source") from None
+        raise InvalidInput(f"{shown(text)}: {where} is neither a zip, an HDF5 file nor UTF-8 JSON") from None
     except json.JSONDecodeError as error:
         raise InvalidInput(
-            f"{shown(text)}: {where} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})",
-            "source",
+            f"{shown(text)}: {where} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
     except RecursionError:
-        raise InvalidInput(f"{shown(text)}: {where} is nested too deeply", "source") from None
+        raise InvalidInput(f"{shown(text)}: {where} is nested too deeply") from None
     if not isinstance(value, dict):
-        raise InvalidInput(f"{shown(text)}: {where} holds a JSON {type(value).__name__}, not a model configuration",
-                           "source")  # fmt: skip
+        raise InvalidInput(f"{shown(text)}: {where} holds a JSON {type(value).__name__}, not a model configuration")
     return value
 
 
@@ -125,16 +121,15 @@ def _archive(path: Path, text: str) -> dict[str, Any]:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "config.json" not in names:
-                raise InvalidInput(f"{shown(text)} is a zip but not a Keras archive: it holds no config.json", "source")
+                raise InvalidInput(f"{shown(text)} is a zip but not a Keras archive: it holds no config.json")
             with archive.open("config.json") as member:
                 data = member.read(MAX_CONFIG_BYTES + 1)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as error:
-        raise InvalidInput(f"{shown(text)} is not a readable zip archive ({shown(str(error), 120)})",
-                           "source") from None  # fmt: skip
+        raise InvalidInput(f"{shown(text)} is not a readable zip archive ({shown(str(error), 120)})") from None
     except OSError as error:
-        raise InvalidInput(f"cannot read {shown(text)}: {error.strerror or error}", "source") from None
+        raise InvalidInput(f"cannot read {shown(text)}: {error.strerror or error}") from None
     if len(data) > MAX_CONFIG_BYTES:
-        raise InvalidInput(f"{shown(text)}: config.json is over {MAX_CONFIG_BYTES // 2**20} MiB", "source")
+        raise InvalidInput(f"{shown(text)}: config.json is over {MAX_CONFIG_BYTES // 2**20} MiB")
     return _json(data, text, "its config.json")
 
 
@@ -147,12 +142,10 @@ def _h5(path: Path, text: str) -> dict[str, Any]:
         with h5py.File(path, "r") as handle:
             raw = handle.attrs.get("model_config")
     except OSError as error:
-        raise InvalidInput(f"{shown(text)} is not a readable HDF5 file ({shown(str(error), 120)})",
-                           "source") from None  # fmt: skip
+        raise InvalidInput(f"{shown(text)} is not a readable HDF5 file ({shown(str(error), 120)})") from None
     if raw is None:
         raise InvalidInput(
-            f"{shown(text)} is an HDF5 file without a model_config (weights only?); save it with model.save()",
-            "source",
+            f"{shown(text)} is an HDF5 file without a model_config (weights only?); save it with model.save()"
         )
     if not isinstance(raw, (bytes, str)):
         raw = bytes(raw)
