@@ -15,7 +15,7 @@ from convinspect.core.forward import DEFAULT_BUDGET
 from convinspect.core.model import ModelReport
 from convinspect.core.report import Report, compare, lookup
 from convinspect.core.spec import SEED_MAX, LayerSpec, parse_int, parse_shape_ranges, parse_size, parse_spec
-from convinspect.core.specfile import Entry, load_entries, validate_keys
+from convinspect.core.specfile import Entry, load_entries, validate_keys, validate_model_keys
 from convinspect.core.sweep import Sweep, SweepRow
 from convinspect.core.text import shown
 from convinspect.engines import analytic
@@ -102,7 +102,9 @@ def _both(keras: Any, spec: LayerSpec, *, forward: Forward, budget: int, seed: i
 
 
 def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: Any) -> EntryResult:
-    """Check one entry; an entry without `input` chains on the previous entry's output."""
+    """Check one entry; a layer entry without `input` chains on the previous entry's output."""
+    if entry.kind == "model":
+        return _check_model(entry, engine_options.get("engine", Engine.KERAS))
     values = dict(entry.values)
     try:
         validate_keys(entry)
@@ -117,10 +119,40 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
     return EntryResult(entry, "passed" if report.ok else "failed", report=report)
 
 
+def _check_model(entry: Entry, engine: Engine | str) -> EntryResult:
+    """A [[model]] table: the model's report, its expectations and its layers' ([model.layer.NAME])."""
+    from convinspect.core.modelcheck import ModelResult, evaluate
+
+    try:
+        validate_model_keys(entry)
+        values = entry.values
+        report = inspect_model(_beside(entry.file, values["source"]), engine=engine, input=values.get("input"))
+        expectations = {key: values.get(key) for key in ("expect_params", "max_params", "max_macs")}
+        result = ModelResult(report, evaluate(report, expectations, values.get("layer", {})))
+    except BackendError as err:
+        return EntryResult(entry, "error", error=err.message(prefix=""))
+    except ConvinspectError as err:
+        return EntryResult(entry, "invalid", error=err.message(prefix=""))
+    return EntryResult(entry, "passed" if result.ok else "failed", report=result)
+
+
+def _beside(spec_file: str, source: str) -> str:
+    """A relative file path in a spec file is read from the spec file's folder (as `include`s are)."""
+    from pathlib import Path
+
+    if spec_file == "-" or Path(source).is_absolute() or source.startswith("keras.applications."):
+        return source
+    file, _, function = source.partition(":") if ":" in source and not Path(source).exists() else (source, "", "")
+    beside = Path(spec_file).parent / file
+    if not beside.exists():
+        return source
+    return f"{beside}:{function}" if function else str(beside)
+
+
 def _chained_input(previous: EntryResult | None) -> list[int | None]:
     if previous is None:
         raise InvalidInput("no 'input', and no previous entry whose output it could take")
-    if previous.report is None:
+    if not isinstance(previous.report, Report):
         which = f"#{previous.entry.index} {shown(previous.entry.label)}, line {previous.entry.line}"
         if previous.status == "error":  # the environment failed, not this spec
             raise BackendError(f"no 'input', and the entry before it ({which}) could not be run, so it has no output")

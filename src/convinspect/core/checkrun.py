@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from convinspect.core.modelcheck import ModelResult
 from convinspect.core.report import Report
 from convinspect.core.specfile import Entry
 from convinspect.errors import EXIT_BACKEND, EXIT_CHECK_FAILED, EXIT_INVALID, EXIT_OK
@@ -18,12 +19,13 @@ CHECK_SCHEMA = "convinspect.check/1"
 class EntryResult:
     entry: Entry
     status: str  # passed | failed | invalid (the entry or file is wrong) | error (TensorFlow failed)
-    report: Report | None = None
+    report: Report | ModelResult | None = None
     error: str | None = None
 
     def to_dict(self, with_report: bool = True) -> dict[str, Any]:
         return {
             "file": self.entry.file,
+            "kind": self.entry.kind,
             "entry": self.entry.index,
             "line": self.entry.line,
             "name": self.entry.label,

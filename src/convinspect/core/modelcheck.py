@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convinspect.core.expectations import Expectations, parse_expectations
-from convinspect.core.model import LayerRow, ModelReport
+from convinspect.core.model import LayerRow, ModelReport, Params
 from convinspect.core.report import Check
 from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
@@ -48,6 +48,24 @@ class ModelResult:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks) and not self.changes
+
+    # What a check run shows of each entry (see render/checks.py), as a layer's Report has it.
+    @property
+    def class_name(self) -> str:
+        return self.report.class_name
+
+    @property
+    def output_shape(self) -> tuple[int | None, ...] | None:
+        top = [row for row in self.report.rows if not row.path]
+        return top[-1].output_shape if top else None
+
+    @property
+    def params(self) -> Params:
+        return self.report.totals.params
+
+    @property
+    def macs(self) -> int | None:
+        return self.report.totals.macs
 
     def to_dict(self) -> dict[str, Any]:
         out = self.report.to_dict()

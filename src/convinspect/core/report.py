@@ -143,6 +143,10 @@ class Report:
     def ok(self) -> bool:
         return all(check.ok for check in self.checks)
 
+    @property
+    def macs(self) -> int:
+        return self.measures.cost.macs
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "schema": REPORT_SCHEMA,

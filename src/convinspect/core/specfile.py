@@ -1,4 +1,5 @@
-"""Spec files: TOML `[[layer]]` tables or JSON `{"layer": [...]}`, read into entries that know their line."""
+"""Spec files: TOML `[[layer]]`/`[[model]]` tables or JSON `{"layer": [...], "model": [...]}`, read into
+entries that know their line."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
 ENTRY_KEYS = (*OPTION_NAMES, *EXPECTATION_KEYS)
+MODEL_ENTRY_KEYS = ("source", "input", "name", "expect_params", "max_params", "max_macs", "layer")
+KINDS = ("layer", "model")
 
 
 @dataclass(frozen=True)
@@ -24,16 +27,21 @@ class Entry:
     """One `[[layer]]` table of a spec file, with where it stands."""
 
     file: str
-    index: int  # 1-based
+    index: int  # 1-based, within its kind
     line: int
     values: dict[str, Any]
+    kind: str = "layer"  # layer | model
 
     @property
     def label(self) -> str:
         if self.index == 0:  # the file itself could not be read
             return Path(self.file).name
         name = self.values.get("name")
-        return str(name) if name else f"{self.values.get('layer', 'conv2d')} #{self.index}"
+        if name:
+            return str(name)
+        if self.kind == "model":
+            return f"{self.values.get('source', 'model')} #{self.index}"
+        return f"{self.values.get('layer', 'conv2d')} #{self.index}"
 
 
 def _suggest(key: str, choices: Iterable[str]) -> str:
@@ -56,8 +64,8 @@ class _Lines:
 _WS = re.compile(r"[ \t\r\n]*")
 
 
-def _json_layer_offsets(text: str, decoder: json.JSONDecoder) -> list[int]:
-    """Where each item of the top-level "layer" array starts, found with json's own (C) decoder."""
+def _json_layer_offsets(text: str, decoder: json.JSONDecoder, kind: str = "layer") -> list[int]:
+    """Where each item of the top-level `kind` array starts, found with json's own (C) decoder."""
     pos = _WS.match(text, 0).end() + 1  # type: ignore[union-attr]  # past the top-level "{"
     while pos < len(text):
         pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
@@ -66,7 +74,7 @@ def _json_layer_offsets(text: str, decoder: json.JSONDecoder) -> list[int]:
         key, pos = decoder.raw_decode(text, pos)
         pos = _WS.match(text, pos).end() + 1  # type: ignore[union-attr]  # past ":"
         pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-        if key == "layer" and text[pos] == "[":
+        if key == kind and text[pos] == "[":
             starts: list[int] = []
             pos += 1
             while True:
@@ -83,10 +91,10 @@ def _json_layer_offsets(text: str, decoder: json.JSONDecoder) -> list[int]:
     return []
 
 
-def _toml_layer_offsets(text: str) -> list[int]:
+def _toml_layer_offsets(text: str, kind: str = "layer") -> list[int]:
     """Where each entry starts: `[[layer]]` headers, or the items of an inline `layer = [...]`."""
-    headers = [m.start() for m in re.finditer(r"(?m)^[ \t]*\[\[[ \t]*[\"']?layer[\"']?[ \t]*\]\]", text)]
-    inline = re.search(r"(?m)^[ \t]*[\"']?layer[\"']?[ \t]*=[ \t]*\[", text)
+    headers = [m.start() for m in re.finditer(rf"(?m)^[ \t]*\[\[[ \t]*[\"']?{kind}[\"']?[ \t]*\]\]", text)]
+    inline = re.search(rf"(?m)^[ \t]*[\"']?{kind}[\"']?[ \t]*=[ \t]*\[", text)
     return headers if headers or inline is None else _inline_items(text, inline.end())
 
 
@@ -141,7 +149,7 @@ class _DuplicateKey(ValueError):
 
 
 _VALUE_TYPES = (str, int, bool, list)
-_SHAPE = 'expected [[layer]] tables (TOML) or {"layer": [{...}]} (JSON)'
+_SHAPE = 'expected [[layer]] or [[model]] tables (TOML) or {"layer": [{...}]} (JSON)'
 
 
 MAX_SPEC_BYTES = 256 * 2**20  # /dev/zero or `yes |` must not fill the memory
@@ -199,20 +207,41 @@ def load_entries(path: str) -> list[Entry]:
         why = "an integer has more digits than Python reads (4,300)" if "digits" in str(err) else shown(err, 120)
         raise InvalidInput(f"{path}: cannot read: {why}") from None
     if not isinstance(data, dict):
-        raise InvalidInput(f"{path}: expected a table/object with a 'layer' list at the top")
+        raise InvalidInput(f"{path}: expected a table/object with a 'layer' or 'model' list at the top")
     for key in data:
-        if key != "layer":
-            raise InvalidInput(f"{path}: unknown top-level key {shown(key)}{_suggest(key, ['layer'])}")
-    layers = data.get("layer")
-    if not isinstance(layers, list) or not layers:
-        raise InvalidInput(f"{path}: no layers; {_SHAPE}")
+        if key not in KINDS:
+            raise InvalidInput(f"{path}: unknown top-level key {shown(key)}{_suggest(key, KINDS)}")
     lines = _Lines(text)
-    starts = _json_layer_offsets(text, decoder) if is_json else _toml_layer_offsets(text)
     entries = []
-    for index, values in enumerate(layers, start=1):
-        line = lines.at(starts[index - 1]) if index - 1 < len(starts) else 1
-        entries.append(Entry(path, index, line, values if isinstance(values, dict) else {"__not_a_table__": values}))
+    for kind in KINDS:
+        items = data.get(kind)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise InvalidInput(f"{path}: '{kind}' must be a list of tables; {_SHAPE}")
+        starts = _json_layer_offsets(text, decoder, kind) if is_json else _toml_layer_offsets(text, kind)
+        for index, values in enumerate(items, start=1):
+            line = lines.at(starts[index - 1]) if index - 1 < len(starts) else 1
+            table = values if isinstance(values, dict) else {"__not_a_table__": values}
+            entries.append(Entry(path, index, line, table, kind))
+    if not entries:
+        raise InvalidInput(f"{path}: no layers or models; {_SHAPE}")
     return entries
+
+
+def validate_model_keys(entry: Entry) -> None:
+    """A [[model]] table: its own keys, and `[model.layer.NAME]` tables of expectations."""
+    for key, value in entry.values.items():
+        if key == "__not_a_table__":
+            raise InvalidInput(f"expected a table of settings, got {shown(value)}")
+        if key not in MODEL_ENTRY_KEYS:
+            raise InvalidInput(f"unknown key '{key}' in a [[model]] table{_suggest(key, MODEL_ENTRY_KEYS)}")
+    if not isinstance(entry.values.get("source"), str):
+        raise InvalidInput("a [[model]] table needs source = \"model.keras\" (a file, module:function or "
+                           "keras.applications.NAME)")  # fmt: skip
+    layers = entry.values.get("layer", {})
+    if not isinstance(layers, dict) or not all(isinstance(v, dict) for v in layers.values()):
+        raise InvalidInput("'layer' in a [[model]] table holds [model.layer.NAME] tables of expectations")
 
 
 def validate_keys(entry: Entry) -> None:

@@ -38,7 +38,8 @@ def summary_line(run: CheckRun | Tally) -> str:
 
 
 def _shape(result: EntryResult) -> str:
-    return "" if result.report is None else words.shape_text(result.report.output_shape)
+    shape = None if result.report is None else result.report.output_shape
+    return "" if shape is None else words.shape_text(shape)
 
 
 def _params(result: EntryResult) -> str:
@@ -46,7 +47,10 @@ def _params(result: EntryResult) -> str:
 
 
 def _macs(result: EntryResult) -> str:
-    return "" if result.report is None else words.thousands(result.report.measures.cost.macs)
+    if result.report is None:
+        return ""
+    macs = result.report.macs
+    return "?" if macs is None else words.thousands(macs)
 
 
 def check_junit(run: CheckRun) -> str:

@@ -81,7 +81,7 @@ def check_json_stream(results: Iterable[EntryResult], tally: Tally) -> Iterator[
         tally.add(result)
         row = {
             **result.to_dict(with_report=False),
-            "report": None if result.report is None else report_dict(result.report),
+            "report": None if result.report is None else _entry_report(result.report),
         }
         yield separator + "    " + inert_json(json.dumps(row, ensure_ascii=False, separators=(", ", ": ")))
         separator = ",\n"
@@ -113,3 +113,7 @@ def error_json(err: ConvinspectError, schema: str = REPORT_SCHEMA) -> str:
 def model_json(result: ModelResult) -> str:
     """One compact object per layer: an 800-layer model stays greppable."""
     return dumps_rows(result.to_dict(), "layers")
+
+
+def _entry_report(report: Report | ModelResult) -> dict[str, Any]:
+    return report_dict(report) if isinstance(report, Report) else report.to_dict()
