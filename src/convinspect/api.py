@@ -320,12 +320,13 @@ def _analytic_model(found: Any, shape: Any) -> ModelReport:
 
 
 def compare_models(a: ModelReport, b: ModelReport) -> list[str]:
-    """Every field on which two model reports differ (input layers aside: Keras names and adds them)."""
+    """Every field on which two model reports differ. Input layers aside (Keras names and adds them), and
+    variables by shape, trainability and dtype: a layer that does not name its variables gets Keras' `variable_N`."""
 
     def rows(report: ModelReport) -> dict[str, Any]:
         return {
             row.key: {"class": row.class_name, "output_shape": row.output_shape, "params": row.params,
-                      "variables": [(w.name, w.shape, w.trainable, w.dtype) for w in row.weights]}
+                      "variables": [(w.shape, w.trainable, w.dtype) for w in row.weights]}
             for row in report.rows
             if row.class_name != "InputLayer"
         }  # fmt: skip

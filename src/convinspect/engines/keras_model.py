@@ -195,6 +195,8 @@ def _functional(model: Any) -> Any:
 
 def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Observed],
              progress: Progress | None) -> None:  # fmt: skip
+    from keras.src.ops.function import make_node_key
+
     graph = _functional(model)
     operations = list(graph.operations)
     nodes: set[str] = getattr(graph, "_nodes", set())
@@ -205,9 +207,10 @@ def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Obs
             continue
         call = 0
         for index, node in enumerate(operation._inbound_nodes):
-            if f"{operation.name}_ib-{index}" not in nodes:
+            if make_node_key(operation, index) not in nodes:  # a call outside this model's graph
                 continue
-            weights = _weights(keras, operation) if call == 0 and not isinstance(operation, keras.Model) else ()
+            leaf = isinstance(operation, keras.layers.Layer) and not isinstance(operation, keras.Model)
+            weights = _weights(keras, operation) if call == 0 and leaf else ()  # ops (x + y) hold none
             found[(path, operation.name, call)] = Observed(tuple(_shape(t.shape) for t in node.outputs), weights)
             call += 1
         if isinstance(operation, keras.Model):
