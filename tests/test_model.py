@@ -217,7 +217,7 @@ def _rf_models() -> list[Any]:
             L.Conv2D(1, (5, 3), strides=(2, 1), padding="same"),
             L.AveragePooling2D(2),
             L.DepthwiseConv2D(3, dilation_rate=2, padding="same"),
-        ),  # fmt: skip
+        ),
         branchy,
         cropped,
         model(L.Conv1D(1, 4, padding="causal", dilation_rate=3), L.AveragePooling1D(3, strides=2), shape=(40, 1)),
