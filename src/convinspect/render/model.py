@@ -45,6 +45,11 @@ def field_text(field: ReceptiveField | None) -> str:
     return f"{sizes} /{jump}"
 
 
+def variables_text(row: LayerRow) -> str:
+    """`kernel 3×3×1×32, bias 32`: a conv row's variable shapes."""
+    return ", ".join(f"{inert(w.name)} {shape_cell(w.shape)}" for w in row.weights)
+
+
 def visible(result: ModelResult) -> list[LayerRow]:
     """The rows --depth keeps: nested rows deeper than it fold into their model's row."""
     if result.depth is None:
@@ -155,6 +160,8 @@ def model_table(result: ModelResult) -> RenderableType:
     for row in visible(result):
         name = Text("  " * row.depth + inert(row.name), style="bold" if row.container else "")
         name.append(f" ({inert(row.class_name)})", style="dim")
+        if row.conv is not None and row.weights:
+            name.append("\n" + "  " * row.depth + "  " + variables_text(row), style="dim")
         frozen = (
             ""
             if row.outputs is None or row.call
@@ -171,8 +178,10 @@ def model_table(result: ModelResult) -> RenderableType:
 def model_markdown(result: ModelResult) -> str:
     report = result.report
     lines = [f"### {md_code(report.name)} ({report.class_name}), {report.engine} engine", ""]
-    lines.append("| layer | class | output shape | params | non-trainable | MACs | memory | receptive field |")
-    lines.append("|---|---|---|---:|---:|---:|---:|---|")
+    lines.append(
+        "| layer | class | output shape | params | non-trainable | MACs | memory | receptive field | variables |"
+    )
+    lines.append("|---|---|---|---:|---:|---:|---:|---|---|")
     for row in visible(result):
         cells = [
             ("&nbsp;&nbsp;" * row.depth) + md_code(row.name),
@@ -183,6 +192,7 @@ def model_markdown(result: ModelResult) -> str:
             "?" if row.macs is None else thousands(row.macs),
             "" if row.activation_bytes is None else human_bytes(row.activation_bytes),
             field_text(row.receptive_field),
+            md_code(variables_text(row)) if row.weights else "",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
