@@ -10,6 +10,7 @@ from typing import Any
 
 from convinspect.core.checkrun import CheckRun, EntryResult
 from convinspect.core.choices import Engine, Forward
+from convinspect.core.conformance import Conformance
 from convinspect.core.expectations import EXPECTATION_KEYS, parse_expectations, with_checks
 from convinspect.core.forward import DEFAULT_BUDGET
 from convinspect.core.model import ModelReport
@@ -39,6 +40,8 @@ def inspect_layer(
     budget: int | str = DEFAULT_BUDGET,
     seed: int | None = None,
     explain: bool = False,
+    verify: bool = False,
+    backend: str | None = None,
 ) -> Report:
     """Inspect one conv layer.
 
@@ -46,8 +49,11 @@ def inspect_layer(
     "input": "2,32,32,1"}`). `engine` is `keras` (build the real layer), `analytic`
     (arithmetic only, no TensorFlow) or `both` (run both; any disagreement raises
     BackendError). `explain` adds the lazy-build story (observed with Keras, computed
-    without). `budget` is bytes or a size such as "1GiB". Raises InvalidInput, with the
-    command line's messages, for bad arguments and for configs Keras would reject.
+    without). `budget` is bytes or a size such as "1GiB". `verify` checks the real layer's
+    output against a float64 NumPy reference (Keras engine only). `backend` chooses Keras'
+    backend (tensorflow, jax, numpy, torch; default KERAS_BACKEND, else tensorflow): a process
+    keeps the first backend Keras loads. Raises InvalidInput, with the command line's
+    messages, for bad arguments and for configs Keras would reject.
     """
     spec = _spec(spec)
     engine = Engine.parse(engine, "engine")
@@ -55,11 +61,18 @@ def inspect_layer(
     budget = parse_size(budget, "budget")
     seed = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
     if engine is Engine.ANALYTIC:
+        if verify:
+            raise InvalidInput(
+                "needs the real forward pass, and the analytic engine runs none: use --engine keras or both", "verify"
+            )
+        if backend is not None:
+            raise InvalidInput("chooses the Keras engine's backend; the analytic engine has none", "backend")
         return analytic.inspect(spec, explain=explain)
     keras = _keras_engine()
+    keras.select_backend(backend)
     if engine is Engine.KERAS:
-        return keras.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain)  # type: ignore[no-any-return]
-    return _both(keras, spec, forward=forward, budget=budget, seed=seed, explain=explain)
+        return keras.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain, verify=verify)  # type: ignore[no-any-return]
+    return _both(keras, spec, forward=forward, budget=budget, seed=seed, explain=explain, verify=verify)
 
 
 def _spec(spec: object) -> LayerSpec:
@@ -70,12 +83,16 @@ def _spec(spec: object) -> LayerSpec:
     return parse_spec(spec)
 
 
-def _both(keras: Any, spec: LayerSpec, *, forward: Forward, budget: int, seed: int | None, explain: bool) -> Report:
+def _both(
+    keras: Any, spec: LayerSpec, *, forward: Forward, budget: int, seed: int | None, explain: bool, verify: bool
+) -> Report:
     verdicts: dict[Engine, Report | InvalidInput] = {}
     for name in (Engine.KERAS, Engine.ANALYTIC):
         try:
             if name is Engine.KERAS:
-                verdicts[name] = keras.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain)
+                verdicts[name] = keras.inspect(
+                    spec, forward=forward, budget=budget, seed=seed, explain=explain, verify=verify
+                )
             else:
                 verdicts[name] = analytic.inspect(spec)
         except InvalidInput as err:
@@ -343,3 +360,75 @@ def compare_models(a: ModelReport, b: ModelReport) -> list[str]:
     if a.totals.bytes_by_dtype != b.totals.bytes_by_dtype:
         found.append(f"bytes: {a.engine} {dict(a.totals.bytes_by_dtype)} vs {b.engine} {dict(b.totals.bytes_by_dtype)}")
     return found
+
+
+# -- every backend -----------------------------------------------------------------------
+
+
+def run_conformance(
+    spec: LayerSpec | Mapping[str, object],
+    *,
+    forward: Forward | str = Forward.AUTO,
+    budget: int | str = DEFAULT_BUDGET,
+    seed: int | None = None,
+) -> Conformance:
+    """The layer on every Keras backend, each in its own process (Keras binds one backend per
+    process), each verified against the float64 reference."""
+    import json
+    import subprocess
+    import sys
+
+    from convinspect.core.conformance import BackendRun, Conformance
+    from convinspect.engines.keras import BACKENDS, PACKAGES, installed
+
+    spec = _spec(spec)
+    forward = Forward.parse(forward, "forward")
+    budget = parse_size(budget, "budget")
+    seed = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
+    flags = [*_flags(spec), "--forward", str(forward), "--budget", str(budget)]
+    if seed is not None:
+        flags += ["--seed", str(seed)]
+    runs = []
+    for backend in BACKENDS:
+        if not installed(backend):
+            runs.append(BackendRun(backend, "missing", error=f"not installed: pip install {PACKAGES[backend][1]}"))
+            continue
+        argv = [sys.executable, "-m", "convinspect", "build", *flags, "--backend", backend, "--verify", "-F", "json"]
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        try:
+            document = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            runs.append(BackendRun(backend, "error", error=_last_line(proc.stderr) or f"exit {proc.returncode}"))
+            continue
+        if "error" in document:
+            status = {2: "invalid", 1: "failed"}.get(proc.returncode, "error")
+            runs.append(BackendRun(backend, status, error=str(document["error"].get("message"))))
+            continue
+        status = "ok" if proc.returncode == 0 else "failed" if proc.returncode == 1 else "error"
+        version = document.get("versions", {}).get("backend_version")
+        runs.append(BackendRun(backend, status, version, document))
+    return Conformance(spec.kind.class_name, spec.config_dict(), list(spec.input_shape), tuple(runs))
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _flags(spec: LayerSpec) -> list[str]:
+    """The command-line options that rebuild `spec` in another process."""
+    c = spec.config
+
+    def listed(values: tuple[int, ...] | tuple[int | None, ...]) -> str:
+        return ",".join("?" if v is None else str(v) for v in values)
+
+    flags = ["--layer", spec.kind.key, "--input", listed(spec.input_shape), "--name", spec.name]
+    flags += ["--kernel", listed(c.kernel_size), "--strides", listed(c.strides), "--dilation", listed(c.dilation_rate)]
+    flags += ["--padding", str(c.padding), "--data-format", str(c.data_format), "--activation", c.activation]
+    flags += ["--dtype", c.dtype] + ([] if c.use_bias else ["--no-bias"])
+    for option, value in (("--filters", c.filters), ("--groups", c.groups), ("--depth-multiplier", c.depth_multiplier)):
+        if value is not None:
+            flags += [option, str(value)]
+    if c.output_padding is not None:
+        flags += ["--output-padding", listed(c.output_padding)]
+    return flags

@@ -13,13 +13,14 @@ from typing import Any
 
 from convinspect.core.checkrun import CheckRun
 from convinspect.core.choices import Format
+from convinspect.core.conformance import Conformance
 from convinspect.core.modelcheck import ModelResult
 from convinspect.core.report import Report
 from convinspect.core.sweep import Sweep
 from convinspect.core.text import for_encoding, inert, inert_lines, json_for_encoding
 from convinspect.errors import InvalidInput, OutputError
 
-Result = Report | CheckRun | Sweep | ModelResult
+Result = Report | CheckRun | Sweep | ModelResult | Conformance
 FILE_WIDTH = 120  # Rich tables written to a file: fixed width, no colour
 
 
@@ -44,6 +45,13 @@ def _render(result: Result, fmt: Format, *, diagram: bool = False) -> Any:
         writers = {Format.JSON: json.report_json, Format.MARKDOWN: markdown.report_markdown,
                    Format.PLAIN: plain.report_plain}  # fmt: skip
         return writers[fmt](result, diagram)
+    if isinstance(result, Conformance):
+        from convinspect.render import conformance, json
+
+        conformance_writers = {Format.TABLE: conformance.conformance_table, Format.JSON: json.conformance_json,
+                               Format.MARKDOWN: conformance.conformance_markdown,
+                               Format.PLAIN: conformance.conformance_plain}  # fmt: skip
+        return conformance_writers[fmt](result)
     if isinstance(result, ModelResult):
         from convinspect.render import json, model
 
@@ -75,6 +83,10 @@ def summary(result: Result) -> str:
         from convinspect.render.model import summary_line
 
         return summary_line(result)
+    if isinstance(result, Conformance):
+        from convinspect.render.conformance import summary_line as conformance_summary
+
+        return conformance_summary(result)
     return sweep.summary_line(result)
 
 

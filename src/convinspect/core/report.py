@@ -15,6 +15,7 @@ from convinspect.core.forward import ForwardChoice
 from convinspect.core.kinds import Kind
 from convinspect.core.measures import Measures
 from convinspect.core.runtime import Runtime
+from convinspect.core.verify import Verification
 
 REPORT_SCHEMA = "convinspect.report/1"
 Shape = tuple[int | None, ...]
@@ -118,6 +119,7 @@ class Report:
     checks: tuple[Check, ...] = ()
     story: tuple[Step, ...] = ()  # only with --explain
     agreed_with: Engine | None = None  # the other engine, when --engine both compared them
+    verification: Verification | None = None  # only with --verify
 
     def __post_init__(self) -> None:
         # Frozen all the way down where callers look: the versions are a read-only view.
@@ -141,7 +143,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
+        return all(check.ok for check in self.checks) and (self.verification is None or self.verification.ok)
 
     @property
     def macs(self) -> int:
@@ -168,6 +170,8 @@ class Report:
         if self.story:
             out["explain"] = [step.to_dict() for step in self.story]
         out["checks"] = [c.to_dict() for c in self.checks]
+        if self.verification is not None:
+            out["verify"] = self.verification.to_dict()
         out["agreed_with"] = None if self.agreed_with is None else str(self.agreed_with)
         out["versions"] = dict(self.versions)
         return out
@@ -198,8 +202,12 @@ def differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[
 
 
 def compare(a: Report, b: Report) -> list[str]:
-    """The shared fields on which two engines' reports differ (empty when they agree)."""
-    return differences(_shared(a), _shared(b))
+    """The shared fields on which two engines' reports differ (empty when they agree). The runtime
+    verdict is compared only on the same backend (the analytic engine predicts TensorFlow's)."""
+    left, right = _shared(a), _shared(b)
+    if a.runtime.backend != b.runtime.backend:
+        del left["runtime"], right["runtime"]
+    return differences(left, right)
 
 
 def _shared(report: Report) -> dict[str, Any]:

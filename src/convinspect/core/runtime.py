@@ -43,6 +43,10 @@ RULES: dict[str, tuple[str, str]] = {
         "output_padding >= 1 on that axis, or output_padding unset",
     ),
     "tensorflow": ("TensorFlow failed to run the forward pass", "another dtype or data format, or a GPU"),
+    "backend": (
+        "the Keras backend failed to run the forward pass",
+        "another backend (--backend), dtype or data format",
+    ),
 }
 
 # TensorFlow's messages -> the rule they report (the Keras engine classifies what it observes).

@@ -5,9 +5,11 @@ The only module that imports TensorFlow, and only when a Keras report is asked f
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
+import sys
 from typing import Any
 
 from convinspect.core import arithmetic, story
@@ -21,6 +23,7 @@ from convinspect.core.report import Report, Step, Variable
 from convinspect.core.runtime import Runtime, observed_failure
 from convinspect.core.spec import LayerSpec
 from convinspect.core.text import shown
+from convinspect.core.verify import Verification, tolerance
 from convinspect.errors import BackendError, InvalidInput
 from convinspect.version import __version__
 
@@ -42,28 +45,62 @@ def rejected(err: Exception, what: str) -> InvalidInput:
     return InvalidInput(f"Keras rejected the {what}: {text}", rule=rule)
 
 
+# Keras' backends, and the package each needs (Keras' NumPy backend runs convolutions with jax.lax).
+BACKENDS = ("tensorflow", "jax", "numpy", "torch")
+PACKAGES = {"tensorflow": ("tensorflow", "tensorflow"), "jax": ("jax", "'convinspect[jax]'"),
+            "numpy": ("jax", "'convinspect[jax]'"), "torch": ("torch", "torch")}  # fmt: skip
+
+
+def backend_name(raw: object, option: str = "backend") -> str:
+    name = str(raw).strip().lower()
+    if name not in BACKENDS:
+        raise InvalidInput(f"unknown backend {shown(raw, 40)}; expected one of {', '.join(BACKENDS)}", option)
+    return name
+
+
+def installed(name: str) -> bool:
+    """Whether the packages backend `name` needs can be imported (without importing them)."""
+    import importlib.util
+
+    return importlib.util.find_spec(PACKAGES[name][0]) is not None
+
+
+def select_backend(name: str | None) -> str:
+    """Choose Keras' backend before Keras is imported (KERAS_BACKEND, else tensorflow).
+
+    Keras binds a backend when it is imported, so a process keeps the first one it loads."""
+    requested = backend_name(name if name is not None else os.environ.get("KERAS_BACKEND") or "tensorflow",
+                             "backend" if name is not None else "KERAS_BACKEND")  # fmt: skip
+    if not installed(requested):
+        package, spec = PACKAGES[requested]
+        raise InvalidInput(f"the {requested} backend needs {package}, which is not installed: pip install {spec}",
+                           "backend")  # fmt: skip
+    loaded = sys.modules.get("keras")
+    if loaded is not None:
+        current = loaded.backend.backend()
+        if current != requested:
+            raise BackendError(
+                f"Keras is already loaded with the {current} backend in this process, and a process keeps its "
+                f"first backend; run {requested} in a new process (the command line does: --backend all)"
+            )
+    os.environ["KERAS_BACKEND"] = requested
+    return requested
+
+
 @functools.lru_cache(maxsize=1)
 def load() -> tuple[Any, Any, dict[str, str | None]]:
-    """Import Keras (TensorFlow backend) once: (keras, numpy, versions).
+    """Import Keras on the chosen backend once: (keras, numpy, versions).
 
     Only log levels are set here; a program that calls the API keeps its own stderr
     (the command line silences file descriptor 2 itself, see convinspect/streams.py).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    if backend.strip().lower() != "tensorflow":
-        raise BackendError(
-            f"KERAS_BACKEND={shown(backend, 40)} asks Keras for another backend, and convinspect's Keras engine "
-            "runs on TensorFlow: unset KERAS_BACKEND or set it to tensorflow (or use --engine analytic)"
-        )
+    backend = select_backend(None)
     try:
         import keras
         import numpy
-        import tensorflow
     except ImportError as err:
-        raise BackendError(
-            f"TensorFlow/Keras is not available ({err}); install with: pip install 'tensorflow>=2.16'"
-        ) from None
+        raise BackendError(f"Keras is not available ({err}); install with: pip install 'tensorflow>=2.16'") from None
     try:
         import absl.logging
 
@@ -72,8 +109,33 @@ def load() -> tuple[Any, Any, dict[str, str | None]]:
         pass
     if not keras.__version__.startswith("3."):
         raise BackendError(f"convinspect needs Keras 3; found Keras {keras.__version__}")
-    versions = {"convinspect": __version__, "keras": keras.__version__, "tensorflow": tensorflow.__version__}
+    tensorflow = __import__("tensorflow") if backend == "tensorflow" else None
+    module = sys.modules.get(PACKAGES[backend][0]) or __import__(PACKAGES[backend][0])
+    versions = {
+        "convinspect": __version__, "keras": keras.__version__,
+        "tensorflow": None if tensorflow is None else tensorflow.__version__,
+        "backend": backend, "backend_version": getattr(module, "__version__", None),
+    }  # fmt: skip
     return keras, numpy, versions
+
+
+def backend_errors() -> tuple[type[Exception], ...]:
+    """What the backend raises when its kernels refuse a layer Keras accepted."""
+    _, _, versions = load()
+    if versions["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        return (tf.errors.OpError,)
+    return (RuntimeError, NotImplementedError)
+
+
+def _rejections() -> tuple[type[Exception], ...]:
+    _, _, versions = load()
+    if versions["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        return (ValueError, TypeError, tf.errors.InvalidArgumentError)
+    return (ValueError, TypeError)
 
 
 def release() -> None:
@@ -101,14 +163,82 @@ def _shape(shape: Any) -> tuple[int | None, ...]:
 
 def inspect(
     spec: LayerSpec, *, forward: Forward = Forward.AUTO, budget: int = DEFAULT_BUDGET, seed: int | None = None,
-    explain: bool = False,
+    explain: bool = False, verify: bool = False,
 ) -> Report:  # fmt: skip
     """Build the real Keras layer for `spec`, call it once, and report its variables.
 
-    With `explain`, also record the lazy-build story as it happens (see `_story`).
+    With `explain`, also record the lazy-build story as it happens (see `_story`); with
+    `verify`, also check its output against the float64 reference (see `_verify`).
     """
     keras, np, versions = load()
-    return _inspect(keras, np, versions, spec, forward, budget, seed, explain)
+    report = _inspect(keras, np, versions, spec, forward, budget, seed, explain)
+    if not verify or not report.runtime.runs:
+        return report
+    return dataclasses.replace(report, verification=_verify(keras, np, spec, budget, seed, str(versions["backend"])))
+
+
+def _terms(spec: LayerSpec) -> int:
+    """Products summed into one output: what rounding errors accumulate over."""
+    c = spec.config
+    taps = math.prod(c.kernel_size)
+    channels = spec.channels
+    family = spec.kind.family.value
+    if family == "conv":
+        return taps * channels // (c.groups or 1)
+    if family == "depthwise":
+        return taps
+    if family == "separable":
+        return taps + channels * (c.depth_multiplier or 1)
+    return taps * channels
+
+
+def _verify(keras: Any, np: Any, spec: LayerSpec, budget: int, seed: int | None, backend: str) -> Verification:
+    """Seeded random weights and input, the real forward pass, and the float64 reference beside it.
+
+    The real input is used when its forward pass fits the budget; otherwise a probe with the same
+    configuration: batch 1, each spatial axis twice the effective kernel (at least 4)."""
+    from convinspect.engines import reference
+
+    shape = tuple(1 if d is None else d for d in spec.input_shape)
+    out = arithmetic.output_shape(dataclasses.replace(spec, input_shape=shape))
+    probe = eager_bytes(math.prod(shape), math.prod(d for d in out if d is not None), spec.compute_dtype) > budget
+    if probe:
+        c = spec.config
+        spatial = tuple(max(4, 2 * effective_kernel(k, d)) for k, d in zip(c.kernel_size, c.dilation_rate))
+        shape = spec.data_format.assemble(1, spatial, spec.channels)  # type: ignore[assignment]
+    spec = dataclasses.replace(spec, input_shape=shape)
+    rng = np.random.default_rng(0 if seed is None else seed)
+    layer = getattr(keras.layers, spec.kind.class_name)(**spec.keras_kwargs())
+    layer.build(shape)
+    terms = _terms(spec)
+    weights = {}
+    for variable in layer.weights:
+        scale = 1.0 if variable.name == "bias" else 1 / math.sqrt(terms)  # outputs of order 1
+        variable.assign(keras.ops.cast(rng.standard_normal(tuple(variable.shape)) * scale, variable.dtype))
+        weights[variable.name] = keras.ops.convert_to_numpy(keras.ops.cast(variable, "float32")).astype("float64")
+    x = keras.ops.cast(rng.standard_normal(shape), layer.compute_dtype)
+    x64 = keras.ops.convert_to_numpy(keras.ops.cast(x, "float32")).astype("float64")
+    try:
+        y = layer(x)
+    except Exception as err:  # the backend could not run it after all
+        raise BackendError(f"{backend} failed while verifying: {type(err).__name__}: {err}") from None
+    real = keras.ops.convert_to_numpy(keras.ops.cast(y, "float32")).astype("float64")
+    expected, activation_checked = reference.forward(spec, x64, weights, real.shape)
+    if not activation_checked:  # compare before the activation: run the layer again without it
+        linear = dict(spec.keras_kwargs(), activation="linear")
+        bare = getattr(keras.layers, spec.kind.class_name)(**linear)
+        bare.build(shape)
+        for mine, theirs in zip(bare.weights, layer.weights):
+            mine.assign(theirs)
+        real = keras.ops.convert_to_numpy(keras.ops.cast(bare(x), "float32")).astype("float64")
+    error = real - expected
+    scale = float(np.abs(expected).max()) or 1.0
+    max_abs = float(np.abs(error).max()) if np.isfinite(error).all() else float("inf")
+    limit = tolerance(spec.compute_dtype, terms)
+    ok = max_abs / scale <= limit
+    found = None if ok else reference.finding(error, expected, weights.get("bias"), spec.data_format.channel_axis)
+    return Verification(ok, max_abs, max_abs / scale, limit, spec.compute_dtype, terms, shape, probe,
+                        activation_checked, found, backend)  # fmt: skip
 
 
 def _dummy(np: Any, shape: tuple[int | None, ...], dtype: str, seed: int | None) -> Any:
@@ -116,7 +246,7 @@ def _dummy(np: Any, shape: tuple[int | None, ...], dtype: str, seed: int | None)
     return rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
 
 
-def _probe(tf: Any, np: Any, cls: Any, spec: LayerSpec, dtype: str, budget: int, seed: int | None) -> Runtime:
+def _probe(np: Any, cls: Any, spec: LayerSpec, dtype: str, budget: int, seed: int | None, backend: str) -> Runtime:
     """Whether TensorFlow runs this layer, observed on the smallest input it takes (batch 1, each
     spatial axis max(2, effective kernel)), when the real input is too big for an eager pass.
     A probe that would itself pass the budget is not run; the rules predict the verdict instead."""
@@ -126,12 +256,20 @@ def _probe(tf: Any, np: Any, cls: Any, spec: LayerSpec, dtype: str, budget: int,
     layer = cls(**spec.keras_kwargs())
     output = _shape(layer.compute_output_shape(shape))
     if eager_bytes(math.prod(shape), math.prod(output), dtype) > budget:  # type: ignore[arg-type]
-        return arithmetic.runtime(spec)
+        # The rules describe TensorFlow's CPU kernels; other backends are not predicted.
+        return arithmetic.runtime(spec) if backend == "tensorflow" else Runtime(True, False, backend=backend)
     try:
         layer(_dummy(np, shape, dtype, seed))
-    except tf.errors.OpError as err:
-        return observed_failure(str(err))
-    return Runtime(runs=True, observed=True)
+    except backend_errors() as err:
+        return _failure(str(err), backend)
+    return Runtime(runs=True, observed=True, backend=backend)
+
+
+def _failure(message: str, backend: str) -> Runtime:
+    runtime = observed_failure(message)
+    if backend == "tensorflow":
+        return runtime
+    return dataclasses.replace(runtime, backend=backend, rule="backend")
 
 
 def _constructed(layer: Any) -> dict[str, Any]:
@@ -197,8 +335,7 @@ def _inspect(
     keras: Any, np: Any, versions: dict[str, str | None], spec: LayerSpec,
     forward: Forward, budget: int, seed: int | None, explain: bool = False,
 ) -> Report:  # fmt: skip
-    import tensorflow as tf
-
+    backend = str(versions["backend"])
     if seed is not None:
         keras.utils.set_random_seed(seed)
     cls = getattr(keras.layers, spec.kind.class_name)
@@ -223,18 +360,18 @@ def _inspect(
         if choice.mode is Forward.EAGER:
             try:
                 output = layer(_dummy(np, spec.input_shape, layer.compute_dtype, seed))
-                runtime = Runtime(runs=True, observed=True)
-            except tf.errors.OpError as err:  # valid for Keras, refused by TensorFlow's kernels
-                runtime = observed_failure(str(err))
+                runtime = Runtime(runs=True, observed=True, backend=backend)
+            except backend_errors() as err:  # valid for Keras, refused by the backend's kernels
+                runtime = _failure(str(err), backend)
                 output = layer(symbolic)  # the layer is built; its output shape is still Keras' to say
         else:
             output = layer(symbolic)
-            runtime = _probe(tf, np, cls, spec, layer.compute_dtype, budget, seed)
-    except (ValueError, TypeError, tf.errors.InvalidArgumentError) as err:
+            runtime = _probe(np, cls, spec, layer.compute_dtype, budget, seed, backend)
+    except _rejections() as err:
         raise rejected(err, "input") from None
-    except Exception as err:  # any other failure is TensorFlow's, not the user's
+    except Exception as err:  # any other failure is the backend's, not the user's
         raise BackendError(
-            f"TensorFlow failed during the {choice.mode} forward pass: {type(err).__name__}: {err}"
+            f"{backend} failed during the {choice.mode} forward pass: {type(err).__name__}: {err}"
         ) from None
     output_shape = _shape(output.shape)
     arithmetic.check_runnable(spec, output_shape)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from convinspect.core.checkrun import CHECK_SCHEMA, CheckRun, EntryResult, Tally
+from convinspect.core.conformance import Conformance
 from convinspect.core.modelcheck import ModelResult
 from convinspect.core.report import REPORT_SCHEMA, Report
 from convinspect.core.sweep import Sweep
@@ -117,3 +118,7 @@ def model_json(result: ModelResult) -> str:
 
 def _entry_report(report: Report | ModelResult) -> dict[str, Any]:
     return report_dict(report) if isinstance(report, Report) else report.to_dict()
+
+
+def conformance_json(result: Conformance) -> str:
+    return dumps(result.to_dict())

@@ -11,6 +11,7 @@ from convinspect.core.layouts import Layout
 from convinspect.core.report import Report, Variable
 from convinspect.core.text import inert
 from convinspect.core.units import human_bytes, thousands
+from convinspect.core.verify import Verification
 
 __all__ = ["human_bytes", "inert", "thousands"]
 
@@ -100,7 +101,20 @@ def notes(report: Report) -> list[str]:
     lines = [] if report.forward is None else [forward_note(report.forward)]
     if report.agreed_with is not None:
         lines.append(f"{report.agreed_with} engine agrees with Keras on every shared field")
+    if report.verification is not None:
+        lines.append(verify_text(report.verification))
     return lines
+
+
+def verify_text(v: Verification) -> str:
+    """One line: how the real output compares with the float64 reference."""
+    where = f"a probe input {shape_text(v.input_shape)}" if v.probe else f"input {shape_text(v.input_shape)}"
+    scope = "" if v.activation_checked else " (before the activation, which the reference does not define)"
+    figures = (f"max error {v.max_abs_error:.3g} (relative {v.max_rel_error:.3g}, tolerance {v.tolerance:.3g} "
+               f"for {v.compute_dtype})")  # fmt: skip
+    if v.ok:
+        return f"verify: {v.backend} matches the float64 reference on {where}{scope}: {figures}"
+    return f"verify FAILED: {v.backend} differs from the float64 reference on {where}{scope}: {figures}; {v.finding}"
 
 
 def totals_text(report: Report) -> str:

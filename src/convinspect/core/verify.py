@@ -1,0 +1,53 @@
+"""--verify: the real layer's output against the float64 reference, as facts.
+
+The tolerance is relative to the reference's largest magnitude: a few units in the last
+place of the compute dtype, times the square root of the terms each output sums (rounding
+errors of a sum grow like that). See docs/conventions.md#verify.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+REFERENCE = "numpy-float64"
+# The unit in the last place of each compute dtype (mixed policies compute in float16/bfloat16).
+EPSILON = {"float64": 2.0**-52, "float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
+ULPS = 2
+
+
+def tolerance(compute_dtype: str, terms: int) -> float:
+    """The largest relative error (max |error| / max |reference|) that rounding explains."""
+    return ULPS * EPSILON[compute_dtype] * math.sqrt(max(terms, 1))
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    max_abs_error: float
+    max_rel_error: float  # max |error| / max |reference|
+    tolerance: float
+    compute_dtype: str
+    terms: int  # products summed into each output
+    input_shape: tuple[int, ...]  # the input verified (a smaller probe when the real one is over the budget)
+    probe: bool
+    activation_checked: bool  # False: the reference stops before an activation it does not define
+    finding: str | None = None  # where the error sits, when it fails
+    backend: str = "tensorflow"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference": REFERENCE,
+            "ok": self.ok,
+            "max_abs_error": self.max_abs_error,
+            "max_rel_error": self.max_rel_error,
+            "tolerance": self.tolerance,
+            "compute_dtype": self.compute_dtype,
+            "terms": self.terms,
+            "input_shape": list(self.input_shape),
+            "probe": self.probe,
+            "activation_checked": self.activation_checked,
+            "finding": self.finding,
+            "backend": self.backend,
+        }

@@ -1,0 +1,68 @@
+"""--backend all: the conformance table (Rich, Markdown, plain) and its summary."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from convinspect.core.conformance import BackendRun, Conformance
+from convinspect.core.text import inert
+from convinspect.render.words import shape_text
+
+HEADER = ("backend", "version", "runs", "output", "variables", "verify")
+
+
+def _cells(run: BackendRun) -> list[str]:
+    if run.report is None:
+        return [run.backend, run.version or "", "", "", "", inert(run.status + (f": {run.error}" if run.error else ""))]
+    variables = ", ".join(f"{inert(name)} {shape_text(tuple(shape))}" for name, shape in run.variables or [])
+    verify = run.verify
+    if verify is None:
+        checked = "not run"
+    else:
+        checked = f"{'ok' if verify['ok'] else 'FAILED'} {verify['max_rel_error']:.2g}"
+    output = shape_text(tuple(run.output_shape or ()))
+    return [run.backend, run.version or "", "yes" if run.runs else "no", output, variables, checked]
+
+
+def lines(result: Conformance) -> list[str]:
+    """The sentences under the table: disagreements, findings, the verdict."""
+    out = [f"disagree on {inert(d)}" for d in result.disagreements]
+    for run in result.runs:
+        verify = run.verify
+        if verify is not None and not verify["ok"]:
+            out.append(f"{run.backend}: {inert(str(verify['finding']))}")
+    present = len(result.present)
+    verdict = "conform" if result.exit_code == 0 else "do not conform"
+    out.append(f"{present} of {len(result.runs)} backends installed; they {verdict} (exit {result.exit_code}); "
+               "verify: max |error| / max |reference| against the float64 NumPy reference")  # fmt: skip
+    return out
+
+
+def conformance_table(result: Conformance) -> RenderableType:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True,
+                  title=f"{result.layer} on every Keras backend, input {shape_text(tuple(result.input_shape))}",
+                  title_justify="left")  # fmt: skip
+    for name in HEADER:
+        table.add_column(name, overflow="fold")
+    for run in result.runs:
+        table.add_row(*(Text(cell) for cell in _cells(run)))
+    return Group(table, *(Text(line) for line in lines(result)))
+
+
+def conformance_markdown(result: Conformance) -> str:
+    rows = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    rows += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(run)) + " |" for run in result.runs]
+    title = f"### `{result.layer}` on every Keras backend, input `{shape_text(tuple(result.input_shape))}`"
+    return title + "\n\n" + "\n".join(rows) + "\n\n" + "\n".join(f"- {line}" for line in lines(result)) + "\n"
+
+
+def conformance_plain(result: Conformance) -> str:
+    body = ["\t".join(HEADER)] + ["\t".join(_cells(run)) for run in result.runs]
+    return "\n".join(body + lines(result)) + "\n"
+
+
+def summary_line(result: Conformance) -> str:
+    return lines(result)[-1]
