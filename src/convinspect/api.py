@@ -128,7 +128,10 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
         if values.get("input") is None:
             values["input"] = _chained_input(previous)
         expect = parse_expectations({k: values.pop(k, None) for k in EXPECTATION_KEYS})
-        report = with_checks(inspect_layer(values, **engine_options), expect)
+        verify = values.pop("verify", False)
+        if not isinstance(verify, bool):
+            raise InvalidInput(f"expected true or false; got {shown(verify)}", "verify")
+        report = with_checks(inspect_layer(values, verify=verify, **engine_options), expect)
     except BackendError as err:
         return EntryResult(entry, "error", error=err.message(prefix=""))
     except ConvinspectError as err:

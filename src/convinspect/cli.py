@@ -312,6 +312,25 @@ def build(
         str | None,
         Opt("--seed", metavar="INT", rich_help_panel=ENGINES, help="Seed for the dummy input and the initialisers."),
     ] = None,
+    backend: Annotated[
+        str | None,
+        Opt(
+            "--backend",
+            "-b",
+            metavar="BACKEND",
+            rich_help_panel=ENGINES,
+            help="Keras backend: tensorflow, jax, numpy, torch, or all (each in its own process, side by side). "
+            "\\[default: KERAS_BACKEND, else tensorflow]",
+        ),
+    ] = None,
+    verify: Annotated[
+        bool,
+        Opt(
+            "--verify",
+            rich_help_panel=ENGINES,
+            help="Check the real layer's output against a float64 NumPy reference (exit 1 when it differs).",
+        ),
+    ] = False,
     fmt: Annotated[str, _format_option("table, json, markdown or plain.")] = "table",
     output: OutputFile = None,
     diagram: Annotated[
@@ -356,11 +375,13 @@ def build(
     from convinspect.api import inspect_layer
     from convinspect.core.expectations import parse_expectations, with_checks
     from convinspect.output import check_output, write
-    from convinspect.render.words import check_text, runtime_warning
+    from convinspect.render.words import check_text, runtime_warning, verify_text
 
     def work(out: Format) -> int:
         check_output(target)
         spec = parse_spec(arguments)
+        if backend is not None and backend.strip().lower() == "all":
+            return _conformance(spec, engine, forward, budget, seed, out, target)
         expectations = parse_expectations(
             {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
              "expect_bias": expect_bias, "max_params": max_params, "max_macs": max_macs,
@@ -373,6 +394,8 @@ def build(
             budget=parse_size(budget, "budget"),
             seed=None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX),
             explain=explain,
+            verify=verify,
+            backend=backend,
         )
         report = with_checks(report, expectations)
         write(report, out, target, diagram=diagram)
@@ -381,9 +404,30 @@ def build(
             say(f"convinspect: {warning}")
         for failed in (c for c in report.checks if not c.ok):
             say(f"convinspect: check failed: {check_text(failed)}")
+        if report.verification is not None and not report.verification.ok:
+            say(f"convinspect: {verify_text(report.verification)}")
         return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
     _run(fmt, REPORT_FORMATS, REPORT_SCHEMA, work)
+
+
+def _conformance(spec: Any, engine: str, forward: str, budget: str, seed: str | None, out: Format,
+                 target: str | None) -> int:  # fmt: skip
+    """--backend all: the layer on every installed backend, in its own process each."""
+    from convinspect.api import run_conformance
+    from convinspect.output import write
+    from convinspect.render.conformance import summary_line
+
+    if Engine.parse(engine, "engine") is Engine.ANALYTIC:
+        raise ConvinspectError("runs the Keras engine on every backend; drop --engine analytic", "backend")
+    seeded = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
+    result = run_conformance(
+        spec, forward=Forward.parse(forward, "forward"), budget=parse_size(budget, "budget"), seed=seeded
+    )
+    write(result, out, target)
+    if result.exit_code:
+        say(f"convinspect: {summary_line(result)}")
+    return result.exit_code
 
 
 @app.command()
@@ -451,6 +495,16 @@ def check(
     engine: Annotated[str, _engine_option("keras, analytic or both.")] = "keras",
     forward: Forwards = "auto",
     budget: Budget = "256MiB",
+    backend: Annotated[
+        str | None,
+        Opt(
+            "--backend",
+            "-b",
+            metavar="BACKEND",
+            rich_help_panel=ENGINES,
+            help="Keras backend for every entry: tensorflow, jax, numpy or torch. \\[default: KERAS_BACKEND, else tensorflow]",
+        ),
+    ] = None,
     fmt: Annotated[str, _format_option("table, json, junit, github or markdown.")] = "table",
     output: OutputFile = None,
 ) -> None:
@@ -464,11 +518,17 @@ def check(
     def work(out: Format) -> int:
         paths = [str(path) for path in files]
         check_output(target, paths)
-        options = {
+        options: dict[str, Any] = {
             "engine": Engine.parse(engine, "engine"),
             "forward": Forward.parse(forward, "forward"),
             "budget": parse_size(budget, "budget"),
         }
+        if backend is not None:
+            from convinspect.engines.keras import backend_name, select_backend
+
+            if Engine.parse(engine, "engine") is Engine.ANALYTIC:
+                raise ConvinspectError("chooses the Keras engine's backend; the analytic engine has none", "backend")
+            select_backend(backend_name(backend))
         with _progress("checking") as (on_total, on_result):
             if out is Format.JSON:  # streamed: each entry's report is written, then let go
                 from convinspect.render.json import check_json_stream

@@ -110,7 +110,8 @@ def load() -> tuple[Any, Any, dict[str, str | None]]:
     if not keras.__version__.startswith("3."):
         raise BackendError(f"convinspect needs Keras 3; found Keras {keras.__version__}")
     tensorflow = __import__("tensorflow") if backend == "tensorflow" else None
-    module = sys.modules.get(PACKAGES[backend][0]) or __import__(PACKAGES[backend][0])
+    package = "numpy" if backend == "numpy" else PACKAGES[backend][0]
+    module = sys.modules.get(package) or __import__(package)
     versions = {
         "convinspect": __version__, "keras": keras.__version__,
         "tensorflow": None if tensorflow is None else tensorflow.__version__,

@@ -17,7 +17,7 @@ HEADER = ("backend", "version", "runs", "output", "variables", "verify")
 def _cells(run: BackendRun) -> list[str]:
     if run.report is None:
         return [run.backend, run.version or "", "", "", "", inert(run.status + (f": {run.error}" if run.error else ""))]
-    variables = ", ".join(f"{inert(name)} {shape_text(tuple(shape))}" for name, shape in run.variables or [])
+    variables = ", ".join(f"{inert(name)} {'×'.join(map(str, shape))}" for name, shape in run.variables or [])
     verify = run.verify
     if verify is None:
         checked = "not run"
