@@ -502,7 +502,8 @@ def check(
             "-b",
             metavar="BACKEND",
             rich_help_panel=ENGINES,
-            help="Keras backend for every entry: tensorflow, jax, numpy or torch. \\[default: KERAS_BACKEND, else tensorflow]",
+            help="Keras backend for every entry: tensorflow, jax, numpy or torch. "
+            "\\[default: KERAS_BACKEND, else tensorflow]",
         ),
     ] = None,
     fmt: Annotated[str, _format_option("table, json, junit, github or markdown.")] = "table",

@@ -15,7 +15,11 @@ def detail(result: EntryResult) -> str:
         return inert(result.error)
     if result.report is None:
         return ""
-    return "; ".join(words.check_text(c) for c in result.report.checks if not c.ok)
+    parts = [words.check_text(c) for c in result.report.checks if not c.ok]
+    verification = getattr(result.report, "verification", None)
+    if verification is not None and not verification.ok:
+        parts.append(words.verify_text(verification))
+    return "; ".join(parts)
 
 
 def where(result: EntryResult) -> str:
