@@ -163,8 +163,9 @@ def forward(spec: LayerSpec, x: Any, weights: dict[str, Any], output_shape: tupl
     return result, activation is not None
 
 
-def finding(error: Any, reference: Any, bias: Any | None, channel_axis: int) -> str:
-    """Where an error sits, in words: a bias on the wrong axis, or the axes the error follows."""
+def finding(error: Any, reference: Any, bias: Any | None, channel_axis: int, atol: float) -> str:
+    """Where an error sits, in words: a bias on the wrong axis, or the axes the error follows.
+    `atol` is the absolute error rounding explains."""
     ndim = error.ndim
     channel_axis %= ndim
     if bias is not None and bias.size > 1:
@@ -173,17 +174,18 @@ def finding(error: Any, reference: Any, bias: Any | None, channel_axis: int) -> 
         for axis in range(1, ndim):
             if axis != channel_axis and error.shape[axis] == bias.size:
                 along = np.expand_dims(bias, tuple(a for a in range(ndim) if a != axis))
-                if np.allclose(added, np.broadcast_to(along, added.shape), atol=1e-3 * max(1.0, np.abs(bias).max())):
+                if np.allclose(added, np.broadcast_to(along, added.shape), rtol=0, atol=atol):
                     return (f"bias added on the wrong axis: along axis {axis} (size {error.shape[axis]}) instead of "
                             f"the channel axis {channel_axis}")  # fmt: skip
     scale = max(np.abs(error).max(), 1e-300)
-    varies = [a for a in range(1, ndim) if np.abs(np.diff(error, axis=a)).max() > 1e-6 * scale]
-    constant = [a for a in range(1, ndim) if a not in varies]
+    spread = range(1, ndim)
+    varies = [a for a in spread if error.shape[a] > 1 and np.abs(np.diff(error, axis=a)).max() > 1e-6 * scale]
+    constant = [a for a in spread if error.shape[a] > 1 and a not in varies]
     worst = np.unravel_index(int(np.abs(error).argmax()), error.shape)
     parts = [f"largest at index {tuple(int(i) for i in worst)}"]
     if constant and varies:
         parts.append(f"the error is constant along axis {', '.join(map(str, constant))} and varies along axis "
                      + ", ".join(map(str, varies)))  # fmt: skip
-    wrong = np.abs(error) > 1e-3 * max(np.abs(reference).max(), 1e-300)
+    wrong = np.abs(error) > atol
     parts.append(f"{int(wrong.sum()):,} of {error.size:,} outputs off")
     return "; ".join(parts)

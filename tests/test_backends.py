@@ -1,0 +1,241 @@
+"""--verify and --backend: the real layer's numbers against the float64 reference, on TensorFlow and JAX.
+
+This process runs Keras on TensorFlow; JAX and NumPy runs happen in subprocesses (Keras binds
+one backend per process).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from typer.testing import CliRunner
+
+from convinspect.api import inspect_layer
+from convinspect.cli import app
+from convinspect.core.kinds import KINDS
+from convinspect.engines import reference
+from convinspect.engines.keras import installed
+from convinspect.errors import ConvinspectError, InvalidInput
+
+from strategies import SMALL, layer_cases
+
+runner = CliRunner()
+needs_jax = pytest.mark.skipif(not installed("jax"), reason="jax is not installed (pip install 'convinspect[jax]')")
+
+# Keras 3.15 on TensorFlow adds a channels_first bias along the last axis when that axis has
+# as many cells as there are filters (keras-team/keras PR #20386's bias_add shortcut).
+DEFECT = {"filters": 8, "kernel": 3, "data_format": "channels_first", "input": "1,4,10,10"}
+BIAS_FINDING = "bias added on the wrong axis"
+
+_RUN = """
+import json, sys
+from convinspect.api import inspect_layer
+from convinspect.errors import ConvinspectError, InvalidInput
+for line in iter(sys.stdin.readline, ""):
+    options = json.loads(line)
+    try:
+        report = inspect_layer(options, backend=sys.argv[1], verify=True)
+    except InvalidInput as err:
+        print(json.dumps({"status": "invalid", "rule": err.rule}), flush=True)
+        continue
+    except Exception as err:
+        print(json.dumps({"status": "error", "error": f"{type(err).__name__}: {err}"}), flush=True)
+        continue
+    data = report.to_dict()
+    print(json.dumps({"status": "ok", "output_shape": data["output_shape"], "runs": data["runtime"]["runs"],
+                      "variables": [(v["name"], v["shape"]) for v in data["variables_after"]],
+                      "verify": data.get("verify"), "backend": data["versions"]["backend"]}), flush=True)
+"""
+
+
+def run_elsewhere(backend: str, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """inspect_layer(verify=True) for each case, on `backend`, in one fresh process."""
+    text = "".join(json.dumps(case) + "\n" for case in cases)
+    proc = subprocess.run([sys.executable, "-c", _RUN, backend], input=text, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def here(options: dict[str, Any], engine: str = "keras") -> dict[str, Any]:
+    try:
+        report = inspect_layer(options, engine=engine, verify=engine != "analytic")
+    except InvalidInput as err:
+        return {"status": "invalid", "rule": err.rule}
+    except ConvinspectError as err:
+        return {"status": "error", "error": err.message()}
+    data = report.to_dict()
+    variables = [(v["name"], v["shape"]) for v in data["variables_after"]]
+    return {"status": "ok", "output_shape": data["output_shape"], "runs": data["runtime"]["runs"],
+            "variables": variables, "verify": data.get("verify")}  # fmt: skip
+
+
+# -- the known defect, kept as a regression case ---------------------------------------------
+
+
+def test_verify_names_the_channels_first_bias_defect_on_tensorflow() -> None:
+    report = inspect_layer(DEFECT, verify=True)
+    assert report.verification is not None
+    if report.verification.ok:
+        pytest.fail(
+            f"Keras {report.versions['keras']} on TensorFlow no longer adds this channels_first bias on the wrong "
+            "axis: the defect is fixed upstream; turn this regression test into a plain passing case"
+        )
+    assert report.verification.finding == (
+        "bias added on the wrong axis: along axis 3 (size 8) instead of the channel axis 1"
+    )
+    assert not report.ok and report.to_dict()["verify"]["reference"] == "numpy-float64"
+
+
+@needs_jax
+@pytest.mark.parametrize("backend", ["jax", "numpy"])
+def test_the_same_layer_verifies_on_jax_and_numpy(backend: str) -> None:
+    (result,) = run_elsewhere(backend, [DEFECT])
+    assert result["backend"] == backend and result["verify"]["ok"], result
+
+
+def test_a_failed_verification_exits_1_with_one_line() -> None:
+    result = runner.invoke(app, ["build", *_flags(DEFECT), "--verify", "--format", "json"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("convinspect: verify FAILED: tensorflow differs") and result.stderr.count("\n") == 1
+    assert json.loads(result.stdout)["verify"]["ok"] is False
+
+
+def _flags(options: dict[str, Any]) -> list[str]:
+    return [part for key, value in options.items() for part in (f"--{key.replace('_', '-')}", str(value))]
+
+
+# -- the reference itself --------------------------------------------------------------------
+
+
+def test_the_reference_is_not_fooled_by_a_wrong_padding_split() -> None:
+    options = {"filters": 3, "kernel": 4, "padding": "same", "input": "1,9,9,2"}
+    report = inspect_layer(options, verify=True)
+    assert report.verification is not None and report.verification.ok
+    # The same layer with `same` padding split the other way (odd cell first) must not pass.
+    from convinspect.core.spec import parse_spec
+
+    spec = parse_spec(options)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 9, 9, 2))
+    weights = {"kernel": rng.standard_normal((4, 4, 2, 3)), "bias": rng.standard_normal(3)}
+    expected, _ = reference.forward(spec, x, weights, (1, 9, 9, 3))
+    shifted = np.pad(x, ((0, 0), (2, 1), (2, 1), (0, 0)))  # TensorFlow pads (1, 2); this is (2, 1)
+    wrong = np.zeros((1, 9, 9, 3))
+    for i in range(4):
+        for j in range(4):
+            wrong += shifted[:, i : i + 9, j : j + 9, :] @ weights["kernel"][i, j]
+    assert not np.allclose(wrong + weights["bias"], expected)
+
+
+def test_verify_over_the_budget_uses_a_probe_and_says_so() -> None:
+    report = inspect_layer({"filters": 4, "kernel": 3, "input": "64,256,256,8"}, verify=True, budget="1MiB")
+    v = report.verification
+    assert v is not None and v.ok and v.probe and v.input_shape == (1, 6, 6, 8)
+    text = runner.invoke(app, ["build", "-f", "4", "-k", "3", "-i", "64,256,256,8", "--verify", "--budget", "1MiB"])
+    assert "verify: tensorflow matches the float64 reference on a probe input (1, 6, 6, 8)" in " ".join(
+        text.stdout.split()
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--verify", "-e", "analytic"], "--verify: needs the real forward pass"),
+        (["--backend", "mxnet"], "--backend: unknown backend 'mxnet'; expected one of tensorflow, jax, numpy, torch"),
+        (["--backend", "jax", "-e", "analytic"], "--backend: chooses the Keras engine's backend"),
+        (["--backend", "all", "-e", "analytic"], "--backend: runs the Keras engine on every backend"),
+    ],
+)
+def test_bad_verify_and_backend_options(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["build", "-f", "2", "-k", "3", "-i", "1,8,8,1", *args])
+    assert result.exit_code == 2 and result.stderr.startswith(f"convinspect: error: {message}"), result.stderr
+
+
+@pytest.mark.skipif(installed("torch"), reason="torch is installed here")
+def test_a_backend_that_is_not_installed_names_the_package() -> None:
+    script = "from convinspect.cli import main; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "build", "-f", "2", "-k", "3", "-i", "1,8,8,1", "--backend", "torch"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "convinspect: error: --backend: the torch backend needs torch, which is not installed: pip install torch\n"
+    )
+
+
+def test_a_second_backend_in_one_process_is_refused() -> None:
+    with pytest.raises(Exception, match="already loaded with the tensorflow backend"):
+        inspect_layer({"filters": 2, "kernel": 3, "input": "1,8,8,1"}, backend="jax")
+
+
+@needs_jax
+def test_backend_all_prints_a_conformance_table() -> None:
+    result = runner.invoke(app, ["build", *_flags(DEFECT), "--backend", "all", "--format", "json"])
+    data = json.loads(result.stdout)
+    assert data["schema"] == "convinspect.conformance/1" and result.exit_code == 1
+    by_name = {run["backend"]: run for run in data["backends"]}
+    assert by_name["tensorflow"]["status"] == "failed" and by_name["jax"]["status"] == "ok"
+    assert by_name["numpy"]["verify"]["ok"] and data["disagreements"] == []
+    assert by_name["jax"]["output_shape"] == by_name["tensorflow"]["output_shape"] == [1, 8, 8, 8]
+
+
+# -- the cross-backend property -------------------------------------------------------------
+
+
+class Worker:
+    """One JAX process for the whole property: a JSON line in, a JSON line out, per config."""
+
+    def __init__(self, backend: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", _RUN, backend], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)  # fmt: skip
+
+    def __call__(self, options: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(options) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"the {options} run ended the worker"
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def jax_worker() -> Iterator[Worker]:
+    worker = Worker("jax")
+    yield worker
+    worker.close()
+
+
+@needs_jax
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=layer_cases(KINDS, SMALL))
+def test_tensorflow_and_jax_agree_with_each_other_and_the_analytic_engine(case: Any, jax_worker: Worker) -> None:
+    options = case.options
+    jax = _listed(jax_worker(options))
+    tf, computed = _listed(here(options)), _listed(here(options, "analytic"))
+    assert tf["status"] == jax["status"] == computed["status"], (tf, jax, computed)
+    if tf["status"] == "invalid":
+        assert tf["rule"] == jax["rule"] == computed["rule"]
+        return
+    for field in ("output_shape", "variables"):
+        assert tf[field] == jax[field] == computed[field], field
+    assert jax["runs"] and jax["verify"] is not None and jax["verify"]["ok"], jax["verify"]
+    if tf["verify"] is not None and not tf["verify"]["ok"]:  # only the known defect may fail
+        assert BIAS_FINDING in tf["verify"]["finding"], tf["verify"]
+
+
+def _listed(result: dict[str, Any]) -> dict[str, Any]:
+    """JSON's lists for tuples, so results from here and from the worker compare equal."""
+    return json.loads(json.dumps(result))  # type: ignore[no-any-return]
