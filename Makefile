@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Reinstall whenever the dependency list changes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,jax]'
 	touch $(STAMP)
 
 demo: $(STAMP)

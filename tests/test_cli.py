@@ -33,7 +33,7 @@ def test_seed_example_json(cli: Any) -> None:
         ("bias", "conv2d/bias", [64], 64, 256),
     ]
     assert data["params"] == {"trainable": 1664, "non_trainable": 0, "total": 1664, "bytes": 6656}
-    assert set(data["versions"]) == {"convinspect", "keras", "tensorflow"}
+    assert set(data["versions"]) == {"convinspect", "keras", "tensorflow", "backend", "backend_version"}
     assert result.stderr == ""
 
 

@@ -69,13 +69,25 @@ def test_expect_kernel_on_a_layer_without_one_is_a_usage_error(cli: Any) -> None
     one_line_exit_2(result, "--expect-kernel: SeparableConv2D has no variable named kernel")
 
 
-def test_another_keras_backend_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unknown_keras_backend_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     code = "from convinspect.cli import main; main()"
     args = ["build", "-f", "8", "-k", "3", "-i", "1,8,8,3"]
-    env = {"KERAS_BACKEND": "jax", "PATH": "/usr/bin:/bin"}
+    env = {"KERAS_BACKEND": "mxnet", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
-    assert out.returncode == 3
-    assert out.stderr.startswith("convinspect: error: KERAS_BACKEND='jax'") and "tensorflow" in out.stderr
+    assert out.returncode == 2
+    assert out.stderr == (
+        "convinspect: error: KERAS_BACKEND is set to 'mxnet'; expected one of tensorflow, jax, numpy, torch\n"
+    )
+
+
+def test_keras_backend_from_the_environment_is_used() -> None:
+    code = "from convinspect.cli import main; main()"
+    args = ["build", "-f", "8", "-k", "3", "-i", "1,8,8,3", "--format", "json"]
+    env = {"KERAS_BACKEND": "numpy", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["versions"]["backend"] == "numpy" and data["runtime"]["backend"] == "numpy"
 
 
 # -- spec files ----------------------------------------------------------------------------

@@ -39,7 +39,13 @@ def inspect(spec: LayerSpec, explain: bool = False) -> Report:
         output_shape=output_shape,
         variables_before=(),
         variables_after=variables,
-        versions={"convinspect": __version__, "keras": None, "tensorflow": None},
+        versions={
+            "convinspect": __version__,
+            "keras": None,
+            "tensorflow": None,
+            "backend": None,
+            "backend_version": None,
+        },
         measures=measures,
         runtime=arithmetic.runtime(spec),
         story=story.analytic_story(spec, output_shape, variables, measures.layouts) if explain else (),
@@ -77,5 +83,11 @@ def inspect_model(
         built=built,
         variables_before=before,
         rows=rows,
-        versions={"convinspect": __version__, "keras": None, "tensorflow": None},
+        versions={
+            "convinspect": __version__,
+            "keras": None,
+            "tensorflow": None,
+            "backend": None,
+            "backend_version": None,
+        },
     )

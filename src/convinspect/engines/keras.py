@@ -51,10 +51,12 @@ PACKAGES = {"tensorflow": ("tensorflow", "tensorflow"), "jax": ("jax", "'convins
             "numpy": ("jax", "'convinspect[jax]'"), "torch": ("torch", "torch")}  # fmt: skip
 
 
-def backend_name(raw: object, option: str = "backend") -> str:
+def backend_name(raw: object, option: str | None = "backend") -> str:
+    """A backend's name; `option` None means it came from KERAS_BACKEND."""
     name = str(raw).strip().lower()
     if name not in BACKENDS:
-        raise InvalidInput(f"unknown backend {shown(raw, 40)}; expected one of {', '.join(BACKENDS)}", option)
+        where = "unknown backend" if option is not None else "KERAS_BACKEND is set to"
+        raise InvalidInput(f"{where} {shown(raw, 40)}; expected one of {', '.join(BACKENDS)}", option)
     return name
 
 
@@ -62,19 +64,31 @@ def installed(name: str) -> bool:
     """Whether the packages backend `name` needs can be imported (without importing them)."""
     import importlib.util
 
-    return importlib.util.find_spec(PACKAGES[name][0]) is not None
+    package = PACKAGES[name][0]
+    if package in sys.modules:  # imported already, or blocked (None)
+        return sys.modules[package] is not None
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def select_backend(name: str | None) -> str:
     """Choose Keras' backend before Keras is imported (KERAS_BACKEND, else tensorflow).
 
     Keras binds a backend when it is imported, so a process keeps the first one it loads."""
-    requested = backend_name(name if name is not None else os.environ.get("KERAS_BACKEND") or "tensorflow",
-                             "backend" if name is not None else "KERAS_BACKEND")  # fmt: skip
+    from_option = name is not None
+    requested = backend_name(name if from_option else os.environ.get("KERAS_BACKEND") or "tensorflow",
+                             "backend" if from_option else None)  # fmt: skip
     if not installed(requested):
         package, spec = PACKAGES[requested]
-        raise InvalidInput(f"the {requested} backend needs {package}, which is not installed: pip install {spec}",
-                           "backend")  # fmt: skip
+        if from_option:  # asked for on the command line: a bad option value
+            raise InvalidInput(f"the {requested} backend needs {package}, which is not installed: pip install {spec}",
+                               "backend")  # fmt: skip
+        if requested == "tensorflow":  # the default: the environment is incomplete
+            raise BackendError("TensorFlow/Keras is not available (no tensorflow module); install with: "
+                               "pip install 'tensorflow>=2.16'")  # fmt: skip
+        raise BackendError(f"KERAS_BACKEND={requested} needs {package}, which is not installed: pip install {spec}")
     loaded = sys.modules.get("keras")
     if loaded is not None:
         current = loaded.backend.backend()
