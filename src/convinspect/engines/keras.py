@@ -124,6 +124,12 @@ def load() -> tuple[Any, Any, dict[str, str | None]]:
     if not keras.__version__.startswith("3."):
         raise BackendError(f"convinspect needs Keras 3; found Keras {keras.__version__}")
     tensorflow = __import__("tensorflow") if backend == "tensorflow" else None
+    if tensorflow is None and "tensorflow" not in sys.modules:
+        # Keras' serializer asks whether TensorFlow is importable (to recognise tf.TensorShape), which
+        # imports it: 2 s and 400 MiB for nothing on another backend. A conv layer holds no TF objects.
+        from keras.src.utils import module_utils
+
+        module_utils.tensorflow._available = False
     package = "numpy" if backend == "numpy" else PACKAGES[backend][0]
     module = sys.modules.get(package) or __import__(package)
     versions = {
