@@ -394,7 +394,7 @@ def run_conformance(
     runs = []
     for backend in BACKENDS:
         if not installed(backend):
-            runs.append(BackendRun(backend, "missing", error=f"not installed: pip install {PACKAGES[backend][1]}"))
+            runs.append(BackendRun(backend, "missing", error=f"not installed (pip install {PACKAGES[backend][1]})"))
             continue
         argv = [sys.executable, "-m", "convinspect", "build", *flags, "--backend", backend, "--verify", "-F", "json"]
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)

@@ -416,7 +416,6 @@ def _conformance(spec: Any, engine: str, forward: str, budget: str, seed: str | 
     """--backend all: the layer on every installed backend, in its own process each."""
     from convinspect.api import run_conformance
     from convinspect.output import write
-    from convinspect.render.conformance import summary_line
 
     if Engine.parse(engine, "engine") is Engine.ANALYTIC:
         raise ConvinspectError("runs the Keras engine on every backend; drop --engine analytic", "backend")
@@ -426,7 +425,8 @@ def _conformance(spec: Any, engine: str, forward: str, budget: str, seed: str | 
     )
     write(result, out, target)
     if result.exit_code:
-        say(f"convinspect: {summary_line(result)}")
+        failing = [f"{run.backend} {run.status}" for run in result.runs if run.status in ("failed", "error")]
+        say(f"convinspect: the backends do not conform: {'; '.join(failing + result.disagreements)}")
     return result.exit_code
 
 

@@ -11,20 +11,21 @@ from convinspect.core.conformance import BackendRun, Conformance
 from convinspect.core.text import inert
 from convinspect.render.words import shape_text
 
-HEADER = ("backend", "version", "runs", "output", "variables", "verify")
+HEADER = ("backend", "runs", "output", "variables", "verify")
 
 
 def _cells(run: BackendRun) -> list[str]:
     if run.report is None:
-        return [run.backend, run.version or "", "", "", "", inert(run.status + (f": {run.error}" if run.error else ""))]
+        state = run.error if run.status == "missing" else run.status + (f": {run.error}" if run.error else "")
+        return [run.backend, "", "", "", inert(state or "")]
     variables = ", ".join(f"{inert(name)} {'×'.join(map(str, shape))}" for name, shape in run.variables or [])
     verify = run.verify
     if verify is None:
         checked = "not run"
     else:
-        checked = f"{'ok' if verify['ok'] else 'FAILED'} {verify['max_rel_error']:.2g}"
+        checked = "ok" if verify["ok"] else f"FAILED ({verify['max_rel_error']:.2g})"
     output = shape_text(tuple(run.output_shape or ()))
-    return [run.backend, run.version or "", "yes" if run.runs else "no", output, variables, checked]
+    return [run.backend, "yes" if run.runs else "no", output, variables, checked]
 
 
 def lines(result: Conformance) -> list[str]:
