@@ -160,7 +160,7 @@ def _beside(spec_file: str, source: str) -> str:
     """A relative file path in a spec file is read from the spec file's folder (as `include`s are)."""
     from pathlib import Path
 
-    if spec_file == "-" or Path(source).is_absolute() or source.startswith("keras.applications."):
+    if not source or spec_file == "-" or Path(source).is_absolute() or source.startswith("keras.applications."):
         return source
     file, _, function = source.partition(":") if ":" in source and not Path(source).exists() else (source, "", "")
     beside = Path(spec_file).parent / file
@@ -307,19 +307,22 @@ def inspect_model(
             "or save the model (model.save('m.keras')) and inspect the file",
             "engine",
         )
-    if engine is not Engine.KERAS and (unsafe or imports or load_weights):
+    if engine is Engine.ANALYTIC and (unsafe or imports or load_weights):
         flag = "--unsafe" if unsafe else "--import" if imports else "--load-weights"
-        raise InvalidInput(f"{flag} only applies to the Keras engine (the analytic engine runs nothing)", "engine")
+        raise InvalidInput(f"{flag} needs the Keras engine (the analytic engine runs nothing)", "engine")
     if engine is Engine.ANALYTIC:
         return _analytic_model(found, shape)
     from convinspect.engines import keras_model
 
-    real = keras_model.inspect_model(
+    real, config = keras_model.inspect_model(
         found, shape, unsafe=unsafe, imports=imports, load_weights=load_weights, progress=progress
     )
     if engine is Engine.KERAS:
         return real
-    computed = _analytic_model(found, shape)
+    if found.kind is SourceKind.APPLICATION:  # the same model the Keras engine built (Keras numbers its names)
+        computed = analytic.inspect_model(config, found.to_dict(), None)
+    else:
+        computed = _analytic_model(found, shape)
     differences = compare_models(computed, real)
     if differences:
         listed = "; ".join(differences[:5]) + (f" (and {len(differences) - 5} more)" if len(differences) > 5 else "")
@@ -345,7 +348,7 @@ def compare_models(a: ModelReport, b: ModelReport) -> list[str]:
 
     def rows(report: ModelReport) -> dict[str, Any]:
         return {
-            row.key: {"class": row.class_name, "output_shape": row.output_shape, "params": row.params,
+            row.key: {"class": row.class_name, "output_shape": row.output_shape, "params": row.params.to_dict(),
                       "variables": [(w.shape, w.trainable, w.dtype) for w in row.weights]}
             for row in report.rows
             if row.class_name != "InputLayer"
@@ -359,7 +362,7 @@ def compare_models(a: ModelReport, b: ModelReport) -> list[str]:
             if right[key][name] != value:
                 found.append(f"{shown(key)} {name}: {a.engine} {value} vs {b.engine} {right[key][name]}")
     if a.totals.params != b.totals.params:
-        found.append(f"total params: {a.engine} {a.totals.params} vs {b.engine} {b.totals.params}")
+        found.append(f"total params: {a.engine} {a.totals.params.to_dict()} vs {b.engine} {b.totals.params.to_dict()}")
     if a.totals.bytes_by_dtype != b.totals.bytes_by_dtype:
         found.append(f"bytes: {a.engine} {dict(a.totals.bytes_by_dtype)} vs {b.engine} {dict(b.totals.bytes_by_dtype)}")
     return found

@@ -625,7 +625,9 @@ def model(
     def work(out: Format) -> int:
         check_output(target, [source])
         if snapshot is not None:
-            check_output(snapshot, [source] + ([target] if target else []))
+            check_output(snapshot, [source], "snapshot")
+            if target is not None and os.path.realpath(snapshot) == os.path.realpath(target):
+                raise ConvinspectError("is the same file as --output; give them different names", "snapshot")
         old = None
         if against is not None:
             old = read_snapshot(_read_text(against, "against"), against)

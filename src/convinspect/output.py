@@ -95,31 +95,31 @@ def output_target(output: str | None) -> str | None:
     return None if output == "-" else output
 
 
-def check_output(output: str | None, inputs: Iterable[str] = ()) -> None:
+def check_output(output: str | None, inputs: Iterable[str] = (), option: str = "output") -> None:
     """Before any work: the name is a file's, its folder exists and is writable, and it is none of the inputs."""
     if output is None:
         return
     if not output.strip():
-        raise InvalidInput("expected a file name; got an empty one", "output")
+        raise InvalidInput("expected a file name; got an empty one", option)
     if output.endswith(("/", os.sep)) or Path(output).name in ("", ".", ".."):
-        raise InvalidInput(f"{output!r} names a folder; give a file name", "output")
+        raise InvalidInput(f"{output!r} names a folder; give a file name", option)
     try:
         target = Path(os.path.realpath(output))  # a symlink is written through, to the file it points at
         if target.is_dir():
-            raise InvalidInput(f"{output} is a folder; give a file name", "output")
+            raise InvalidInput(f"{output} is a folder; give a file name", option)
         folder = target.parent
         if not folder.exists():
-            raise InvalidInput(f"cannot write {output}: the folder {Path(output).parent} does not exist", "output")
+            raise InvalidInput(f"cannot write {output}: the folder {Path(output).parent} does not exist", option)
         if not folder.is_dir():
-            raise InvalidInput(f"cannot write {output}: {Path(output).parent} is not a folder", "output")
+            raise InvalidInput(f"cannot write {output}: {Path(output).parent} is not a folder", option)
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise InvalidInput(f"cannot write {output}: the folder {Path(output).parent} is not writable", "output")
+            raise InvalidInput(f"cannot write {output}: the folder {Path(output).parent} is not writable", option)
         for source in inputs:
             with contextlib.suppress(OSError):
                 if target.exists() and os.path.samefile(source, target):
-                    raise InvalidInput(f"{output} is also an input file; the report would replace it", "output")
+                    raise InvalidInput(f"{output} is also an input file; the report would replace it", option)
     except OSError as err:  # e.g. a name too long for the file system
-        raise InvalidInput(f"cannot write {output}: {err.strerror}", "output") from None
+        raise InvalidInput(f"cannot write {output}: {err.strerror}", option) from None
 
 
 def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bool = False) -> None:

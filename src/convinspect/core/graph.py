@@ -154,7 +154,10 @@ def _calls(raw: object, layer: str) -> tuple[tuple[Ref, ...], ...]:
 
 
 def _refs(raw: object, what: str) -> tuple[Ref, ...]:
-    """`input_layers`/`output_layers`: one [layer, node, tensor] or a list of them."""
+    """`input_layers`/`output_layers`: one [layer, node, tensor], a list of them, or a dict of them
+    (a model called with a dict of inputs), in the dict's order."""
+    if isinstance(raw, Mapping) and raw:
+        return tuple(_ref(item, what) for item in raw.values())
     if isinstance(raw, (list, tuple)) and raw and isinstance(raw[0], str):
         return (_ref(raw, what),)
     if isinstance(raw, (list, tuple)) and raw:

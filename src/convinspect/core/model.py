@@ -100,6 +100,7 @@ class LayerRow:
     activation_bytes: int | None = 0
     receptive_field: ReceptiveField | None = None
     container: bool = False  # a nested model; its figures sum its own rows
+    shared: bool = False  # its variables belong to an earlier row (a shared layer's, or a shared model's)
     conv: LayerSpec | None = None
     sized: bool = True  # False: the analytic rules do not know the class (Keras engine only)
 
@@ -331,13 +332,38 @@ def _bytes(shapes: Sequence[Shape], policy: str) -> int | None:
     return sum(math.prod(1 if d is None else d for d in shape) * itemsize for shape in shapes)
 
 
+def _needed(graph: Graph) -> set[tuple[str, int]]:
+    """The (layer, call) pairs on some path to the model's outputs."""
+    by_name = {layer.name: layer for layer in graph.layers}
+    needed: set[tuple[str, int]] = set()
+    stack = [(ref.layer, ref.node) for ref in graph.outputs]
+    while stack:
+        name, call = stack.pop()
+        if (name, call) in needed or name not in by_name:
+            continue
+        needed.add((name, call))
+        calls = by_name[name].calls
+        if call < len(calls):
+            stack.extend((ref.layer, ref.node) for ref in calls[call])
+    return needed
+
+
 class _Walk:
     def __init__(self, observed: Mapping[Key, Observed] | None) -> None:
         self.observed = observed
         self.rows: list[LayerRow] = []
         self.owned: set[tuple[tuple[str, ...], str]] = set()
+        self._needed: dict[int, set[tuple[str, int]]] = {}
 
-    def run(self, graph: Graph, path: tuple[str, ...], inputs: Sequence[Tensor], trainable: bool) -> list[Tensor]:
+    def needed_of(self, layer: LayerDef) -> set[tuple[str, int]]:
+        return self._needed.get(id(layer), {(layer.name, k) for k in range(len(layer.calls))})
+
+    def run(
+        self, graph: Graph, path: tuple[str, ...], inputs: Sequence[Tensor], trainable: bool,
+        owner: tuple[str, ...] = (),
+    ) -> list[Tensor]:  # fmt: skip
+        """Walk one model's calls. `path` names the rows (`block#1` for a nested model's second call);
+        `owner` is the same path without call numbers: what owns variables and what Keras observed."""
         if len(inputs) != len(graph.inputs):
             raise InvalidInput(
                 f"model {shown(graph.name)} takes {len(graph.inputs)} inputs, it was given {len(inputs)}"
@@ -345,18 +371,20 @@ class _Walk:
         tensors: dict[Ref, Tensor] = dict(zip(graph.inputs, inputs))
         trainable = trainable and graph.trainable
         pending: list[tuple[LayerDef, int]] = []
+        needed = _needed(graph)  # Keras keeps only the calls that lead to an output
+        self._needed.update((id(layer), needed) for layer in graph.layers)
         for layer in graph.layers:
             if layer.class_name == "InputLayer":
                 if not path:
                     self._input_row(layer, tensors.get(Ref(layer.name, 0)))
                 continue
-            pending.extend((layer, k) for k in range(len(layer.calls)))
+            pending.extend((layer, k) for k in range(len(layer.calls)) if (layer.name, k) in needed)
         while pending:
             waiting = []
             for layer, call in pending:
                 refs = layer.calls[call]
                 if all(ref in tensors for ref in refs):
-                    outputs = self.call(layer, call, [tensors[r] for r in refs], path, trainable)
+                    outputs = self.call(layer, call, [tensors[r] for r in refs], path, trainable, owner)
                     for index, tensor in enumerate(outputs):
                         tensors[Ref(layer.name, call, index)] = tensor
                 else:
@@ -382,12 +410,14 @@ class _Walk:
         )
 
     def call(
-        self, layer: LayerDef, call: int, inputs: list[Tensor], path: tuple[str, ...], trainable: bool
-    ) -> list[Tensor]:
+        self, layer: LayerDef, call: int, inputs: list[Tensor], path: tuple[str, ...], trainable: bool,
+        owner: tuple[str, ...],
+    ) -> list[Tensor]:  # fmt: skip
         inbound = tuple(dict.fromkeys(ref.layer for ref in layer.calls[call]))
+        calls = sum(1 for k in range(len(layer.calls)) if (layer.name, k) in self.needed_of(layer))
         if layer.model is not None:
-            return self._nested(layer, call, inputs, path, trainable, inbound)
-        key: Key = (path, layer.name, call)
+            return self._nested(layer, call, inputs, path, trainable, inbound, owner)
+        key: Key = (owner, layer.name, call)
         seen = self.observed.get(key) if self.observed is not None else None
         shapes = [t.shape for t in inputs]
         sized_ok = True
@@ -399,8 +429,8 @@ class _Walk:
             sized, sized_ok = Sized(seen.outputs), False
         if seen is not None:  # the real model's shapes and variables win
             sized = replace(sized, outputs=seen.outputs, weights=seen.weights)
-        first = (path, layer.name) not in self.owned
-        self.owned.add((path, layer.name))
+        first = (owner, layer.name) not in self.owned
+        self.owned.add((owner, layer.name))
         weights = sized.weights if first else ()
         if seen is None and not (trainable and layer.trainable):
             weights = tuple(replace(w, trainable=False) for w in weights)
@@ -412,11 +442,12 @@ class _Walk:
                 class_name=layer.class_name,
                 path=path,
                 call=call,
-                calls=len(layer.calls),
+                calls=calls,
                 inbound=inbound,
                 outputs=sized.outputs,
                 weights=weights,
                 params=params,
+                shared=not first,
                 macs=sized.macs,
                 bias_adds=sized.bias_adds,
                 activation_bytes=_bytes(sized.outputs, layer.dtype_policy),
@@ -435,11 +466,12 @@ class _Walk:
         path: tuple[str, ...],
         trainable: bool,
         inbound: tuple[str, ...],
+        owner: tuple[str, ...],
     ) -> list[Tensor]:
         assert layer.model is not None
         at = len(self.rows)
-        inner = (*path, layer.name)
-        outputs = self.run(layer.model, inner, inputs, trainable and layer.trainable)
+        inner = (*path, layer.name if call == 0 else f"{layer.name}#{call}")
+        outputs = self.run(layer.model, inner, inputs, trainable and layer.trainable, (*owner, layer.name))
         children = [row for row in self.rows[at:] if not row.container]
         self.rows.insert(
             at,
@@ -452,6 +484,7 @@ class _Walk:
                 inbound=inbound,
                 outputs=tuple(t.shape for t in outputs),
                 weights=(),
+                shared=call > 0,
                 params=sum((row.params for row in children), Params()),
                 macs=known_sum(row.macs for row in children),
                 bias_adds=known_sum(row.bias_adds for row in children),

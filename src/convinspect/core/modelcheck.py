@@ -111,6 +111,12 @@ def evaluate(
     report: ModelReport, model: Mapping[str, object], layers: Mapping[str, Mapping[str, object]]
 ) -> tuple[Check, ...]:
     """Checks for the model's expectations, then each named layer's (`layer NAME: output_shape`)."""
+    given = any(value is not None for value in model.values()) or bool(layers)
+    if given and not report.built:
+        raise InvalidInput(
+            "the model has no input shape, so it has no shapes, parameters or MACs to check yet; give --input "
+            "(`input = ...` in a spec file)"
+        )
     checks = _row_checks("", None, report, parse_expectations(model))
     for name, values in layers.items():
         unknown = set(values) - set(LAYER_KEYS)

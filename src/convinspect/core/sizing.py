@@ -19,13 +19,12 @@ from typing import Any
 
 from convinspect.core import arithmetic
 from convinspect.core.choices import DataFormat, Padding
-from convinspect.core.config import LayerConfig
 from convinspect.core.cost import layer_cost
 from convinspect.core.dtypes import DTYPE_POLICIES
 from convinspect.core.geometry import effective_kernel, forward_pads
 from convinspect.core.graph import policy_name
 from convinspect.core.kinds import KINDS, Kind
-from convinspect.core.spec import LayerSpec
+from convinspect.core.spec import ACTIVATIONS, LayerSpec, parse_spec
 from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
@@ -171,36 +170,45 @@ _BY_CLASS |= {"Convolution1D": _BY_CLASS["Conv1D"], "Convolution2D": _BY_CLASS["
 
 
 def conv_spec(name: str, class_name: str, config: Config, shape: Shape, policy: str) -> LayerSpec:
-    """The LayerSpec `convinspect build` would inspect for this conv layer."""
+    """The LayerSpec `convinspect build` would inspect for this conv layer, validated by the same
+    code as build's options (filters, kernel, padding for the kind, ...)."""
     kind = _BY_CLASS[class_name]
     if policy not in DTYPE_POLICIES:
         raise Unsizable(f"layer {shown(name)} uses the dtype policy {shown(policy)}; use --engine keras")
     _need_rank(name, shape, kind.rank + 2, class_name)
-    defaults = {"groups": 1 if kind.family.value == "conv" else None, "activation": "linear", "use_bias": True,
-                "data_format": "channels_last", "dilation_rate": 1, "strides": 1, "padding": "valid"}  # fmt: skip
-    raw = {**defaults, **{k: v for k, v in config.items() if v is not None or k == "output_padding"}}
-    if kind.family.value in ("depthwise", "separable"):
-        raw.setdefault("depth_multiplier", 1)
-    for key in ("kernel_size", "strides", "dilation_rate"):
-        raw[key] = _tuple(raw.get(key), kind.rank, key, name)
-    if raw.get("output_padding") is not None:
-        raw["output_padding"] = _tuple(raw["output_padding"], kind.rank, "output_padding", name, minimum=0)
-    try:
-        layer_config = LayerConfig.from_keras(raw, policy)
-    except (KeyError, ValueError, TypeError) as error:
-        raise InvalidInput(
-            f"layer {shown(name)} ({class_name}) has a configuration Keras cannot read: {error}"
-        ) from None
-    if shape[layer_config.data_format.channel_axis] is None:
+    for key in ("filters", "groups", "depth_multiplier"):  # Keras takes Python ints only
+        value = config.get(key)
+        if value is not None and (type(value) is not int or value < 1):
+            raise InvalidInput(f"layer {shown(name)} ({class_name}): {key} is {shown(value)}, "
+                               "expected a positive integer")  # fmt: skip
+    data_format = _format(config)
+    if shape[data_format.channel_axis] is None:
         raise InvalidInput(f"layer {shown(name)} ({class_name}): the channel axis of its input {_show(shape)} "
                            "must be known")  # fmt: skip
     # An unknown spatial size (None) gives an unknown output size; any size the kernel fits stands in for it.
-    stand_in = list(shape)
-    for index, axis in enumerate(_spatial_axes(kind.rank, layer_config.data_format)):
+    kernel = _tuple(config.get("kernel_size"), kind.rank, "kernel_size", name)
+    dilation = _tuple(config.get("dilation_rate", 1), kind.rank, "dilation_rate", name)
+    strides = _tuple(config.get("strides", 1), kind.rank, "strides", name)
+    stand_in: list[int | None] = list(shape)
+    for index, axis in enumerate(_spatial_axes(kind.rank, data_format)):
         if shape[axis] is None:
-            k, s, d = layer_config.kernel_size[index], layer_config.strides[index], layer_config.dilation_rate[index]
-            stand_in[axis] = effective_kernel(k, d) + s
-    return LayerSpec(kind, layer_config, tuple(stand_in), name)
+            stand_in[axis] = effective_kernel(kernel[index], dilation[index]) + strides[index]
+    activation = config.get("activation", "linear")
+    values = {
+        "layer": kind.key, "input": stand_in, "name": name, "kernel": list(kernel), "strides": list(strides),
+        "dilation": list(dilation), "padding": config.get("padding", "valid"), "data_format": str(data_format),
+        "activation": activation if isinstance(activation, str) and activation in ACTIVATIONS else "linear",
+        "use_bias": config.get("use_bias", True) is not False, "dtype": policy,
+    }  # fmt: skip
+    for key, option in (("filters", "filters"), ("groups", "groups"), ("depth_multiplier", "depth_multiplier")):
+        if key in kind.options and config.get(key) is not None:
+            values[option] = config[key]
+    if "output_padding" in kind.options and config.get("output_padding") is not None:
+        values["output_padding"] = list(_tuple(config["output_padding"], kind.rank, "output_padding", name, 0))
+    try:
+        return parse_spec(values)
+    except InvalidInput as error:
+        raise InvalidInput(f"layer {shown(name)} ({class_name}): {error.message(prefix='')}") from None
 
 
 @rule(*_BY_CLASS)

@@ -13,6 +13,7 @@ import copy
 import importlib
 import importlib.util
 import io
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +31,28 @@ from convinspect.errors import BackendError, InvalidInput
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
+def _reraise_interrupts(error: BaseException) -> None:
+    if isinstance(error, (KeyboardInterrupt, GeneratorExit)):
+        raise error
+
+
+def _keras_words(error: BaseException) -> str:
+    """Keras' message without the configuration it quotes back (which hides the cause)."""
+    text = " ".join(str(error).split())
+    if "Exception encountered:" in text:  # nested deserialization errors: the innermost is the cause
+        return text.rsplit("Exception encountered:", 1)[1].strip()
+    for marker in ("Full object config:", "config={"):
+        text = text.split(marker)[0].rstrip(" .:")
+    return f"{type(error).__name__}: {text}"
+
+
+def _importable_here() -> None:
+    """Modules in the current folder resolve, as with `python -m`."""
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
+
+
 def _quiet(progress: Progress | None, what: str, done: int = 0, total: int = 0) -> None:
     if progress is not None:
         progress(what, done, total)
@@ -37,6 +60,7 @@ def _quiet(progress: Progress | None, what: str, done: int = 0, total: int = 0) 
 
 def import_modules(names: Sequence[str]) -> None:
     """--import: modules (or .py files) that register custom layers before the model is read."""
+    _importable_here()
     for name in names:
         try:
             if name.endswith(".py"):
@@ -49,12 +73,14 @@ def import_modules(names: Sequence[str]) -> None:
                 spec.loader.exec_module(module)
             else:
                 importlib.import_module(name)
-        except (Exception, SystemExit) as error:  # the user's code: any failure is one line
+        except BaseException as error:  # the user's code: anything it raises is one line
+            _reraise_interrupts(error)
             raise InvalidInput(f"cannot import {shown(name)}: {type(error).__name__}: {error}", "import") from None
 
 
 def _builder(source: Source) -> Any:
     assert source.target is not None and source.function is not None
+    _importable_here()
     try:
         if source.path is not None:
             spec = importlib.util.spec_from_file_location(source.path.stem, source.path)
@@ -64,14 +90,16 @@ def _builder(source: Source) -> Any:
             spec.loader.exec_module(module)
         else:
             module = importlib.import_module(source.target)
-    except (Exception, SystemExit) as error:
+    except BaseException as error:  # the user's code: anything it raises is one line
+        _reraise_interrupts(error)
         raise InvalidInput(f"cannot import {shown(source.target)}: {type(error).__name__}: {error}") from None
     function = getattr(module, source.function, None)
     if not callable(function):
         raise InvalidInput(f"{shown(source.target)} has no function {shown(source.function)}")
     try:
         return function()
-    except (Exception, SystemExit) as error:
+    except BaseException as error:  # the user's code: anything it raises is one line
+        _reraise_interrupts(error)
         raise InvalidInput(f"the builder {shown(source.text)} raised {type(error).__name__}: {error}") from None
 
 
@@ -87,7 +115,7 @@ def _application(keras: Any, source: Source, input_shape: Shape | None) -> Any:
     try:
         return factory(**kwargs)
     except (ValueError, TypeError) as error:
-        raise InvalidInput(f"keras.applications.{name} refused: {error}", "input") from None
+        raise InvalidInput(f"keras.applications.{name} refused: {_keras_words(error)}", "input") from None
 
 
 def _deserialize(keras: Any, config: Mapping[str, Any], unsafe: bool) -> Any:
@@ -100,14 +128,15 @@ def _deserialize(keras: Any, config: Mapping[str, Any], unsafe: bool) -> Any:
                 model = keras.saving.deserialize_keras_object(copy.deepcopy(dict(config)), safe_mode=not unsafe)
             else:  # Keras 2's (legacy .h5 files)
                 model = saving_utils.model_from_config(copy.deepcopy(dict(config)))
-    except (Exception, SystemExit) as error:  # Keras raises many kinds for a bad configuration
+    except BaseException as error:  # the user's code: anything it raises is one line
+        _reraise_interrupts(error)
         text = str(error)
         if "unsafe" in text.lower() or "safe_mode" in text:
             raise InvalidInput(
                 "the model holds code (a Lambda layer's bytecode, say) that safe mode refuses to run; "
                 "pass --unsafe only if you trust the file, or use --engine analytic, which runs nothing"
             ) from None
-        raise InvalidInput(f"Keras cannot build the model: {type(error).__name__}: {text}") from None
+        raise InvalidInput(f"Keras cannot build the model: {_keras_words(error)}") from None
     if not isinstance(model, keras.Model):
         raise InvalidInput(f"the configuration is a {type(model).__name__}, not a Keras model")
     return model
@@ -129,8 +158,11 @@ def _load_weights(keras: Any, model: Any, source: Source) -> None:
             with h5py.File(source.path, "r") as handle:
                 group = handle["model_weights"] if "model_weights" in handle else handle
                 legacy_h5_format.load_weights_from_hdf5_group(group, model)
-    except (Exception, SystemExit) as error:
-        raise InvalidInput(f"the stored weights do not match the configuration: {error}", "load_weights") from None
+    except BaseException as error:  # the user's code: anything it raises is one line
+        _reraise_interrupts(error)
+        raise InvalidInput(
+            f"the stored weights do not match the configuration: {_keras_words(error)}", "load_weights"
+        ) from None
 
 
 def real_model(
@@ -172,8 +204,11 @@ def _lazy(model: Any) -> bool:
 def _build(keras: Any, model: Any, shape: Shape, unsafe: bool) -> None:
     try:
         model.build(tuple(shape))
-    except (Exception, SystemExit) as error:
-        raise InvalidInput(f"Keras cannot build the model for input {shown(list(shape))}: {error}", "input") from None
+    except BaseException as error:  # the user's code: anything it raises is one line
+        _reraise_interrupts(error)
+        raise InvalidInput(
+            f"Keras cannot build the model for input {shown(list(shape))}: {_keras_words(error)}", "input"
+        ) from None
 
 
 def _shape(shape: Any) -> Shape:
@@ -220,13 +255,14 @@ def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Obs
 def inspect_model(
     source: Source, input_shape: Shape | None = None, *, unsafe: bool = False, imports: Sequence[str] = (),
     load_weights: bool = False, progress: Progress | None = None,
-) -> ModelReport:  # fmt: skip
-    """Every layer of the real model: its real output shapes and variables."""
-    load()
+) -> tuple[ModelReport, dict[str, Any]]:  # fmt: skip
+    """Every layer of the real model: its real output shapes and variables; and its configuration."""
+    keras, _, _ = load()
     import_modules(imports)
     with contextlib.redirect_stdout(io.StringIO()):  # builders and Keras may print; stdout is the report's
         model, before = real_model(source, input_shape, unsafe=unsafe, load_weights=load_weights, progress=progress)
-    return model_report(model, source, before, progress)
+    report = model_report(model, source, before, progress)
+    return report, dict(keras.saving.serialize_keras_object(model))
 
 
 def model_report(model: Any, source: Source, before: int, progress: Progress | None = None) -> ModelReport:
@@ -244,7 +280,7 @@ def model_report(model: Any, source: Source, before: int, progress: Progress | N
     else:
         found: dict[Key, Observed] = {}
         _observe(keras, model, (), found, progress)
-        shapes = tuple(_shape(t.shape) for t in _functional(model).inputs)
+        shapes = graph.input_shapes  # the real model's, in its configuration's order
         rows = tuple(walk(graph, shapes, found))  # type: ignore[arg-type]
         counted = sum(len(row.weights) for row in rows)
         if counted != len(model.weights):

@@ -98,7 +98,12 @@ def _read(path: Path, text: str) -> bytes:
     return data
 
 
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
 def _json(data: bytes | str, text: str, where: str) -> dict[str, Any]:
+    if not data.strip():
+        raise InvalidInput(f"{shown(text)}: {where} is empty")
     try:
         if isinstance(data, bytes):
             data = data.decode("utf-8-sig")
@@ -111,8 +116,13 @@ def _json(data: bytes | str, text: str, where: str) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise InvalidInput(f"{shown(text)}: {where} is nested too deeply") from None
+    except ValueError:  # an integer past Python's 4,300-digit conversion limit
+        raise InvalidInput(f"{shown(text)}: {where} holds an integer with more digits than Python reads (4,300)"
+                           ) from None  # fmt: skip
     if not isinstance(value, dict):
-        raise InvalidInput(f"{shown(text)}: {where} holds a JSON {type(value).__name__}, not a model configuration")
+        raise InvalidInput(
+            f"{shown(text)}: {where} holds a JSON {_JSON_TYPES.get(type(value), 'value')}, not a model configuration"
+        )
     return value
 
 

@@ -60,7 +60,7 @@ def visible(result: ModelResult) -> list[LayerRow]:
 def _params_cell(row: LayerRow) -> str:
     if row.outputs is None:
         return "0 (unbuilt)"
-    if row.call > 0:
+    if row.shared:
         return "shared"
     return thousands(row.params.total)
 
@@ -194,7 +194,7 @@ def model_markdown(result: ModelResult) -> str:
             field_text(row.receptive_field),
             md_code(variables_text(row)) if row.weights else "",
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")  # even in code spans
     lines.append("")
     lines.extend(f"- {md_escape(line)}" for line in notes(result))
     return "\n".join(lines) + "\n"

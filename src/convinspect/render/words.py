@@ -130,7 +130,7 @@ def check_text(check: Any) -> str:
     expected = value_text(check.expected)
     if check.name.startswith("max_"):
         expected = f"at most {expected}"
-    return f"{check.name}: expected {expected}, actual {value_text(check.actual)}"
+    return f"{inert(check.name)}: expected {expected}, actual {value_text(check.actual)}"
 
 
 def cost_text(report: Report) -> str:
@@ -277,6 +277,7 @@ def md_code(text: str) -> str:
     """A Markdown code span that holds any text: fenced by one more backtick than the text's longest run."""
     import re
 
+    text = inert(text)
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
