@@ -15,6 +15,7 @@ from convinspect.core.expectations import EXPECTATION_KEYS, parse_expectations, 
 from convinspect.core.forward import DEFAULT_BUDGET
 from convinspect.core.model import ModelReport
 from convinspect.core.report import Report, compare, lookup
+from convinspect.core.solve import SolveResult
 from convinspect.core.spec import SEED_MAX, LayerSpec, parse_int, parse_shape_ranges, parse_size, parse_spec
 from convinspect.core.specfile import Entry, load_entries, validate_keys, validate_model_keys
 from convinspect.core.sweep import Sweep, SweepRow
@@ -438,3 +439,78 @@ def _flags(spec: LayerSpec) -> list[str]:
     if c.output_padding is not None:
         flags += ["--output-padding", listed(c.output_padding)]
     return flags
+
+
+# -- solving for a shape -------------------------------------------------------------------
+
+
+def run_solve(
+    values: Mapping[str, object],
+    output: object,
+    *,
+    max_kernel: int | str = 7,
+    max_stride: int | str = 4,
+    max_dilation: int | str = 3,
+    limit: int | str = 20,
+) -> SolveResult:
+    """The layer settings that give the `output` shape (`?` for axes not cared about), best first.
+
+    `values` are the layer options of `build` (`layer`, `input` required); `kernel`, `strides`,
+    `padding`, `dilation` and `output_padding` given there are fixed, the rest is searched
+    within the bounds. Channels come from the target: `filters` for conv kinds, a
+    `depth_multiplier` for depthwise ones.
+    """
+    from convinspect.core.kinds import get_kind
+    from convinspect.core.solve import MAX_LIMIT, Bounds, Fixed, parse_target, solve
+    from convinspect.core.spec import parse_shape
+
+    if not isinstance(values, Mapping):
+        raise InvalidInput(f"expected a mapping of options such as {{'layer': 'conv2d'}}; got {shown(values)}")
+    given = {k: v for k, v in values.items() if v is not None}
+    kind = get_kind(given.get("layer", "conv2d"))
+    if "input" not in given:
+        raise InvalidInput("is required: the shape you have, batch first", "input")
+    if output is None:
+        raise InvalidInput("is required: the shape you need, batch first, ? for any axis", "output")
+    bounds = Bounds(
+        parse_int(max_kernel, "max_kernel"),
+        parse_int(max_stride, "max_stride"),
+        parse_int(max_dilation, "max_dilation"),
+    )
+    limit = parse_int(limit, "limit", maximum=MAX_LIMIT)
+    input_shape = parse_shape(given["input"])
+    target = parse_target(output, len(input_shape))
+    base = {k: v for k, v in given.items() if k not in ("kernel", "strides", "dilation", "padding", "output_padding")}
+    probe = parse_spec({**base, "kernel": 1, "filters": base.get("filters", 1)} if "filters" in kind.options
+                       else {**base, "kernel": 1})  # fmt: skip
+    data_format, channels = probe.data_format, probe.channels
+    wanted = target[data_format.channel_axis]
+    if wanted is not None:
+        if kind.family.value == "depthwise":
+            if wanted % channels:
+                raise InvalidInput(
+                    f"a depthwise layer gives input channels × depth_multiplier: {wanted} is not a multiple of the "
+                    f"input's {channels} channels", "output")  # fmt: skip
+            base.setdefault("depth_multiplier", wanted // channels)
+            multiplier = parse_int(base["depth_multiplier"], "depth_multiplier")
+            if multiplier * channels != wanted:
+                raise InvalidInput(f"--depth-multiplier {multiplier} gives {multiplier * channels} channels, not "
+                                   f"{wanted}", "output")  # fmt: skip
+        else:
+            if "filters" in base and str(base["filters"]) != str(wanted):
+                raise InvalidInput(f"--filters {base['filters']} contradicts the target's {wanted} channels", "output")
+            base["filters"] = wanted
+    elif "filters" in kind.options and "filters" not in base:
+        base["filters"] = channels
+    fixed_spec = parse_spec({**base, "kernel": given.get("kernel", 1), "strides": given.get("strides"),
+                             "dilation": given.get("dilation"), "padding": given.get("padding"),
+                             "output_padding": given.get("output_padding")})  # fmt: skip
+    c = fixed_spec.config
+    fixed = Fixed(
+        kernel=c.kernel_size if "kernel" in given else None,
+        strides=c.strides if "strides" in given else None,
+        dilation=c.dilation_rate if "dilation" in given else None,
+        padding=c.padding if "padding" in given else None,
+        output_padding=c.output_padding if "output_padding" in given else None,
+    )
+    return solve(kind, base, input_shape, target, fixed, bounds, limit)

@@ -15,6 +15,7 @@ from convinspect.core.choices import (
     CHECK_FORMATS,
     MODEL_FORMATS,
     REPORT_FORMATS,
+    SOLVE_FORMATS,
     SWEEP_FORMATS,
     Engine,
     Format,
@@ -57,7 +58,7 @@ class OneLineErrors(typer.core.TyperGroup):
                 raise
             message = " ".join(err.format_message().split())  # type: ignore[attr-defined]
             if not message:  # no command at all: Typer printed the help
-                message = "no command given; expected one of build, model, check, sweep (see convinspect --help)"
+                message = "no command given; expected one of build, model, check, sweep, solve (see convinspect --help)"
             sys.exit(_usage_failure(UsageError(message), list(sys.argv[1:] if args is None else args)))
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
@@ -70,10 +71,13 @@ def _usage_failure(err: UsageError, args: list[str]) -> int:
     """One line on stderr, and a JSON error object too when the command line asked for JSON."""
     from convinspect.core.checkrun import CHECK_SCHEMA
     from convinspect.core.model import SCHEMA as MODEL_SCHEMA
+    from convinspect.core.solve import SOLVE_SCHEMA
     from convinspect.core.sweep import SWEEP_SCHEMA
 
-    command = next((arg for arg in args if arg in ("build", "check", "sweep", "model")), "build")
-    schema = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA, "model": MODEL_SCHEMA}[command]
+    command = next((arg for arg in args if arg in ("build", "check", "sweep", "model", "solve")), "build")
+    schemas = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA, "model": MODEL_SCHEMA,
+               "solve": SOLVE_SCHEMA}  # fmt: skip
+    schema = schemas[command]
     return _fail(err, _asks_for_json(args), schema)
 
 
@@ -545,6 +549,84 @@ def check(
         return run.exit_code
 
     _run(fmt, CHECK_FORMATS, CHECK_SCHEMA, work)
+
+
+@app.command()
+def solve(
+    layer: Layer = "conv2d",
+    input: Annotated[
+        str | None,
+        Opt("--input", "-i", metavar="SHAPE", rich_help_panel=INPUT, help="The shape you have, batch first."),
+    ] = None,
+    output_shape: Annotated[
+        str | None,
+        Opt(
+            "--output",
+            "-O",
+            metavar="SHAPE",
+            rich_help_panel=INPUT,
+            help="The shape you need, batch first; ? for an axis you do not care about: ?,25,25,16.",
+        ),
+    ] = None,
+    filters: Filters = None,
+    kernel: Kernel = None,
+    strides: Strides = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    groups: Groups = None,
+    depth_multiplier: DepthMultiplier = None,
+    output_padding: OutputPadding = None,
+    data_format: DataFormat = None,
+    activation: Activation = None,
+    use_bias: UseBias = True,
+    dtype: Dtype = None,
+    name: Name = None,
+    max_kernel: Annotated[
+        str, Opt("--max-kernel", metavar="INT", rich_help_panel=LAYER, help="Largest kernel tried per axis.")
+    ] = "7",
+    max_stride: Annotated[
+        str, Opt("--max-stride", metavar="INT", rich_help_panel=LAYER, help="Largest stride tried per axis.")
+    ] = "4",
+    max_dilation: Annotated[
+        str, Opt("--max-dilation", metavar="INT", rich_help_panel=LAYER, help="Largest dilation tried per axis.")
+    ] = "3",
+    limit: Annotated[
+        str, Opt("--limit", metavar="INT", rich_help_panel=OUTPUT, help="Show at most this many solutions (1-1000).")
+    ] = "20",
+    fmt: Annotated[str, _format_option("table, json or markdown.")] = "table",
+    output: Annotated[
+        str | None,
+        Opt(
+            "--output-file",
+            "-o",
+            metavar="FILE",
+            rich_help_panel=OUTPUT,
+            help="Write the result to FILE (atomically) and print a one-line summary.",
+        ),
+    ] = None,
+    explain: Annotated[
+        bool, Opt("--explain", rich_help_panel=OUTPUT, help="Show each axis's arithmetic for every solution.")
+    ] = False,
+) -> None:
+    """Find the layer settings that turn --input into --output. Options given are fixed; the rest are searched.
+    Ranked: no output_padding before output_padding, no dilation before dilation, smaller kernels, same before
+    valid. Exit 1 when nothing within the bounds fits (with the nearest reachable sizes)."""
+    arguments = layer_values(locals())
+    target = output_target(output)
+    from convinspect.api import run_solve
+    from convinspect.core.solve import SOLVE_SCHEMA
+    from convinspect.output import check_output, write
+
+    def work(out: Format) -> int:
+        check_output(target)
+        result = run_solve(arguments, output_shape, max_kernel=max_kernel, max_stride=max_stride,
+                           max_dilation=max_dilation, limit=limit)  # fmt: skip
+        write(result, out, target, diagram=explain)
+        if not result.solutions:
+            say("convinspect: no solution within the bounds")
+        return result.exit_code
+
+    _run(fmt, SOLVE_FORMATS, SOLVE_SCHEMA, work)
 
 
 MODEL = "Model"

@@ -16,11 +16,12 @@ from convinspect.core.choices import Format
 from convinspect.core.conformance import Conformance
 from convinspect.core.modelcheck import ModelResult
 from convinspect.core.report import Report
+from convinspect.core.solve import SolveResult
 from convinspect.core.sweep import Sweep
 from convinspect.core.text import for_encoding, inert, inert_lines, json_for_encoding
 from convinspect.errors import InvalidInput, OutputError
 
-Result = Report | CheckRun | Sweep | ModelResult | Conformance
+Result = Report | CheckRun | Sweep | ModelResult | Conformance | SolveResult
 FILE_WIDTH = 120  # Rich tables written to a file: fixed width, no colour
 
 
@@ -35,6 +36,12 @@ def render(result: Result, fmt: Format, *, diagram: bool = False) -> Any:
 
 
 def _render(result: Result, fmt: Format, *, diagram: bool = False) -> Any:
+    if isinstance(result, SolveResult):
+        from convinspect.render import json, solve
+
+        if fmt is Format.JSON:
+            return json.dumps(result.to_dict())
+        return (solve.solve_text if fmt is Format.TABLE else solve.solve_markdown)(result, diagram)
     if isinstance(result, Report):
         if fmt is Format.TABLE:
             from convinspect.render.table import report_table
@@ -83,6 +90,10 @@ def summary(result: Result) -> str:
         from convinspect.render.model import summary_line
 
         return summary_line(result)
+    if isinstance(result, SolveResult):
+        from convinspect.render.solve import summary_line as solve_summary
+
+        return solve_summary(result)
     if isinstance(result, Conformance):
         from convinspect.render.conformance import summary_line as conformance_summary
 

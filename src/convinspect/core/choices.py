@@ -59,6 +59,7 @@ REPORT_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.PLAIN)
 CHECK_FORMATS = (Format.TABLE, Format.JSON, Format.JUNIT, Format.GITHUB, Format.MARKDOWN)
 SWEEP_FORMATS = (Format.TABLE, Format.JSON, Format.CSV)
 MODEL_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.CSV)
+SOLVE_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN)
 
 
 class Padding(Choice):

@@ -1,0 +1,430 @@
+"""convinspect solve: the layer settings that turn an input shape into a target shape.
+
+Each spatial axis is searched on its own (its output length depends on its own kernel,
+stride, dilation and output padding, and on the layer's one padding), then the axes are
+combined, best first, and every combination is judged by the same rules as `build`
+(core/arithmetic.py): strides with dilation, output_padding below strides, groups, and the
+even-kernel transposed `same` case that TensorFlow refuses.
+
+Ranking, the way a person chooses: no output_padding before output_padding, no dilation
+before dilation, kernels that cover their stride (a 1×1 kernel with stride 2 skips three
+input cells in four) before those that do not, smaller kernels, `same` before `valid` (then
+causal), the same settings on every axis before mixed ones, then smaller strides.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from convinspect.core import arithmetic, story
+from convinspect.core.choices import DataFormat, Padding
+from convinspect.core.families import Family
+from convinspect.core.geometry import effective_kernel
+from convinspect.core.kinds import Kind
+from convinspect.core.spec import LayerSpec, parse_spec
+from convinspect.core.text import shown
+from convinspect.errors import InvalidInput
+
+SOLVE_SCHEMA = "convinspect.solve/1"
+MAX_AXIS_SEARCH = 10_000  # kernel × stride × dilation bounds, per axis
+MAX_LIMIT = 1000
+_PADDING_ORDER = {Padding.SAME: 0, Padding.VALID: 1, Padding.CAUSAL: 2}
+_EVEN_SAME = "transpose_same_even_kernel"  # Keras accepts it, TensorFlow refuses it in every dtype
+
+
+@dataclass(frozen=True)
+class Bounds:
+    kernel: int = 7
+    stride: int = 4
+    dilation: int = 3
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """The settings given on the command line; None: searched."""
+
+    kernel: tuple[int, ...] | None = None
+    strides: tuple[int, ...] | None = None
+    dilation: tuple[int, ...] | None = None
+    padding: Padding | None = None
+    output_padding: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis's settings and the length they give."""
+
+    kernel: int
+    stride: int
+    dilation: int
+    output_padding: int | None
+    length: int
+
+    @property
+    def score(self) -> tuple[int, ...]:
+        return (self.output_padding is not None, self.dilation > 1, self.kernel, self.stride,
+                self.output_padding or 0, self.dilation)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Solution:
+    spec: LayerSpec
+    output_shape: tuple[int | None, ...]
+    encoder: LayerSpec | None = None  # transposed kinds: the forward conv that maps the target back
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.spec.config
+        out: dict[str, Any] = {
+            "kernel_size": list(c.kernel_size), "strides": list(c.strides), "padding": str(c.padding),
+            "dilation_rate": list(c.dilation_rate),
+        }  # fmt: skip
+        if "output_padding" in self.spec.kind.options:
+            out["output_padding"] = None if c.output_padding is None else list(c.output_padding)
+        if c.filters is not None:
+            out["filters"] = c.filters
+        if c.depth_multiplier is not None:
+            out["depth_multiplier"] = c.depth_multiplier
+        if c.groups is not None and c.groups != 1:
+            out["groups"] = c.groups
+        out["output_shape"] = list(self.output_shape)
+        out["keras"] = keras_call(self.spec)
+        out["command"] = command(self.spec)
+        if self.encoder is not None:
+            out["encoder"] = {"keras": keras_call(self.encoder), "command": command(self.encoder)}
+        return out
+
+
+@dataclass(frozen=True)
+class Nearest:
+    axis: str
+    target: int
+    below: int | None
+    above: int | None
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"axis": self.axis, "target": self.target, "below": self.below, "above": self.above, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    kind: Kind
+    input_shape: tuple[int | None, ...]
+    target: tuple[int | None, ...]
+    bounds: Bounds
+    limit: int
+    solutions: tuple[Solution, ...]
+    nearest: tuple[Nearest, ...] = ()
+    channels_note: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.solutions else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "schema": SOLVE_SCHEMA,
+            "layer": self.kind.class_name,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.target),
+            "bounds": {
+                "max_kernel": self.bounds.kernel,
+                "max_stride": self.bounds.stride,
+                "max_dilation": self.bounds.dilation,
+                "limit": self.limit,
+            },
+            "solutions": [s.to_dict() for s in self.solutions],
+        }
+        if not self.solutions:
+            out["nearest"] = [n.to_dict() for n in self.nearest]
+        if self.channels_note:
+            out["notes"] = [self.channels_note]
+        return out
+
+
+# -- text a user pastes --------------------------------------------------------------------
+
+
+def _scalar(values: Sequence[int]) -> Any:
+    return values[0] if len(set(values)) == 1 else tuple(values)
+
+
+def keras_call(spec: LayerSpec) -> str:
+    """`keras.layers.Conv2DTranspose(16, 3, strides=2, padding="same", output_padding=1)`."""
+    call = story.constructor(spec)
+    kwargs = dict(call["kwargs"])
+    args = []
+    if "filters" in kwargs:
+        args.append(str(kwargs.pop("filters")))
+    args.append(str(_scalar(kwargs.pop("kernel_size"))))
+    parts = []
+    for key, value in kwargs.items():
+        if isinstance(value, list):
+            value = _scalar(value)
+        parts.append(f"{key}={value!r}" if not isinstance(value, str) else f'{key}="{value}"')
+    return f"keras.layers.{call['class']}(" + ", ".join(args + parts) + ")"
+
+
+def command(spec: LayerSpec) -> str:
+    """The `convinspect build` command for the same layer."""
+    c = spec.config
+
+    def listed(values: Sequence[int | None]) -> str:
+        return ",".join("?" if v is None else str(v) for v in values)
+
+    parts = ["convinspect build", f"--layer {spec.kind.key}"]
+    if c.filters is not None:
+        parts.append(f"--filters {c.filters}")
+    parts.append(f"--kernel {listed([_scalar(c.kernel_size)] if len(set(c.kernel_size)) == 1 else c.kernel_size)}")
+    for option, values, default in (("strides", c.strides, 1), ("dilation", c.dilation_rate, 1)):
+        if set(values) != {default}:
+            parts.append(f"--{option} {listed([values[0]] if len(set(values)) == 1 else values)}")
+    if c.padding != Padding.VALID:
+        parts.append(f"--padding {c.padding}")
+    if c.output_padding is not None:
+        parts.append(f"--output-padding {listed(c.output_padding)}")
+    if c.groups not in (None, 1):
+        parts.append(f"--groups {c.groups}")
+    if c.depth_multiplier not in (None, 1):
+        parts.append(f"--depth-multiplier {c.depth_multiplier}")
+    if c.data_format != DataFormat.CHANNELS_LAST:
+        parts.append(f"--data-format {c.data_format}")
+    parts.append(f"--input {listed(spec.input_shape)}")
+    return " ".join(parts)
+
+
+# -- the search ----------------------------------------------------------------------------
+
+
+def parse_target(raw: object, rank: int) -> tuple[int | None, ...]:
+    """`--output`: a full shape, any axis `?` (not cared about)."""
+    text = str(raw).replace("x", ",").replace("X", ",")
+    items = [item.strip() for item in text.split(",")]
+    example = "e.g. ?,25,25,16 (batch first; ? for any axis you do not care about)"
+    dims: list[int | None] = []
+    for position, item in enumerate(items):
+        if item.lower() in ("?", "none", "null"):
+            dims.append(None)
+            continue
+        if not item.isascii() or not item.isdigit():
+            raise InvalidInput(f"dimension {position + 1} is {shown(item, 40)}, not a size; {example}", "output")
+        value = int(item)
+        if value <= 0:
+            raise InvalidInput(f"dimension {position + 1} must be positive; got {shown(raw)}", "output")
+        dims.append(value)
+    if len(dims) != rank:
+        raise InvalidInput(f"the layer's output has rank {rank} (like its input); got {len(dims)} dimensions in "
+                           f"{shown(raw)}", "output")  # fmt: skip
+    return tuple(dims)
+
+
+def _axis_choices(
+    n: int, target: int | None, recipe: Any, padding: Padding, fixed: Fixed, index: int, bounds: Bounds,
+    transposed: bool,
+) -> list[Axis]:  # fmt: skip
+    kernels = [fixed.kernel[index]] if fixed.kernel else range(1, bounds.kernel + 1)
+    strides = [fixed.strides[index]] if fixed.strides else range(1, bounds.stride + 1)
+    dilations = [fixed.dilation[index]] if fixed.dilation else range(1, bounds.dilation + 1)
+    found = []
+    for k, s, d in itertools.product(kernels, strides, dilations):
+        if fixed.output_padding is not None:
+            pads: Sequence[int | None] = [fixed.output_padding[index]]
+        else:
+            pads = [None, *range(s)] if transposed else [None]
+        for op in pads:
+            if op is not None and op >= s:
+                continue
+            length = recipe.output_length(n, k, s, d, padding, op)
+            if length > 0 and (target is None or length == target):
+                found.append(Axis(k, s, d, op, length))
+    found.sort(key=lambda a: a.score)
+    return found if target is not None else found[:8]  # an axis nobody cares about: its best few
+
+
+def _combination_score(axes: Sequence[Axis], padding: Padding) -> tuple[int, ...]:
+    uniform = len({(a.kernel, a.stride, a.dilation, a.output_padding) for a in axes}) == 1
+    # A kernel shorter than its stride skips input cells (or, transposed, leaves output cells with only the bias).
+    gaps = any(effective_kernel(a.kernel, a.dilation) < a.stride for a in axes)
+    return (
+        any(a.output_padding is not None for a in axes), any(a.dilation > 1 for a in axes), gaps,
+        max(a.kernel for a in axes), sum(a.kernel for a in axes), _PADDING_ORDER[padding], not uniform,
+        max(a.stride for a in axes), sum(a.stride for a in axes), sum(a.output_padding or 0 for a in axes),
+        sum(a.dilation for a in axes),
+    )  # fmt: skip
+
+
+def _combinations(per_axis: Sequence[Sequence[Axis]], padding: Padding, forbid_strided_dilation: bool,
+                  ) -> Iterator[tuple[tuple[int, ...], Padding, tuple[Axis, ...]]]:  # fmt: skip
+    for axes in itertools.product(*per_axis):
+        ops = {a.output_padding is None for a in axes}
+        if len(ops) > 1:  # output_padding is set on every axis or on none
+            continue
+        if forbid_strided_dilation and max(a.stride for a in axes) > 1 and max(a.dilation for a in axes) > 1:
+            continue
+        yield _combination_score(axes, padding), padding, axes
+
+
+def solve(
+    kind: Kind, base: Mapping[str, object], input_shape: tuple[int | None, ...], target: tuple[int | None, ...],
+    fixed: Fixed, bounds: Bounds, limit: int,
+) -> SolveResult:  # fmt: skip
+    """Every layer configuration within the bounds that gives `target`, best first (at most `limit`)."""
+    for name, value in (("max_kernel", bounds.kernel), ("max_stride", bounds.stride),
+                        ("max_dilation", bounds.dilation)):  # fmt: skip
+        if value < 1:
+            raise InvalidInput(f"must be at least 1; got {value}", name)
+    space = bounds.kernel * bounds.stride * bounds.dilation
+    if space > MAX_AXIS_SEARCH:
+        raise InvalidInput(
+            f"the bounds give {space:,} kernel × stride × dilation settings per axis, over the limit of "
+            f"{MAX_AXIS_SEARCH:,}; lower --max-kernel, --max-stride or --max-dilation",
+            "max_kernel",
+        )
+    probe = parse_spec({**base, "kernel": 1})  # every fixed option checked once, as build checks it
+    data_format, recipe, transposed = probe.data_format, kind.recipe, kind.recipe.transposed
+    if target[0] is not None and input_shape[0] is not None and target[0] != input_shape[0]:
+        raise InvalidInput(f"a conv layer keeps the batch: the input's is {input_shape[0]}, the target's "
+                           f"{target[0]}", "output")  # fmt: skip
+    out_channels = target[data_format.channel_axis]
+    spatial_in = probe.spatial
+    spatial_target = target[1:-1] if data_format is DataFormat.CHANNELS_LAST else target[2:]
+    paddings = [fixed.padding] if fixed.padding is not None else sorted(kind.paddings, key=lambda p: _PADDING_ORDER[p])
+    heap: list[tuple[tuple[int, ...], int, Padding, tuple[Axis, ...]]] = []
+    per_padding: dict[Padding, list[list[Axis]]] = {}
+    counter = 0
+    for padding in paddings:
+        per_axis = [
+            _axis_choices(n, t, recipe, padding, fixed, i, bounds, transposed)
+            for i, (n, t) in enumerate(zip(spatial_in, spatial_target))
+        ]
+        per_padding[padding] = per_axis
+        if any(not axis for axis in per_axis):
+            continue
+        for score, pad, axes in _combinations(per_axis, padding, recipe.forbids_strided_dilation):
+            counter += 1
+            heapq.heappush(heap, (score, counter, pad, axes))
+    solutions: list[Solution] = []
+    while heap and len(solutions) < limit:
+        _, _, padding, axes = heapq.heappop(heap)
+        spec = _spec(base, kind, axes, padding)
+        if spec is None:
+            continue
+        try:
+            shape = arithmetic.output_shape(spec)
+        except InvalidInput:
+            continue
+        if recipe.cpu_rule(spec.config, kind.rank, spec.compute_dtype) == _EVEN_SAME:
+            continue
+        if any(t is not None and t != s for t, s in zip(target, shape)):
+            continue
+        solutions.append(Solution(spec, shape, _encoder(spec, shape) if transposed else None))
+    nearest = () if solutions else _nearest(kind, spatial_in, spatial_target, recipe, per_padding, fixed, bounds)
+    note = None
+    if out_channels is None and kind.family is not Family.DEPTHWISE and "filters" not in base:
+        note = f"the target's channels are '?': filters = {probe.channels} (the input's), as given nowhere else"
+    if out_channels is None and kind.family is Family.DEPTHWISE and "depth_multiplier" not in base:
+        note = "the target's channels are '?': depth_multiplier = 1"
+    return SolveResult(kind, input_shape, target, bounds, limit, tuple(solutions), nearest, note)
+
+
+def _spec(base: Mapping[str, object], kind: Kind, axes: Sequence[Axis], padding: Padding) -> LayerSpec | None:
+    values = dict(base)
+    values["kernel"] = [a.kernel for a in axes]
+    values["strides"] = [a.stride for a in axes]
+    values["dilation"] = [a.dilation for a in axes]
+    values["padding"] = str(padding)
+    if "output_padding" in kind.options:
+        ops = [a.output_padding for a in axes]
+        values["output_padding"] = None if ops[0] is None else ops
+    try:
+        return parse_spec(values)
+    except InvalidInput:
+        return None
+
+
+def _encoder(spec: LayerSpec, shape: tuple[int | None, ...]) -> LayerSpec | None:
+    """The forward conv with the same kernel, strides, padding and dilation that maps `shape` back to
+    the transposed layer's input, when there is one (the encoder half of an autoencoder)."""
+    c = spec.config
+    rank = spec.kind.rank
+    forward = {1: "conv1d", 2: "conv2d", 3: "conv3d"}[rank]
+    values = {
+        "layer": forward, "filters": spec.channels, "kernel": list(c.kernel_size), "strides": list(c.strides),
+        "dilation": list(c.dilation_rate), "padding": str(c.padding), "data_format": str(c.data_format),
+        "input": list(shape),
+    }  # fmt: skip
+    try:
+        encoder = parse_spec(values)
+        back = arithmetic.output_shape(encoder)
+    except InvalidInput:
+        return None
+    return encoder if back == spec.input_shape or back[1:] == spec.input_shape[1:] else None
+
+
+def _nearest(
+    kind: Kind, spatial_in: Sequence[int], spatial_target: Sequence[int | None], recipe: Any,
+    per_padding: Mapping[Padding, Sequence[Sequence[Axis]]], fixed: Fixed, bounds: Bounds,
+) -> tuple[Nearest, ...]:  # fmt: skip
+    """Per axis: the closest lengths the bounds reach, and what the target would need."""
+    found = []
+    names = kind.spatial_axes
+    for index, (n, t) in enumerate(zip(spatial_in, spatial_target)):
+        if t is None:
+            continue
+        reachable: set[int] = set()
+        for padding in per_padding:
+            reachable |= _all_lengths(n, recipe, padding, fixed, index, bounds)
+        if t in reachable and all(per_padding[p][index] for p in per_padding):
+            continue
+        below = max((length for length in reachable if length < t), default=None)
+        above = min((length for length in reachable if length > t), default=None)
+        hint = _hint(n, t, recipe, per_padding, fixed, index, bounds)
+        if hint is None and not recipe.transposed and t > n:
+            hint = f"a forward conv never makes an axis longer ({n} → {t}); a transposed conv can"
+        found.append(Nearest(names[index], t, below, above, hint))
+    if not found:  # every axis reaches its target, but no combination passes Keras' rules together
+        why = ("each axis reaches its target, but not with settings Keras accepts together (strides > 1 with "
+               "dilation > 1, output_padding on some axes only)")  # fmt: skip
+        found.append(Nearest("all", 0, None, None, why))
+    return tuple(found)
+
+
+def _all_lengths(n: int, recipe: Any, padding: Padding, fixed: Fixed, index: int, bounds: Bounds) -> set[int]:
+    lengths = set()
+    kernels = [fixed.kernel[index]] if fixed.kernel else range(1, bounds.kernel + 1)
+    strides = [fixed.strides[index]] if fixed.strides else range(1, bounds.stride + 1)
+    dilations = [fixed.dilation[index]] if fixed.dilation else range(1, bounds.dilation + 1)
+    for k, s, d in itertools.product(kernels, strides, dilations):
+        pads: Sequence[int | None] = [None, *range(s)] if recipe.transposed and fixed.output_padding is None else (
+            [fixed.output_padding[index]] if fixed.output_padding else [None])  # fmt: skip
+        for op in pads:
+            if op is None or op < s:
+                length = recipe.output_length(n, k, s, d, padding, op)
+                if length > 0:
+                    lengths.add(length)
+    return lengths
+
+
+def _hint(n: int, t: int, recipe: Any, per_padding: Mapping[Padding, Any], fixed: Fixed, index: int,
+          bounds: Bounds) -> str | None:  # fmt: skip
+    """What it would take: wider bounds that reach `t`, or the fixed option that stands in the way."""
+    wider = Bounds(bounds.kernel * 4, bounds.stride * 4, bounds.dilation * 4)
+    for padding in per_padding:
+        relaxed = replace(fixed, kernel=None, strides=None, dilation=None, output_padding=None)
+        for axis in _axis_choices(n, t, recipe, padding, relaxed, index, wider, recipe.transposed):
+            parts = []
+            if axis.kernel > bounds.kernel or (fixed.kernel and axis.kernel != fixed.kernel[index]):
+                parts.append(f"kernel {axis.kernel}")
+            if axis.stride > bounds.stride or (fixed.strides and axis.stride != fixed.strides[index]):
+                parts.append(f"strides {axis.stride}")
+            if axis.dilation > bounds.dilation or (fixed.dilation and axis.dilation != fixed.dilation[index]):
+                parts.append(f"dilation {axis.dilation}")
+            if axis.output_padding is not None:
+                parts.append(f"output_padding {axis.output_padding} (which needs strides ≥ {axis.output_padding + 1})")
+            if parts:
+                return f"{t} needs " + ", ".join(parts) + f" with padding {padding}"
+    return None

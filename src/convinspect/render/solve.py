@@ -1,0 +1,83 @@
+"""convinspect solve: the solutions, best first, as text (table format), Markdown and JSON."""
+
+from __future__ import annotations
+
+from convinspect.core.geometry import layer_geometry
+from convinspect.core.solve import Solution, SolveResult
+from convinspect.render.words import geometry_formula, md_code, shape_text
+
+RANKING = (
+    "ranked: no output_padding before output_padding, no dilation before dilation, kernels that cover their "
+    "stride, smaller kernels, same before valid, the same settings on every axis, smaller strides"
+)
+
+
+def header(result: SolveResult) -> str:
+    return (f"{result.kind.class_name}: {shape_text(result.input_shape)} → {shape_text(result.target)}; "
+            f"kernel ≤ {result.bounds.kernel}, strides ≤ {result.bounds.stride}, "
+            f"dilation ≤ {result.bounds.dilation}")  # fmt: skip
+
+
+def explain(solution: Solution) -> list[str]:
+    """The per-axis arithmetic that makes the solution hit the target."""
+    spec = solution.spec
+    df = spec.data_format
+    out = df.spatial(solution.output_shape)
+    geometry = layer_geometry(spec.kind.recipe.transposed, spec.kind.spatial_axes, spec.spatial, out, spec.config)
+    return [geometry_formula(g) for g in geometry]
+
+
+def solution_lines(index: int, solution: Solution, with_explain: bool) -> list[str]:
+    data = solution.to_dict()
+    lines = [f"{index}. {data['keras']}", f"   {data['command']}"]
+    if "encoder" in data:
+        lines.append(f"   encoder (maps {shape_text(solution.output_shape)} back): {data['encoder']['keras']}")
+    if with_explain:
+        lines.extend(f"   {line}" for line in explain(solution))
+    return lines
+
+
+def closing(result: SolveResult) -> list[str]:
+    lines = []
+    if result.channels_note:
+        lines.append(f"note: {result.channels_note}")
+    if result.solutions:
+        more = " (the first --limit)" if len(result.solutions) == result.limit else ""
+        lines.append(f"{len(result.solutions)} solution(s){more}, {RANKING}")
+        return lines
+    lines.append("no solution within the bounds; nearest reachable:")
+    for near in result.nearest:
+        if near.axis == "all":
+            lines.append(f"  {near.hint}")
+            continue
+        reach = " or ".join(str(v) for v in (near.below, near.above) if v is not None) or "nothing"
+        lines.append(f"  {near.axis}: {reach} reachable, not {near.target}" + (f"; {near.hint}" if near.hint else ""))
+    return lines
+
+
+def solve_text(result: SolveResult, with_explain: bool = False) -> str:
+    lines = [header(result), ""]
+    for index, solution in enumerate(result.solutions, start=1):
+        lines.extend(solution_lines(index, solution, with_explain))
+    if result.solutions:
+        lines.append("")
+    lines.extend(closing(result))
+    return "\n".join(lines) + "\n"  # plain lines: constructors and commands are pasted, never wrapped
+
+
+def solve_markdown(result: SolveResult, with_explain: bool = False) -> str:
+    lines = [f"### {header(result)}", ""]
+    if result.solutions:
+        lines += ["| # | Keras | build command |", "|---:|---|---|"]
+        for index, solution in enumerate(result.solutions, start=1):
+            data = solution.to_dict()
+            keras = md_code(data["keras"]) + (f"<br>encoder: {md_code(data['encoder']['keras'])}" if "encoder" in data
+                                              else "")  # fmt: skip
+            lines.append(f"| {index} | {keras} | {md_code(data['command'])} |".replace("|`", "| `"))
+        lines.append("")
+    lines.extend(f"- {line.strip()}" for line in closing(result))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(result: SolveResult) -> str:
+    return closing(result)[-1] if result.solutions else "no solution within the bounds"
