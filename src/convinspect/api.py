@@ -500,8 +500,10 @@ def run_solve(
             if "filters" in base and str(base["filters"]) != str(wanted):
                 raise InvalidInput(f"--filters {base['filters']} contradicts the target's {wanted} channels", "output")
             base["filters"] = wanted
-    elif "filters" in kind.options and "filters" not in base:
+    note = None
+    if wanted is None and "filters" in kind.options and "filters" not in base:
         base["filters"] = channels
+        note = f"the target's channels are '?': filters = {channels}, the input's"
     fixed_spec = parse_spec({**base, "kernel": given.get("kernel", 1), "strides": given.get("strides"),
                              "dilation": given.get("dilation"), "padding": given.get("padding"),
                              "output_padding": given.get("output_padding")})  # fmt: skip
@@ -513,4 +515,5 @@ def run_solve(
         padding=c.padding if "padding" in given else None,
         output_padding=c.output_padding if "output_padding" in given else None,
     )
-    return solve(kind, base, input_shape, target, fixed, bounds, limit)
+    result = solve(kind, base, input_shape, target, fixed, bounds, limit)
+    return dataclasses.replace(result, channels_note=note) if note else result

@@ -32,6 +32,9 @@ from convinspect.errors import InvalidInput
 SOLVE_SCHEMA = "convinspect.solve/1"
 MAX_AXIS_SEARCH = 10_000  # kernel × stride × dilation bounds, per axis
 MAX_LIMIT = 1000
+# Per axis, the best candidates combined: a 3D search stays within 30³ combinations however many
+# settings reach an axis's target (a size-1 axis with `same` padding is reached by every setting).
+AXIS_CANDIDATES = {1: 10_000, 2: 150, 3: 30}
 _PADDING_ORDER = {Padding.SAME: 0, Padding.VALID: 1, Padding.CAUSAL: 2}
 _EVEN_SAME = "transpose_same_even_kernel"  # Keras accepts it, TensorFlow refuses it in every dtype
 
@@ -120,6 +123,7 @@ class SolveResult:
     solutions: tuple[Solution, ...]
     nearest: tuple[Nearest, ...] = ()
     channels_note: str | None = None
+    truncated: bool = False  # some axis had more candidates than were combined (AXIS_CANDIDATES)
 
     @property
     def exit_code(self) -> int:
@@ -202,8 +206,8 @@ def command(spec: LayerSpec) -> str:
 
 def parse_target(raw: object, rank: int) -> tuple[int | None, ...]:
     """`--output`: a full shape, any axis `?` (not cared about)."""
-    text = str(raw).replace("x", ",").replace("X", ",")
-    items = [item.strip() for item in text.split(",")]
+    text = str(raw)
+    items = [item.strip() for item in (text.split(",") if "," in text else text.lower().split("x"))]
     example = "e.g. ?,25,25,16 (batch first; ? for any axis you do not care about)"
     dims: list[int | None] = []
     for position, item in enumerate(items):
@@ -295,7 +299,7 @@ def solve(
     paddings = [fixed.padding] if fixed.padding is not None else sorted(kind.paddings, key=lambda p: _PADDING_ORDER[p])
     heap: list[tuple[tuple[int, ...], int, Padding, tuple[Axis, ...]]] = []
     per_padding: dict[Padding, list[list[Axis]]] = {}
-    counter = 0
+    counter, truncated, cap = 0, False, AXIS_CANDIDATES[kind.rank]
     for padding in paddings:
         per_axis = [
             _axis_choices(n, t, recipe, padding, fixed, i, bounds, transposed)
@@ -304,7 +308,18 @@ def solve(
         per_padding[padding] = per_axis
         if any(not axis for axis in per_axis):
             continue
-        for score, pad, axes in _combinations(per_axis, padding, recipe.forbids_strided_dilation):
+        if transposed:  # output_padding is set on every axis or on none: two searches, each within the cap
+            modes = [[[a for a in axis if a.output_padding is None] for axis in per_axis],
+                     [[a for a in axis if a.output_padding is not None] for axis in per_axis]]  # fmt: skip
+        else:
+            modes = [per_axis]
+        combined = []
+        for mode in modes:
+            truncated = truncated or any(len(axis) > cap for axis in mode)
+            combined.append([axis[:cap] for axis in mode])
+        for score, pad, axes in itertools.chain.from_iterable(
+            _combinations(mode, padding, recipe.forbids_strided_dilation) for mode in combined
+        ):
             counter += 1
             heapq.heappush(heap, (score, counter, pad, axes))
     solutions: list[Solution] = []
@@ -324,11 +339,9 @@ def solve(
         solutions.append(Solution(spec, shape, _encoder(spec, shape) if transposed else None))
     nearest = () if solutions else _nearest(kind, spatial_in, spatial_target, recipe, per_padding, fixed, bounds)
     note = None
-    if out_channels is None and kind.family is not Family.DEPTHWISE and "filters" not in base:
-        note = f"the target's channels are '?': filters = {probe.channels} (the input's), as given nowhere else"
     if out_channels is None and kind.family is Family.DEPTHWISE and "depth_multiplier" not in base:
         note = "the target's channels are '?': depth_multiplier = 1"
-    return SolveResult(kind, input_shape, target, bounds, limit, tuple(solutions), nearest, note)
+    return SolveResult(kind, input_shape, target, bounds, limit, tuple(solutions), nearest, note, truncated)
 
 
 def _spec(base: Mapping[str, object], kind: Kind, axes: Sequence[Axis], padding: Padding) -> LayerSpec | None:

@@ -1,0 +1,119 @@
+"""convinspect solve: every target real Keras produces is solved, and every solution, rebuilt in real
+Keras, gives the target."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from typer.testing import CliRunner
+
+from convinspect.api import inspect_layer, run_solve
+from convinspect.cli import app
+from convinspect.core.kinds import KINDS
+from convinspect.core.spec import parse_spec
+
+from strategies import SMALL, valid_options
+
+runner = CliRunner()
+
+
+def _settings(spec: Any) -> tuple[Any, ...]:
+    c = spec.config
+    return (c.kernel_size, c.strides, c.dilation_rate, str(c.padding), c.output_padding)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(options=valid_options(KINDS, SMALL))
+def test_every_shape_keras_produces_is_solved_and_every_solution_gives_it(options: dict[str, Any]) -> None:
+    original = parse_spec(options)
+    try:
+        real = inspect_layer(original, forward="symbolic")
+    except Exception:
+        return
+    c = original.config
+    target = ",".join("?" if d is None else str(d) for d in real.output_shape)
+    fixed = {"layer": original.kind.key, "input": options["input"], "data_format": str(c.data_format),
+             "use_bias": c.use_bias}  # fmt: skip
+    if c.groups not in (None, 1):
+        fixed["groups"] = c.groups  # groups only when asked
+    bounds = {"max_kernel": max(7, *c.kernel_size), "max_stride": max(4, *c.strides),
+              "max_dilation": max(3, *c.dilation_rate)}  # fmt: skip
+    result = run_solve(fixed, target, limit=1000, **bounds)
+    assert result.solutions, (options, target, result.nearest)
+    offered = {_settings(s.spec) for s in result.solutions}
+    refused = original.kind.recipe.cpu_rule(c, original.kind.rank, "float32") == "transpose_same_even_kernel"
+    # The original, unless more settings reach the target than are listed (or combined per axis).
+    listed_all = len(result.solutions) < 1000 and not result.truncated
+    assert _settings(original) in offered or refused or not listed_all, (options, target)
+    for solution in result.solutions[:4]:  # rebuilt in real Keras, each gives the target
+        rebuilt = inspect_layer(solution.spec, forward="symbolic")
+        assert rebuilt.output_shape == real.output_shape, (solution.to_dict(), real.output_shape)
+
+
+def test_the_autoencoder_question() -> None:
+    result = run_solve({"layer": "conv2d-transpose", "input": "?,12,12,32"}, "?,25,25,16")
+    first = result.solutions[0].to_dict()
+    assert first["keras"] == "keras.layers.Conv2DTranspose(16, 3, strides=2)"
+    assert first["encoder"]["keras"] == "keras.layers.Conv2D(32, 3, strides=2)"
+    assert all(s.output_shape == (None, 25, 25, 16) for s in result.solutions)
+    ranked = [s.to_dict() for s in result.solutions]
+    with_padding = [i for i, s in enumerate(ranked) if s["output_padding"] is not None]
+    without = [i for i, s in enumerate(ranked) if s["output_padding"] is None]
+    assert max(without) < min(with_padding)  # no output_padding before output_padding
+
+
+def test_no_solution_names_the_nearest_sizes_and_exits_1() -> None:
+    result = runner.invoke(app, ["solve", "-l", "conv2d-transpose", "-i", "?,12,12,32", "-O", "?,25,25,16",
+                                 "--strides", "1", "--format", "json"])  # fmt: skip
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and data["solutions"] == []
+    assert data["nearest"][0] == {"axis": "height", "target": 25, "below": 24, "above": 27,
+                                  "hint": "25 needs strides 2 with padding valid"}  # fmt: skip
+    grow = runner.invoke(app, ["solve", "-l", "conv2d", "-i", "?,12,12,3", "-O", "?,25,25,8"])
+    assert grow.exit_code == 1 and "a forward conv never makes an axis longer (12 → 25)" in grow.stdout
+
+
+def test_channels_come_from_the_target() -> None:
+    depthwise = run_solve({"layer": "depthwise-conv2d", "input": "1,16,16,3"}, "1,8,8,6")
+    assert depthwise.solutions[0].spec.config.depth_multiplier == 2
+    free = run_solve({"layer": "conv2d", "input": "1,16,16,3"}, "1,8,8,?")
+    assert free.solutions[0].spec.config.filters == 3 and free.channels_note is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-O", "?,25,25"], "--output: the layer's output has rank 4"),
+        (["-O", "?,0,25,16"], "--output: dimension 2 must be positive"),
+        (["-O", "?,2x,25,16"], "--output: dimension 2 is '2x'"),
+        (["-O", "3,25,25,16"], "--output: a conv layer keeps the batch"),
+        (["-O", "?,25,25,16", "--max-kernel", "5000"], "--max-kernel: the bounds give"),
+        (["-O", "?,25,25,16", "--depth-multiplier", "2"], "--depth-multiplier: does not apply to conv2d-transpose"),
+        (["-O", "?,25,25,16", "--limit", "0"], "--limit:"),
+        ([], "--output: is required"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["solve", "-l", "conv2d-transpose", "-i", "1,12,12,32", *args])
+    assert result.exit_code == 2 and result.stderr.startswith(f"convinspect: error: {message}"), result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_depthwise_target_that_does_not_divide() -> None:
+    result = runner.invoke(app, ["solve", "-l", "depthwise-conv2d", "-i", "1,8,8,3", "-O", "1,8,8,7"])
+    assert result.exit_code == 2 and "7 is not a multiple of the input's 3 channels" in result.stderr
+
+
+def test_the_search_is_analytic_only() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nfrom convinspect.api import run_solve\n"
+        "run_solve({'layer': 'conv3d-transpose', 'input': '?,6,6,6,8'}, '?,12,12,12,4')\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True).returncode == 0
