@@ -142,6 +142,7 @@ class SolveResult:
                 "limit": self.limit,
             },
             "solutions": [s.to_dict() for s in self.solutions],
+            "truncated": self.truncated,
         }
         if not self.solutions:
             out["nearest"] = [n.to_dict() for n in self.nearest]
