@@ -13,7 +13,7 @@ from rich.text import Text
 from convinspect.core.model import LayerRow, ModelReport, ReceptiveField
 from convinspect.core.modelcheck import Change, ModelResult
 from convinspect.core.text import inert
-from convinspect.render.words import human_bytes, md_code, thousands, value_text
+from convinspect.render.words import check_text, human_bytes, md_code, thousands, value_text
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
 
@@ -101,9 +101,7 @@ def notes(result: ModelResult) -> list[str]:
             f"{inert(unsized[0].class_name)}): their shapes and variables are Keras' own, their MACs are not counted."
         )
     for check in result.checks:
-        state = "passed" if check.ok else "FAILED"
-        lines.append(f"check {inert(check.name)}: expected {value_text(check.expected)}, "
-                     f"got {value_text(check.actual)}: {state}")  # fmt: skip
+        lines.append(f"check {check_text(check)}: {'passed' if check.ok else 'FAILED'}")
     if result.changes is not None:
         lines.extend(change_lines(result))
     return lines
