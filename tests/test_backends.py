@@ -232,10 +232,66 @@ def test_tensorflow_and_jax_agree_with_each_other_and_the_analytic_engine(case: 
     for field in ("output_shape", "variables"):
         assert tf[field] == jax[field] == computed[field], field
     assert jax["runs"] and jax["verify"] is not None and jax["verify"]["ok"], jax["verify"]
-    if tf["verify"] is not None and not tf["verify"]["ok"]:  # only the known defect may fail
-        assert BIAS_FINDING in tf["verify"]["finding"], tf["verify"]
+    if tf["verify"] is not None and not tf["verify"]["ok"]:  # only the known defects may fail
+        leaky = options.get("dtype") == "float64" and options.get("activation") == "leaky_relu"
+        assert leaky or BIAS_FINDING in tf["verify"]["finding"], tf["verify"]
 
 
 def _listed(result: dict[str, Any]) -> dict[str, Any]:
     """JSON's lists for tuples, so results from here and from the worker compare equal."""
     return json.loads(json.dumps(result))  # type: ignore[no-any-return]
+
+
+# -- what a hostile review found ---------------------------------------------------------------
+
+
+def test_the_defect_is_caught_in_16_bit_dtypes_with_many_terms() -> None:
+    report = inspect_layer({**DEFECT, "input": "1,512,10,10", "dtype": "bfloat16"}, verify=True)
+    v = report.verification
+    assert v is not None and not v.ok and v.tolerance == 0.05 and BIAS_FINDING in (v.finding or "")
+
+
+def test_the_defect_is_named_behind_an_activation() -> None:
+    report = inspect_layer({**DEFECT, "activation": "relu"}, verify=True)
+    assert report.verification is not None and BIAS_FINDING in (report.verification.finding or "")
+
+
+@needs_jax
+def test_softmax_acts_on_the_last_axis_of_a_channels_first_output() -> None:
+    options = {"filters": 3, "kernel": 3, "data_format": "channels_first", "input": "1,2,6,6", "activation": "softmax"}
+    (result,) = run_elsewhere("jax", [options])
+    assert result["verify"]["ok"] and result["verify"]["activation_checked"]
+
+
+def test_tensorflow_float64_leaky_relu_uses_a_float32_slope() -> None:
+    """A second, small TensorFlow finding: LeakyRelu takes its slope as a float32 attribute."""
+    report = inspect_layer({"filters": 4, "kernel": 3, "dtype": "float64", "activation": "leaky_relu",
+                            "input": "1,8,8,2"}, verify=True)  # fmt: skip
+    v = report.verification
+    assert v is not None
+    if v.ok:
+        pytest.fail("TensorFlow's float64 leaky_relu now matches the reference: drop this known finding")
+    assert 1e-10 < v.max_rel_error < 1e-7
+
+
+def test_a_layer_the_backend_cannot_run_says_verify_was_skipped() -> None:
+    options = {**DEFECT, "dtype": "float16"}
+    report = inspect_layer(options, verify=True)
+    assert report.verification is not None and report.verification.skipped and report.ok
+    result = runner.invoke(app, ["build", *_flags(options), "--verify"])
+    assert result.exit_code == 0 and "verify skipped: tensorflow cannot run this layer" in " ".join(
+        result.stdout.split()
+    )
+
+
+@pytest.mark.parametrize("extra", [["--expect-output", "9,9,9,9"], ["--explain"], ["--engine", "both"]])
+def test_backend_all_refuses_single_backend_options(extra: list[str]) -> None:
+    result = runner.invoke(app, ["build", "-f", "8", "-k", "3", "-i", "1,8,8,3", "--backend", "all", *extra])
+    assert result.exit_code == 2 and result.stderr.startswith("convinspect: error: --backend:")
+
+
+@needs_jax
+def test_backend_all_on_a_layer_every_backend_rejects() -> None:
+    result = runner.invoke(app, ["build", "-f", "6", "-k", "3", "-g", "4", "-i", "1,8,8,8", "--backend", "all"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("convinspect: error: every installed backend rejects the layer: Keras rejected")

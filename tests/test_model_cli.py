@@ -49,7 +49,11 @@ def test_keras_and_both_engines_agree_on_the_example() -> None:
 def test_expectations_pass_and_fail_with_exit_codes() -> None:
     assert run(MNIST, "-e", "analytic", "--expect-params", "34826", "--max-macs", "3000000")[0] == 0
     code, out, err = run(MNIST, "-e", "analytic", "--max-params", "30000")
-    assert code == 1 and "check failed: max_params" in err and "max_params: expected at most 30000, actual 34826: FAILED" in out
+    assert (
+        code == 1
+        and "check failed: max_params" in err
+        and "max_params: expected at most 30000, actual 34826: FAILED" in out
+    )
 
 
 def test_snapshot_then_against_lists_every_change(tmp_path: Path) -> None:

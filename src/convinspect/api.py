@@ -413,7 +413,11 @@ def run_conformance(
             continue
         status = "ok" if proc.returncode == 0 else "failed" if proc.returncode == 1 else "error"
         version = document.get("versions", {}).get("backend_version")
-        runs.append(BackendRun(backend, status, version, document))
+        runtime = document.get("runtime", {})
+        error = None
+        if not runtime.get("runs", True):  # valid, but this backend cannot run it: nothing was verified
+            status, error = "error", f"cannot run it: {runtime.get('reason')}"
+        runs.append(BackendRun(backend, status, version, document, error))
     return Conformance(spec.kind.class_name, spec.config_dict(), list(spec.input_shape), tuple(runs))
 
 

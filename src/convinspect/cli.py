@@ -385,7 +385,17 @@ def build(
         check_output(target)
         spec = parse_spec(arguments)
         if backend is not None and backend.strip().lower() == "all":
+            asked = [flag for flag, value in (("--explain", explain), ("--diagram", diagram),
+                     ("--expect-output", expect_output), ("--expect-params", expect_params),
+                     ("--expect-kernel", expect_kernel), ("--expect-bias", expect_bias), ("--max-params", max_params),
+                     ("--max-macs", max_macs), ("--expect-runs", expect_runs)) if value]  # fmt: skip
+            if asked:
+                raise ConvinspectError(f"all prints a conformance table; {asked[0]} needs one backend", "backend")
             return _conformance(spec, engine, forward, budget, seed, out, target)
+        if backend is not None:
+            from convinspect.engines.keras import backend_name
+
+            backend_name(backend, extra=("all",))
         expectations = parse_expectations(
             {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
              "expect_bias": expect_bias, "max_params": max_params, "max_macs": max_macs,
@@ -421,15 +431,19 @@ def _conformance(spec: Any, engine: str, forward: str, budget: str, seed: str | 
     from convinspect.api import run_conformance
     from convinspect.output import write
 
-    if Engine.parse(engine, "engine") is Engine.ANALYTIC:
-        raise ConvinspectError("runs the Keras engine on every backend; drop --engine analytic", "backend")
+    if Engine.parse(engine, "engine") is not Engine.KERAS:
+        raise ConvinspectError("runs the Keras engine on every backend; drop --engine", "backend")
     seeded = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
     result = run_conformance(
         spec, forward=Forward.parse(forward, "forward"), budget=parse_size(budget, "budget"), seed=seeded
     )
     write(result, out, target)
+    if result.exit_code == 2:  # the layer itself is wrong: one error line, as build gives
+        first = next(run for run in result.present if run.status == "invalid")
+        raise ConvinspectError(f"every installed backend rejects the layer: {first.error}")
     if result.exit_code:
-        failing = [f"{run.backend} {run.status}" for run in result.runs if run.status in ("failed", "error")]
+        failing = [f"{run.backend} {run.status}" + (f" ({run.error})" if run.error else "")
+                   for run in result.runs if run.status in ("failed", "error")]  # fmt: skip
         say(f"convinspect: the backends do not conform: {'; '.join(failing + result.disagreements)}")
     return result.exit_code
 

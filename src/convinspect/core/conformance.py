@@ -72,13 +72,14 @@ class Conformance:
 
     @property
     def exit_code(self) -> int:
-        """1 when a backend fails verification or the backends disagree; 3 when one could not run."""
+        """2 when every backend rejects the layer; 3 when one could not run it; 1 when one fails
+        verification or the backends disagree."""
+        if self.present and all(run.status == "invalid" for run in self.present):
+            return 2
         if any(run.status == "error" for run in self.runs):
             return 3
         if self.disagreements or any(run.status == "failed" for run in self.runs):
             return 1
-        if all(run.status == "invalid" for run in self.present):
-            return 2
         return 0
 
     def to_dict(self) -> dict[str, Any]:

@@ -36,7 +36,9 @@ def lines(result: Conformance) -> list[str]:
         if verify is not None and not verify["ok"]:
             out.append(f"{run.backend}: {inert(str(verify['finding']))}")
     present = len(result.present)
-    verdict = "conform" if result.exit_code == 0 else "do not conform"
+    verdict = {0: "conform", 1: "do not conform", 2: "all reject the layer", 3: "could not all run it"}[
+        result.exit_code
+    ]
     out.append(f"{present} of {len(result.runs)} backends installed; they {verdict} (exit {result.exit_code}); "
                "verify: max |error| / max |reference| against the float64 NumPy reference")  # fmt: skip
     return out
@@ -61,7 +63,7 @@ def conformance_markdown(result: Conformance) -> str:
 
 
 def conformance_plain(result: Conformance) -> str:
-    body = ["\t".join(HEADER)] + ["\t".join(_cells(run)) for run in result.runs]
+    body = ["  ".join(HEADER)] + ["  ".join(_cells(run)) for run in result.runs]
     return "\n".join(body + lines(result)) + "\n"
 
 

@@ -108,6 +108,8 @@ def notes(report: Report) -> list[str]:
 
 def verify_text(v: Verification) -> str:
     """One line: how the real output compares with the float64 reference."""
+    if v.skipped:
+        return f"verify skipped: {v.skipped}; --expect-runs makes that a failure"
     where = f"a probe input {shape_text(v.input_shape)}" if v.probe else f"input {shape_text(v.input_shape)}"
     scope = "" if v.activation_checked else " (before the activation, which the reference does not define)"
     figures = (f"max error {v.max_abs_error:.3g} (relative {v.max_rel_error:.3g}, tolerance {v.tolerance:.3g} "
