@@ -117,3 +117,52 @@ def test_the_search_is_analytic_only() -> None:
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
     )
     assert subprocess.run([sys.executable, "-c", script], capture_output=True).returncode == 0
+
+
+# -- what a hostile review found ---------------------------------------------------------------
+
+
+def test_an_axis_nobody_cares_about_does_not_hide_solutions() -> None:
+    result = run_solve({"layer": "conv2d-transpose", "input": "1,12,12,3", "padding": "same", "strides": 3},
+                       "1,35,?,8")  # fmt: skip
+    assert result.solutions and all(s.output_shape[1] == 35 for s in result.solutions)
+    free = run_solve({"layer": "conv2d", "input": "1,12,12,3"}, "1,6,?,8", limit=1000)
+    keras_calls = [s.to_dict()["keras"] for s in free.solutions]
+    assert 'keras.layers.Conv2D(8, 3, strides=2, padding="same")' in keras_calls
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-O", "1,6,6,8", "--kernel", "9223372036854775807"], "the kernel would hold"),
+        (["-O", "1,6,6,8", "--groups", "2"], "The number of input channels must be evenly divisible"),
+        (["-O", "1,6,6,300000000000000000"], "--output: the target holds"),
+        (["-O", "1,6,6,8", "-o", "/"], "--output-file:"),
+    ],
+)
+def test_what_no_search_can_fix_is_exit_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["solve", "-l", "conv2d", "-i", "1,12,12,3", *args])
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+def test_bounds_count_the_output_paddings_of_transposed_kinds() -> None:
+    result = runner.invoke(app, ["solve", "-l", "conv1d-transpose", "-i", "1,1,1", "-O", "1,?,1", "--max-kernel", "1",
+                                 "--max-stride", "10000", "--max-dilation", "1"])  # fmt: skip
+    assert result.exit_code == 2 and "50,015,000 settings per axis" in result.stderr
+
+
+def test_the_pasted_text_is_the_same_layer() -> None:
+    import ast
+
+    result = run_solve({"layer": "conv2d", "input": "1,12,12,3", "name": 'a"b', "dtype": "mixed_float16",
+                        "activation": "relu", "use_bias": False}, "1,6,6,8", limit=1)  # fmt: skip
+    data = result.solutions[0].to_dict()
+    ast.parse(data["keras"])  # valid Python, the name quoted
+    assert "--dtype mixed_float16" in data["command"] and "--activation relu" in data["command"]
+    assert "--no-bias" in data["command"] and "--name 'a\"b'" in data["command"]
+
+
+def test_explain_arithmetic_stays_true_in_ascii() -> None:
+    from convinspect.core.text import for_encoding
+
+    assert for_encoding("(12−1)·2+3 = 25", "ascii") == "(12-1)*2+3 = 25"

@@ -104,7 +104,8 @@ def test_no_command_says_so() -> None:
     result = shell("convinspect")
     assert result.returncode == 2
     assert result.stderr.decode() == (
-        "convinspect: error: no command given; expected one of build, model, check, sweep, solve (see convinspect --help)\n"
+        "convinspect: error: no command given; expected one of build, model, check, sweep, solve "
+        "(see convinspect --help)\n"
     )
 
 

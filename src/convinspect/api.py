@@ -484,6 +484,13 @@ def run_solve(
     limit = parse_int(limit, "limit", maximum=MAX_LIMIT)
     input_shape = parse_shape(given["input"])
     target = parse_target(output, len(input_shape))
+    from convinspect.core.spec import INT64_MAX
+
+    known = 1
+    for dim in target:
+        known *= dim or 1
+    if known > INT64_MAX:
+        raise InvalidInput(f"the target holds {known:,} elements, over the int64 limit {INT64_MAX:,}", "output")
     base = {k: v for k, v in given.items() if k not in ("kernel", "strides", "dilation", "padding", "output_padding")}
     probe = parse_spec({**base, "kernel": 1, "filters": base.get("filters", 1)} if "filters" in kind.options
                        else {**base, "kernel": 1})  # fmt: skip
@@ -512,6 +519,13 @@ def run_solve(
                              "dilation": given.get("dilation"), "padding": given.get("padding"),
                              "output_padding": given.get("output_padding")})  # fmt: skip
     c = fixed_spec.config
+    # What no search can change is checked now, with build's messages: groups, sizes past int64.
+    if not kind.recipe.transposed:  # a transposed kind's argument rule ties output_padding to the searched strides
+        fixed_spec.kind.recipe.check_arguments(c)
+    fixed_spec.kind.recipe.check_input(c, fixed_spec.channels, fixed_spec.input_shape)
+    from convinspect.core.arithmetic import variable_shapes
+
+    variable_shapes(fixed_spec)
     fixed = Fixed(
         kernel=c.kernel_size if "kernel" in given else None,
         strides=c.strides if "strides" in given else None,

@@ -632,7 +632,7 @@ def solve(
     from convinspect.output import check_output, write
 
     def work(out: Format) -> int:
-        check_output(target)
+        check_output(target, option="output_file")
         result = run_solve(arguments, output_shape, max_kernel=max_kernel, max_stride=max_stride,
                            max_dilation=max_dilation, limit=limit)  # fmt: skip
         write(result, out, target, diagram=explain)

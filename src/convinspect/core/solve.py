@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
+import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,7 +32,7 @@ from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
 SOLVE_SCHEMA = "convinspect.solve/1"
-MAX_AXIS_SEARCH = 10_000  # kernel × stride × dilation bounds, per axis
+MAX_AXIS_SEARCH = 10_000  # settings tried per axis: kernel × dilation × (strides, each with its output paddings)
 MAX_LIMIT = 1000
 # Per axis, the best candidates combined: a 3D search stays within 30³ combinations however many
 # settings reach an axis's target (a size-1 axis with `same` padding is reached by every setting).
@@ -170,7 +172,7 @@ def keras_call(spec: LayerSpec) -> str:
     for key, value in kwargs.items():
         if isinstance(value, list):
             value = _scalar(value)
-        parts.append(f"{key}={value!r}" if not isinstance(value, str) else f'{key}="{value}"')
+        parts.append(f"{key}={json.dumps(value) if isinstance(value, str) else repr(value)}")
     return f"keras.layers.{call['class']}(" + ", ".join(args + parts) + ")"
 
 
@@ -198,7 +200,15 @@ def command(spec: LayerSpec) -> str:
         parts.append(f"--depth-multiplier {c.depth_multiplier}")
     if c.data_format != DataFormat.CHANNELS_LAST:
         parts.append(f"--data-format {c.data_format}")
-    parts.append(f"--input {listed(spec.input_shape)}")
+    if c.activation != "linear":
+        parts.append(f"--activation {shlex.quote(c.activation)}")
+    if not c.use_bias:
+        parts.append("--no-bias")
+    if c.dtype != "float32":
+        parts.append(f"--dtype {c.dtype}")
+    if spec.name != spec.kind.default_name:
+        parts.append(f"--name {shlex.quote(spec.name)}")
+    parts.append(f"--input {shlex.quote(listed(spec.input_shape))}")
     return " ".join(parts)
 
 
@@ -241,13 +251,18 @@ def _axis_choices(
         else:
             pads = [None, *range(s)] if transposed else [None]
         for op in pads:
-            if op is not None and op >= s:
+            if (op is not None and op >= s) or _refused(transposed, padding, k, d, op):
                 continue
             length = recipe.output_length(n, k, s, d, padding, op)
             if length > 0 and (target is None or length == target):
                 found.append(Axis(k, s, d, op, length))
     found.sort(key=lambda a: a.score)
-    return found if target is not None else found[:8]  # an axis nobody cares about: its best few
+    return found
+
+
+def _refused(transposed: bool, padding: Padding, k: int, d: int, op: int | None) -> bool:
+    """The even-kernel transposed `same` case with output_padding 0, which TensorFlow refuses."""
+    return transposed and padding == Padding.SAME and op == 0 and effective_kernel(k, d) % 2 == 0
 
 
 def _combination_score(axes: Sequence[Axis], padding: Padding) -> tuple[int, ...]:
@@ -282,10 +297,12 @@ def solve(
                         ("max_dilation", bounds.dilation)):  # fmt: skip
         if value < 1:
             raise InvalidInput(f"must be at least 1; got {value}", name)
-    space = bounds.kernel * bounds.stride * bounds.dilation
+    strides = bounds.stride + (bounds.stride * (bounds.stride + 1) // 2 if kind.recipe.transposed else 0)
+    space = bounds.kernel * strides * bounds.dilation
     if space > MAX_AXIS_SEARCH:
         raise InvalidInput(
-            f"the bounds give {space:,} kernel × stride × dilation settings per axis, over the limit of "
+            f"the bounds give {space:,} settings per axis (kernel × stride × dilation, with each stride's "
+            f"output paddings for transposed kinds), over the limit of "
             f"{MAX_AXIS_SEARCH:,}; lower --max-kernel, --max-stride or --max-dilation",
             "max_kernel",
         )
@@ -416,7 +433,7 @@ def _all_lengths(n: int, recipe: Any, padding: Padding, fixed: Fixed, index: int
         pads: Sequence[int | None] = [None, *range(s)] if recipe.transposed and fixed.output_padding is None else (
             [fixed.output_padding[index]] if fixed.output_padding else [None])  # fmt: skip
         for op in pads:
-            if op is None or op < s:
+            if (op is None or op < s) and not _refused(recipe.transposed, padding, k, d, op):
                 length = recipe.output_length(n, k, s, d, padding, op)
                 if length > 0:
                     lengths.add(length)
@@ -425,20 +442,33 @@ def _all_lengths(n: int, recipe: Any, padding: Padding, fixed: Fixed, index: int
 
 def _hint(n: int, t: int, recipe: Any, per_padding: Mapping[Padding, Any], fixed: Fixed, index: int,
           bounds: Bounds) -> str | None:  # fmt: skip
-    """What it would take: wider bounds that reach `t`, or the fixed option that stands in the way."""
+    """What it would take: wider bounds that reach `t` (keeping what was fixed), else which fixed
+    option stands in the way."""
     wider = Bounds(bounds.kernel * 4, bounds.stride * 4, bounds.dilation * 4)
-    for padding in per_padding:
-        relaxed = replace(fixed, kernel=None, strides=None, dilation=None, output_padding=None)
-        for axis in _axis_choices(n, t, recipe, padding, relaxed, index, wider, recipe.transposed):
-            parts = []
-            if axis.kernel > bounds.kernel or (fixed.kernel and axis.kernel != fixed.kernel[index]):
-                parts.append(f"kernel {axis.kernel}")
-            if axis.stride > bounds.stride or (fixed.strides and axis.stride != fixed.strides[index]):
-                parts.append(f"strides {axis.stride}")
-            if axis.dilation > bounds.dilation or (fixed.dilation and axis.dilation != fixed.dilation[index]):
-                parts.append(f"dilation {axis.dilation}")
-            if axis.output_padding is not None:
-                parts.append(f"output_padding {axis.output_padding} (which needs strides ≥ {axis.output_padding + 1})")
-            if parts:
-                return f"{t} needs " + ", ".join(parts) + f" with padding {padding}"
+    searched = replace(fixed, kernel=None, strides=None, dilation=None)
+    for relaxed, paddings, blocked in (
+        (searched, list(per_padding), ""),
+        (Fixed(), [Padding.VALID, Padding.SAME], " (not with the settings you fixed)"),
+    ):
+        for padding in paddings:
+            for axis in _axis_choices(n, t, recipe, padding, relaxed, index, wider, recipe.transposed):
+                parts = []
+                if axis.kernel > bounds.kernel or (fixed.kernel and axis.kernel != fixed.kernel[index]):
+                    parts.append(f"kernel {axis.kernel}")
+                if axis.stride > bounds.stride or (fixed.strides and axis.stride != fixed.strides[index]):
+                    parts.append(f"strides {axis.stride}")
+                if axis.dilation > bounds.dilation or (fixed.dilation and axis.dilation != fixed.dilation[index]):
+                    parts.append(f"dilation {axis.dilation}")
+                if axis.output_padding and fixed.output_padding is None:
+                    parts.append(
+                        f"output_padding {axis.output_padding} (which needs strides ≥ {axis.output_padding + 1})"
+                    )
+                elif fixed.output_padding is not None and axis.output_padding != fixed.output_padding[index]:
+                    parts.append(
+                        "output_padding " + ("unset" if axis.output_padding is None else str(axis.output_padding))
+                    )
+                if fixed.padding is not None and padding != fixed.padding:
+                    parts.append(f"padding {padding}")
+                if parts:
+                    return f"{t} needs " + ", ".join(parts) + f" with padding {padding}{blocked}"
     return None
