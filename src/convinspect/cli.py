@@ -622,9 +622,12 @@ def solve(
         bool, Opt("--explain", rich_help_panel=OUTPUT, help="Show each axis's arithmetic for every solution.")
     ] = False,
 ) -> None:
-    """Find the layer settings that turn --input into --output. Options given are fixed; the rest are searched.
-    Ranked: no output_padding before output_padding, no dilation before dilation, smaller kernels, same before
-    valid. Exit 1 when nothing within the bounds fits (with the nearest reachable sizes)."""
+    """Find the layer settings that turn --input into --output.
+
+    Options given are fixed; the rest are searched. Ranked: no output_padding before output_padding, no
+    dilation before dilation, kernels that cover their stride, smaller kernels, same before valid, the same
+    settings on every axis, smaller strides. Exit 1 when nothing within the bounds fits (with the nearest
+    reachable sizes)."""
     arguments = layer_values(locals())
     target = output_target(output)
     from convinspect.api import run_solve
