@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -295,3 +296,15 @@ def test_backend_all_on_a_layer_every_backend_rejects() -> None:
     result = runner.invoke(app, ["build", "-f", "6", "-k", "3", "-g", "4", "-i", "1,8,8,8", "--backend", "all"])
     assert result.exit_code == 2
     assert result.stderr.startswith("convinspect: error: every installed backend rejects the layer: Keras rejected")
+
+
+@needs_jax
+def test_model_runs_on_another_backend_and_agrees_with_the_analytic_engine() -> None:
+    example = str(Path(__file__).resolve().parents[1] / "examples" / "mnist_convnet.json")
+    script = "from convinspect.cli import main; main()"
+    proc = subprocess.run([sys.executable, "-c", script, "model", example, "--backend", "numpy", "-e", "both", "-F",
+                           "json"], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["versions"]["backend"] == "numpy" and data["versions"]["tensorflow"] is None
+    assert data["agreed_with"] == "analytic" and data["totals"]["params"]["total"] == 34826

@@ -291,10 +291,12 @@ def inspect_model(
     imports: Iterable[str] = (),
     load_weights: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    backend: str | None = None,
 ) -> ModelReport:
     """Every layer of a Keras model: a .keras/.h5/JSON file, `module:function`, `file.py:function`
     or `keras.applications.NAME`. `input` is a full shape (batch first) for a model without one,
-    or to override it. The analytic engine reads configurations only and runs nothing."""
+    or to override it. The analytic engine reads configurations only and runs nothing; `backend`
+    chooses Keras' backend for the Keras engine, as for inspect_layer."""
     from convinspect.core.spec import parse_shape
     from convinspect.engines.sources import SourceKind, resolve
 
@@ -308,6 +310,10 @@ def inspect_model(
             "or save the model (model.save('m.keras')) and inspect the file",
             "engine",
         )
+    if engine is Engine.ANALYTIC and backend is not None:
+        raise InvalidInput("chooses the Keras engine's backend; the analytic engine has none", "backend")
+    if engine is not Engine.ANALYTIC:
+        _keras_engine().select_backend(None if backend is None else _keras_engine().backend_name(backend))
     if engine is Engine.ANALYTIC and (unsafe or imports or load_weights):
         flag = "--unsafe" if unsafe else "--import" if imports else "--load-weights"
         raise InvalidInput(f"{flag} needs the Keras engine (the analytic engine runs nothing)", "engine")

@@ -686,6 +686,17 @@ def model(
     load_weights: Annotated[
         bool, Opt("--load-weights", rich_help_panel=ENGINES, help="Also load the stored weights and report mismatches.")
     ] = False,
+    backend: Annotated[
+        str | None,
+        Opt(
+            "--backend",
+            "-b",
+            metavar="BACKEND",
+            rich_help_panel=ENGINES,
+            help="Keras backend for the Keras engine: tensorflow, jax, numpy or torch. "
+            "\\[default: KERAS_BACKEND, else tensorflow]",
+        ),
+    ] = None,
     fmt: Annotated[str, _format_option("table, json, markdown or csv.")] = "table",
     output: OutputFile = None,
     depth: Annotated[
@@ -734,7 +745,7 @@ def model(
         chosen = Engine.parse(engine, "engine")
         with _model_progress(chosen) as progress:
             report = inspect_model(source, engine=chosen, input=input, unsafe=unsafe, imports=imports or (),
-                                   load_weights=load_weights, progress=progress)  # fmt: skip
+                                   load_weights=load_weights, progress=progress, backend=backend)  # fmt: skip
         if layer is not None:
             if out is Format.CSV:
                 raise ConvinspectError("--layer shows a build report: use table, json or markdown", "format")
