@@ -13,7 +13,11 @@ from convinspect.version import __version__
 
 _EXPORTS = {
     "inspect_layer": "convinspect.api", "run_check": "convinspect.api", "run_sweep": "convinspect.api",
-    "iter_check": "convinspect.api",
+    "iter_check": "convinspect.api", "inspect_model": "convinspect.api", "run_solve": "convinspect.api",
+    "run_conformance": "convinspect.api",
+    "ModelReport": "convinspect.core.model", "ModelResult": "convinspect.core.modelcheck",
+    "SolveResult": "convinspect.core.solve", "Conformance": "convinspect.core.conformance",
+    "Verification": "convinspect.core.verify",
     "CheckRun": "convinspect.core.checkrun", "EntryResult": "convinspect.core.checkrun",
     "DataFormat": "convinspect.core.choices", "Engine": "convinspect.core.choices",
     "Format": "convinspect.core.choices", "Forward": "convinspect.core.choices", "Padding": "convinspect.core.choices",
@@ -30,6 +34,7 @@ __all__ = [
     "BackendError",
     "Check",
     "CheckRun",
+    "Conformance",
     "ConvinspectError",
     "DataFormat",
     "Engine",
@@ -40,20 +45,27 @@ __all__ = [
     "InvalidInput",
     "LayerConfig",
     "LayerSpec",
+    "ModelReport",
+    "ModelResult",
     "OutputError",
     "Padding",
     "Params",
     "Report",
     "Runtime",
+    "SolveResult",
     "Step",
     "Sweep",
     "SweepRow",
     "Variable",
+    "Verification",
     "__version__",
     "inspect_layer",
+    "inspect_model",
     "iter_check",
     "parse_spec",
     "run_check",
+    "run_conformance",
+    "run_solve",
     "run_sweep",
 ]
 
@@ -68,13 +80,26 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from convinspect.api import inspect_layer, iter_check, run_check, run_sweep
+    from convinspect.api import (
+        inspect_layer,
+        inspect_model,
+        iter_check,
+        run_check,
+        run_conformance,
+        run_solve,
+        run_sweep,
+    )
     from convinspect.core.checkrun import CheckRun, EntryResult
     from convinspect.core.choices import DataFormat, Engine, Format, Forward, Padding
     from convinspect.core.config import LayerConfig
+    from convinspect.core.conformance import Conformance
     from convinspect.core.families import Family
+    from convinspect.core.model import ModelReport
+    from convinspect.core.modelcheck import ModelResult
     from convinspect.core.report import Check, Params, Report, Step, Variable
     from convinspect.core.runtime import Runtime
+    from convinspect.core.solve import SolveResult
     from convinspect.core.spec import LayerSpec, parse_spec
     from convinspect.core.sweep import Sweep, SweepRow
+    from convinspect.core.verify import Verification
     from convinspect.errors import BackendError, ConvinspectError, InvalidInput, OutputError
