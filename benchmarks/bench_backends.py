@@ -10,26 +10,14 @@ Usage: python benchmarks/bench_backends.py [N] [--verify]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import time
+
+from timing import run_once
 
 from convinspect.engines.keras import BACKENDS, installed
 
 HEADLINE = ["--filters", "64", "--kernel", "5", "--input", "2,32,32,1", "--format", "json"]
-
-
-def run_once(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one fresh process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"command failed ({status}): {' '.join(argv)}")
-    return wall, usage.ru_maxrss / 1024
 
 
 def main() -> None:

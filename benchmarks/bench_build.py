@@ -18,9 +18,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from timing import run_once
 
 HEADLINE = ["--filters", "64", "--kernel", "5", "--input", "2,32,32,1"]
 CLI = [sys.executable, "-m", "convinspect", "build", *HEADLINE, "--format", "json"]
@@ -61,17 +62,6 @@ def worktree(ref: str) -> Iterator[Path]:
             yield path
         finally:
             subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(path)], check=False)
-
-
-def run_once(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one fresh process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"command failed ({status}): {' '.join(argv)}")
-    return wall, usage.ru_maxrss / 1024
 
 
 def main() -> None:

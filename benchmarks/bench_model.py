@@ -13,13 +13,13 @@ Usage: python benchmarks/bench_model.py [N] [--application NAME]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import run_once
 
 # What the Keras engine does without --load-weights: build the model from config.json, count.
 BARE = """
@@ -36,19 +36,9 @@ SAVE = """
 import os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
+
 getattr(keras.applications, sys.argv[2])(weights=None).save(sys.argv[1])
 """
-
-
-def run_once(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one fresh process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"command failed ({status}): {' '.join(argv)}")
-    return wall, usage.ru_maxrss / 1024
 
 
 def main() -> None:

@@ -10,11 +10,10 @@ Usage: python benchmarks/bench_solve.py [N]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import time
+
+from timing import run_once
 
 CLI = [sys.executable, "-m", "convinspect"]
 COMMANDS = {
@@ -35,15 +34,6 @@ COMMANDS = {
 }
 
 
-def run_once(argv: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, _ = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"command failed ({status}): {' '.join(argv)}")
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("rounds", nargs="?", type=int, default=15)
@@ -51,7 +41,7 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for _ in range(args.rounds):
         for name, argv in COMMANDS.items():
-            times[name].append(run_once(argv))
+            times[name].append(run_once(argv, ok=(0, 1))[0])
     median = {name: statistics.median(values) for name, values in times.items()}
     base = next(iter(median.values()))
     print(f"{args.rounds} rounds, medians (fresh processes)")

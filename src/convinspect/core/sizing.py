@@ -21,6 +21,7 @@ from convinspect.core import arithmetic
 from convinspect.core.choices import DataFormat, Padding
 from convinspect.core.cost import layer_cost
 from convinspect.core.dtypes import DTYPE_POLICIES
+from convinspect.core.families import conv_length
 from convinspect.core.geometry import effective_kernel, forward_pads
 from convinspect.core.graph import policy_name
 from convinspect.core.kinds import KINDS, Kind
@@ -391,7 +392,7 @@ def _pool(name: str, config: Config, inputs: Sequence[Shape], class_name: str) -
         if n is None:
             out[axis], windows[axis] = None, None
             continue
-        length = (n - pool[index]) // strides[index] + 1 if padding == Padding.VALID else (n - 1) // strides[index] + 1
+        length = conv_length(n, pool[index], strides[index], 1, padding)  # a pool's window is a conv's
         if length <= 0:
             raise InvalidInput(
                 f"layer {shown(name)} ({class_name}): output size {length} along axis {axis} "

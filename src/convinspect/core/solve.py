@@ -408,7 +408,8 @@ def _nearest(
             continue
         reachable: set[int] = set()
         for padding in per_padding:
-            reachable |= _all_lengths(n, recipe, padding, fixed, index, bounds)
+            reachable |= {a.length for a in _axis_choices(n, None, recipe, padding, fixed, index, bounds,
+                                                          recipe.transposed)}  # fmt: skip
         if t in reachable and all(per_padding[p][index] for p in per_padding):
             continue
         below = max((length for length in reachable if length < t), default=None)
@@ -422,22 +423,6 @@ def _nearest(
                "dilation > 1, output_padding on some axes only)")  # fmt: skip
         found.append(Nearest("all", 0, None, None, why))
     return tuple(found)
-
-
-def _all_lengths(n: int, recipe: Any, padding: Padding, fixed: Fixed, index: int, bounds: Bounds) -> set[int]:
-    lengths = set()
-    kernels = [fixed.kernel[index]] if fixed.kernel else range(1, bounds.kernel + 1)
-    strides = [fixed.strides[index]] if fixed.strides else range(1, bounds.stride + 1)
-    dilations = [fixed.dilation[index]] if fixed.dilation else range(1, bounds.dilation + 1)
-    for k, s, d in itertools.product(kernels, strides, dilations):
-        pads: Sequence[int | None] = [None, *range(s)] if recipe.transposed and fixed.output_padding is None else (
-            [fixed.output_padding[index]] if fixed.output_padding else [None])  # fmt: skip
-        for op in pads:
-            if (op is None or op < s) and not _refused(recipe.transposed, padding, k, d, op):
-                length = recipe.output_length(n, k, s, d, padding, op)
-                if length > 0:
-                    lengths.add(length)
-    return lengths
 
 
 def _hint(n: int, t: int, recipe: Any, per_padding: Mapping[Padding, Any], fixed: Fixed, index: int,

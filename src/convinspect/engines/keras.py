@@ -226,6 +226,15 @@ def _float64(keras: Any, tensor: Any) -> Any:
     return keras.ops.convert_to_numpy(tensor).astype("float64")
 
 
+def _without_activation(keras: Any, spec: LayerSpec, layer: Any) -> Any:
+    """The same layer, with the same weights, and a linear activation."""
+    bare = getattr(keras.layers, spec.kind.class_name)(**dict(spec.keras_kwargs(), activation="linear"))
+    bare.build(spec.input_shape)
+    for mine, theirs in zip(bare.weights, layer.weights):
+        mine.assign(theirs)
+    return bare
+
+
 def _verify(keras: Any, np: Any, spec: LayerSpec, budget: int, seed: int | None, backend: str) -> Verification:
     """Seeded random weights and input, the real forward pass, and the float64 reference beside it.
 
@@ -262,12 +271,7 @@ def _verify(keras: Any, np: Any, spec: LayerSpec, budget: int, seed: int | None,
     real = _float64(keras, y)
     expected, activation_checked = reference.forward(spec, x64, weights, real.shape)
     if not activation_checked:  # compare before the activation: run the layer again without it
-        linear = dict(spec.keras_kwargs(), activation="linear")
-        bare = getattr(keras.layers, spec.kind.class_name)(**linear)
-        bare.build(shape)
-        for mine, theirs in zip(bare.weights, layer.weights):
-            mine.assign(theirs)
-        real = _float64(keras, bare(x))
+        real = _float64(keras, _without_activation(keras, spec, layer)(x))
     error = real - expected
     scale = float(np.abs(expected).max()) or 1.0
     max_abs = float(np.abs(error).max()) if np.isfinite(error).all() else float("inf")
@@ -276,13 +280,8 @@ def _verify(keras: Any, np: Any, spec: LayerSpec, budget: int, seed: int | None,
     found = None
     if not ok:  # where the error sits, judged before the activation (a bias is added before it)
         if activation_checked and spec.config.activation != "linear":
-            linear = dict(spec.keras_kwargs(), activation="linear")
-            bare = getattr(keras.layers, spec.kind.class_name)(**linear)
-            bare.build(shape)
-            for mine, theirs in zip(bare.weights, layer.weights):
-                mine.assign(theirs)
             pre, _ = reference.forward(spec, x64, weights, real.shape, activate=False)
-            error, expected = _float64(keras, bare(x)) - pre, pre
+            error, expected = _float64(keras, _without_activation(keras, spec, layer)(x)) - pre, pre
         atol = max(limit * float(np.abs(expected).max() or 1.0), 1e-12)
         found = reference.finding(error, expected, weights.get("bias"), spec.data_format.channel_axis, atol)
     return Verification(ok, max_abs, max_abs / scale, limit, computed, terms, shape, probe,

@@ -261,17 +261,26 @@ def inspect_model(
     import_modules(imports)
     with contextlib.redirect_stdout(io.StringIO()):  # builders and Keras may print; stdout is the report's
         model, before = real_model(source, input_shape, unsafe=unsafe, load_weights=load_weights, progress=progress)
-    report = model_report(model, source, before, progress)
-    return report, dict(keras.saving.serialize_keras_object(model))
+    serialized = _serialized(keras, model)
+    return _report(keras, model, serialized, source, before, progress), serialized
+
+
+def _serialized(keras: Any, model: Any) -> dict[str, Any]:
+    try:
+        return dict(keras.saving.serialize_keras_object(model))
+    except Exception as error:
+        raise BackendError(f"Keras cannot serialize the model: {error}") from None
 
 
 def model_report(model: Any, source: Source, before: int, progress: Progress | None = None) -> ModelReport:
     """The report of a real model; `before` is how many variables it held before it was built."""
-    keras, _, versions = load()
-    try:
-        serialized = keras.saving.serialize_keras_object(model)
-    except Exception as error:
-        raise BackendError(f"Keras cannot serialize the model: {error}") from None
+    keras, _, _ = load()
+    return _report(keras, model, _serialized(keras, model), source, before, progress)
+
+
+def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, before: int,
+            progress: Progress | None) -> ModelReport:  # fmt: skip
+    _, _, versions = load()
     graph = parse_model(serialized)
     built = bool(model.built) and graph.built
     if not built:
@@ -304,4 +313,4 @@ def application_config(source: Source, input_shape: Shape | None) -> dict[str, A
     keras, _, _ = load()
     with contextlib.redirect_stdout(io.StringIO()):
         model = _application(keras, source, input_shape)
-    return dict(keras.saving.serialize_keras_object(model))
+    return _serialized(keras, model)

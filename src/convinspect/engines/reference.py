@@ -21,19 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from convinspect.core.choices import DataFormat, Padding
+from convinspect.core.choices import DataFormat
 from convinspect.core.families import Family
-from convinspect.core.geometry import effective_kernel
+from convinspect.core.geometry import effective_kernel, forward_pads
 from convinspect.core.spec import LayerSpec
-
-
-def _pads(n: int, out: int, ke: int, s: int, padding: str) -> tuple[int, int]:
-    if padding == Padding.VALID:
-        return 0, 0
-    if padding == Padding.CAUSAL:
-        return ke - 1, 0
-    total = max((out - 1) * s + ke - n, 0)
-    return total // 2, total - total // 2
 
 
 def _windows(x: Any, spec: LayerSpec, out: tuple[int, ...]) -> list[tuple[tuple[int, ...], Any]]:
@@ -41,7 +32,7 @@ def _windows(x: Any, spec: LayerSpec, out: tuple[int, ...]) -> list[tuple[tuple[
     c = spec.config
     pads = [(0, 0)]
     for n, o, k, s, d in zip(x.shape[1:-1], out, c.kernel_size, c.strides, c.dilation_rate):
-        pads.append(_pads(n, o, effective_kernel(k, d), s, c.padding))
+        pads.append(forward_pads(n, o, effective_kernel(k, d), s, c.padding))
     padded = np.pad(x, [*pads, (0, 0)])
     found = []
     for tap in itertools.product(*(range(k) for k in c.kernel_size)):
@@ -91,7 +82,7 @@ def _transpose(x: Any, kernel: Any, spec: LayerSpec, out: tuple[int, ...]) -> An
     result = np.zeros((x.shape[0], *out, filters))
     src, dst = [slice(None)], [slice(None)]
     for n, o, k, s, d, strip in zip(spatial, out, c.kernel_size, c.strides, c.dilation_rate, strips):
-        before = _pads(o, n, effective_kernel(k, d), s, c.padding)[0]
+        before = forward_pads(o, n, effective_kernel(k, d), s, c.padding)[0]
         length = min(o, strip - before)
         src.append(slice(before, before + length))
         dst.append(slice(0, length))
