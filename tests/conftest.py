@@ -1,9 +1,15 @@
-"""Shared fixtures: the CLI runner with stdout and stderr kept apart."""
+"""Shared fixtures: the CLI runner with stdout and stderr kept apart, and TensorFlow workers.
+
+This process runs TensorFlow with oneDNN on unless TF_ENABLE_ONEDNN_OPTS is already set: the
+oracle properties then reach every layer that oneDNN's float32 kernels run (channels_first
+ones too) on any x86 CPU. Exporting TF_ENABLE_ONEDNN_OPTS=0 runs the suite on the plain kernels.
+The runtime tests use one worker per kernel set (tests/kernels.py), whatever this process has.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import settings
@@ -11,7 +17,10 @@ from typer.testing import CliRunner
 
 from convinspect.cli import app
 
+from kernels import SETTINGS, Worker
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 # CI replays the same examples every run (a fixed derivation), so a red build is
 # reproducible with CI=true locally; developer runs keep exploring new ones.
@@ -38,3 +47,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="Rewrite the golden outputs (tests/golden/*.txt and the examples in README.md and docs/) from the code.",
     )
+
+
+@pytest.fixture(scope="session")
+def workers() -> Iterator[dict[str, Worker]]:
+    """One TensorFlow process per oneDNN setting (onednn, plain, default), started together so
+    their imports overlap."""
+    started = {setting: Worker(setting) for setting in SETTINGS}
+    yield started
+    for worker in started.values():
+        worker.close()

@@ -15,6 +15,7 @@ from convinspect.core.expectations import EXPECTATION_KEYS, parse_expectations, 
 from convinspect.core.forward import DEFAULT_BUDGET
 from convinspect.core.model import ModelReport
 from convinspect.core.report import Report, compare, lookup
+from convinspect.core.runtime import CpuKernels
 from convinspect.core.solve import SolveResult
 from convinspect.core.spec import SEED_MAX, LayerSpec, parse_int, parse_shape_ranges, parse_size, parse_spec
 from convinspect.core.specfile import Entry, load_entries, validate_keys, validate_model_keys
@@ -43,6 +44,7 @@ def inspect_layer(
     explain: bool = False,
     verify: bool = False,
     backend: str | None = None,
+    cpu_kernels: CpuKernels | str = CpuKernels.AUTO,
 ) -> Report:
     """Inspect one conv layer.
 
@@ -53,14 +55,18 @@ def inspect_layer(
     without). `budget` is bytes or a size such as "1GiB". `verify` checks the real layer's
     output against a float64 NumPy reference (Keras engine only). `backend` chooses Keras'
     backend (tensorflow, jax, numpy, torch; default KERAS_BACKEND, else tensorflow): a process
-    keeps the first backend Keras loads. Raises InvalidInput, with the command line's
-    messages, for bad arguments and for configs Keras would reject.
+    keeps the first backend Keras loads. `cpu_kernels` is the TensorFlow CPU kernel set the
+    runtime verdict is for: `auto` (this machine: TF_ENABLE_ONEDNN_OPTS and the CPU's
+    features), `onednn` or `plain`; the Keras engine sets TensorFlow's switch before it is
+    imported, and refuses a request its process cannot honour. Raises InvalidInput, with the
+    command line's messages, for bad arguments and for configs Keras would reject.
     """
     spec = _spec(spec)
     engine = Engine.parse(engine, "engine")
     forward = Forward.parse(forward, "forward")
     budget = parse_size(budget, "budget")
     seed = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
+    cpu_kernels = CpuKernels.parse(cpu_kernels, "cpu_kernels")
     if engine is Engine.ANALYTIC:
         if verify:
             raise InvalidInput(
@@ -68,12 +74,14 @@ def inspect_layer(
             )
         if backend is not None:
             raise InvalidInput("chooses the Keras engine's backend; the analytic engine has none", "backend")
-        return analytic.inspect(spec, explain=explain)
+        return analytic.inspect(spec, explain=explain, cpu_kernels=cpu_kernels)
     keras = _keras_engine()
-    keras.select_backend(backend)
+    keras.select_kernels(cpu_kernels, keras.select_backend(backend))
+    options: dict[str, Any] = {"forward": forward, "budget": budget, "seed": seed, "explain": explain, "verify": verify,
+               "cpu_kernels": cpu_kernels}  # fmt: skip
     if engine is Engine.KERAS:
-        return keras.inspect(spec, forward=forward, budget=budget, seed=seed, explain=explain, verify=verify)  # type: ignore[no-any-return]
-    return _both(keras, spec, forward=forward, budget=budget, seed=seed, explain=explain, verify=verify)
+        return keras.inspect(spec, **options)  # type: ignore[no-any-return]
+    return _both(keras, spec, **options)
 
 
 def _spec(spec: object) -> LayerSpec:
@@ -84,18 +92,14 @@ def _spec(spec: object) -> LayerSpec:
     return parse_spec(spec)
 
 
-def _both(
-    keras: Any, spec: LayerSpec, *, forward: Forward, budget: int, seed: int | None, explain: bool, verify: bool
-) -> Report:
+def _both(keras: Any, spec: LayerSpec, *, cpu_kernels: CpuKernels, **options: Any) -> Report:
     verdicts: dict[Engine, Report | InvalidInput] = {}
     for name in (Engine.KERAS, Engine.ANALYTIC):
         try:
             if name is Engine.KERAS:
-                verdicts[name] = keras.inspect(
-                    spec, forward=forward, budget=budget, seed=seed, explain=explain, verify=verify
-                )
+                verdicts[name] = keras.inspect(spec, cpu_kernels=cpu_kernels, **options)
             else:
-                verdicts[name] = analytic.inspect(spec)
+                verdicts[name] = analytic.inspect(spec, cpu_kernels=cpu_kernels)
         except InvalidInput as err:
             if err.option is not None:  # an option the engine cannot honour, not a verdict on the layer
                 raise
@@ -132,7 +136,11 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
         verify = values.pop("verify", False)
         if not isinstance(verify, bool):
             raise InvalidInput(f"expected true or false; got {shown(verify)}", "verify")
-        report = with_checks(inspect_layer(values, verify=verify, **engine_options), expect)
+        options = dict(engine_options)
+        if values.get("cpu_kernels") is not None:  # the entry's own machine, over the command line's
+            options["cpu_kernels"] = CpuKernels.parse(values["cpu_kernels"], "cpu_kernels")
+        values.pop("cpu_kernels", None)
+        report = with_checks(inspect_layer(values, verify=verify, **options), expect)
     except BackendError as err:
         return EntryResult(entry, "error", error=err.message(prefix=""))
     except ConvinspectError as err:
@@ -257,6 +265,8 @@ def run_sweep(
     dims = parse_shape_ranges(raw)
     shapes = list(itertools.product(*dims))
     spec = parse_spec({**values, "input": list(shapes[0])})  # options checked once, for every row
+    cpu_kernels = CpuKernels.parse(engine_options.pop("cpu_kernels", CpuKernels.AUTO), "cpu_kernels")
+    choice = analytic.kernels(spec, cpu_kernels)
     if on_total:
         on_total(len(shapes))
     rows = []
@@ -264,9 +274,9 @@ def run_sweep(
         each = dataclasses.replace(spec, input_shape=shape)
         try:
             if engine is Engine.ANALYTIC:
-                row = analytic.sweep_row(each)
+                row = analytic.sweep_row(each, choice)
             else:
-                report = inspect_layer(each, engine=engine, **engine_options)
+                report = inspect_layer(each, engine=engine, cpu_kernels=cpu_kernels, **engine_options)
                 row = SweepRow(report.input_shape, report.output_shape, report.params.total, report.measures.cost,
                                runtime_rule=report.runtime.rule)  # fmt: skip
         except InvalidInput as err:
@@ -274,7 +284,7 @@ def run_sweep(
         rows.append(row)
         if on_result:
             on_result(row)
-    return Sweep(spec, str(raw), engine, tuple(rows))
+    return Sweep(spec, str(raw), engine, tuple(rows), choice)
 
 
 # -- whole models ------------------------------------------------------------------------
@@ -384,9 +394,10 @@ def run_conformance(
     forward: Forward | str = Forward.AUTO,
     budget: int | str = DEFAULT_BUDGET,
     seed: int | None = None,
+    cpu_kernels: CpuKernels | str = CpuKernels.AUTO,
 ) -> Conformance:
     """The layer on every Keras backend, each in its own process (Keras binds one backend per
-    process), each verified against the float64 reference."""
+    process), each verified against the float64 reference; `cpu_kernels` is TensorFlow's."""
     import json
     import subprocess
     import sys
@@ -398,6 +409,7 @@ def run_conformance(
     forward = Forward.parse(forward, "forward")
     budget = parse_size(budget, "budget")
     seed = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
+    cpu_kernels = CpuKernels.parse(cpu_kernels, "cpu_kernels")
     flags = [*_flags(spec), "--forward", str(forward), "--budget", str(budget)]
     if seed is not None:
         flags += ["--seed", str(seed)]
@@ -406,7 +418,9 @@ def run_conformance(
         if not installed(backend):
             runs.append(BackendRun(backend, "missing", error=f"not installed (pip install {PACKAGES[backend][1]})"))
             continue
-        argv = [sys.executable, "-m", "convinspect", "build", *flags, "--backend", backend, "--verify", "-F", "json"]
+        own = ["--cpu-kernels", str(cpu_kernels)] if backend == "tensorflow" else []
+        argv = [sys.executable, "-m", "convinspect", "build", *flags, *own, "--backend", backend, "--verify", "-F",
+                "json"]  # fmt: skip
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         try:
             document = json.loads(proc.stdout)

@@ -24,6 +24,7 @@ from convinspect.core.choices import (
 from convinspect.core.families import DEFAULTS
 from convinspect.core.kinds import KINDS
 from convinspect.core.report import REPORT_SCHEMA
+from convinspect.core.runtime import CpuKernels
 from convinspect.core.spec import OPTION_NAMES, SEED_MAX, parse_int, parse_size, parse_spec
 from convinspect.core.text import shown
 from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError
@@ -251,6 +252,12 @@ Budget = Annotated[
     Opt("--budget", metavar="SIZE", rich_help_panel=ENGINES,
         help="Activation memory an automatic eager pass may take: 256MiB, 1GiB."),
 ]  # fmt: skip
+CpuKernelsOpt = Annotated[
+    str,
+    Opt("--cpu-kernels", metavar="KERNELS", rich_help_panel=ENGINES,
+        help="TensorFlow's CPU kernels to judge `runs` for: auto (this machine: TF_ENABLE_ONEDNN_OPTS and the CPU), "
+             "onednn or plain (another machine's; the Keras engine sets TensorFlow's switch)."),
+]  # fmt: skip
 OutputFile = Annotated[
     str | None,
     Opt("--output", "-o", metavar="FILE", rich_help_panel=OUTPUT,
@@ -327,6 +334,7 @@ def build(
             "\\[default: KERAS_BACKEND, else tensorflow]",
         ),
     ] = None,
+    cpu_kernels: CpuKernelsOpt = "auto",
     verify: Annotated[
         bool,
         Opt(
@@ -391,7 +399,7 @@ def build(
                      ("--max-macs", max_macs), ("--expect-runs", expect_runs)) if value]  # fmt: skip
             if asked:
                 raise ConvinspectError(f"all prints a conformance table; {asked[0]} needs one backend", "backend")
-            return _conformance(spec, engine, forward, budget, seed, out, target)
+            return _conformance(spec, engine, forward, budget, seed, cpu_kernels, out, target)
         if backend is not None:
             from convinspect.engines.keras import backend_name
 
@@ -410,6 +418,7 @@ def build(
             explain=explain,
             verify=verify,
             backend=backend,
+            cpu_kernels=cpu_kernels,
         )
         report = with_checks(report, expectations)
         write(report, out, target, diagram=diagram)
@@ -418,15 +427,15 @@ def build(
             say(f"convinspect: {warning}")
         for failed in (c for c in report.checks if not c.ok):
             say(f"convinspect: check failed: {check_text(failed)}")
-        if report.verification is not None and not report.verification.ok:
+        if report.verification is not None and report.verification.ok is False:
             say(f"convinspect: {verify_text(report.verification)}")
         return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
     _run(fmt, REPORT_FORMATS, REPORT_SCHEMA, work)
 
 
-def _conformance(spec: Any, engine: str, forward: str, budget: str, seed: str | None, out: Format,
-                 target: str | None) -> int:  # fmt: skip
+def _conformance(spec: Any, engine: str, forward: str, budget: str, seed: str | None, cpu_kernels: str,
+                 out: Format, target: str | None) -> int:  # fmt: skip
     """--backend all: the layer on every installed backend, in its own process each."""
     from convinspect.api import run_conformance
     from convinspect.output import write
@@ -435,7 +444,11 @@ def _conformance(spec: Any, engine: str, forward: str, budget: str, seed: str | 
         raise ConvinspectError("runs the Keras engine on every backend; drop --engine", "backend")
     seeded = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
     result = run_conformance(
-        spec, forward=Forward.parse(forward, "forward"), budget=parse_size(budget, "budget"), seed=seeded
+        spec,
+        forward=Forward.parse(forward, "forward"),
+        budget=parse_size(budget, "budget"),
+        seed=seeded,
+        cpu_kernels=cpu_kernels,
     )
     write(result, out, target)
     if result.exit_code == 2:  # the layer itself is wrong: one error line, as build gives
@@ -477,6 +490,7 @@ def sweep(
     engine: Annotated[str, _engine_option("analytic, keras or both.")] = "analytic",
     forward: Forwards = "auto",
     budget: Budget = "256MiB",
+    cpu_kernels: CpuKernelsOpt = "auto",
     fmt: Annotated[
         str,
         Opt("--format", "-F", metavar="FORMAT", rich_help_panel=OUTPUT, help="table, json or csv."),
@@ -493,7 +507,8 @@ def sweep(
     def work(out: Format) -> int:
         check_output(target)
         values = arguments
-        options = {"forward": Forward.parse(forward, "forward"), "budget": parse_size(budget, "budget")}
+        options = {"forward": Forward.parse(forward, "forward"), "budget": parse_size(budget, "budget"),
+                   "cpu_kernels": CpuKernels.parse(cpu_kernels, "cpu_kernels")}  # fmt: skip
         with _progress("sweeping") as (on_total, on_result):
             result = run_sweep(
                 values, engine=Engine.parse(engine, "engine"), on_total=on_total, on_result=on_result, **options
@@ -513,6 +528,15 @@ def check(
     engine: Annotated[str, _engine_option("keras, analytic or both.")] = "keras",
     forward: Forwards = "auto",
     budget: Budget = "256MiB",
+    cpu_kernels: Annotated[
+        str,
+        Opt(
+            "--cpu-kernels",
+            metavar="KERNELS",
+            rich_help_panel=ENGINES,
+            help="auto, onednn or plain, for entries without a cpu_kernels key (see build --help).",
+        ),
+    ] = "auto",
     backend: Annotated[
         str | None,
         Opt(
@@ -541,6 +565,7 @@ def check(
             "engine": Engine.parse(engine, "engine"),
             "forward": Forward.parse(forward, "forward"),
             "budget": parse_size(budget, "budget"),
+            "cpu_kernels": CpuKernels.parse(cpu_kernels, "cpu_kernels"),
         }
         if backend is not None:
             from convinspect.engines.keras import backend_name, select_backend

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from convinspect.core.geometry import effective_kernel
-from convinspect.core.runtime import Runtime, predicted
+from convinspect.core.runtime import KernelChoice, Runtime, predicted
 from convinspect.core.spec import INT64_MAX, LayerSpec
 from convinspect.errors import InvalidInput
 
@@ -58,9 +58,10 @@ def output_shape(spec: LayerSpec) -> tuple[int | None, ...]:
     return shape
 
 
-def runtime(spec: LayerSpec) -> Runtime:
-    """Whether TensorFlow on the CPU runs this valid layer, predicted from the rules of core/runtime.py."""
-    return predicted(spec.kind.recipe.cpu_rule(spec.config, spec.kind.rank, spec.compute_dtype))
+def runtime(spec: LayerSpec, kernels: KernelChoice) -> Runtime:
+    """Whether TensorFlow on the CPU runs this valid layer on the kernel set `kernels` chose, predicted
+    from the rules of core/runtime.py."""
+    return predicted(spec.kind.recipe.cpu_rule(spec.config, spec.kind.rank, kernels.kernels), kernels)
 
 
 def variable_shapes(spec: LayerSpec) -> list[tuple[str, tuple[int, ...]]]:

@@ -32,6 +32,13 @@ class BackendRun:
         return None if self.report is None else self.report.get("verify")
 
     @property
+    def kernels(self) -> Mapping[str, Any] | None:
+        """TensorFlow's CPU kernel set ({kernels, onednn, because}); None on other backends."""
+        if self.report is None or "kernels" not in self.report["runtime"]:
+            return None
+        return {key: self.report["runtime"][key] for key in ("kernels", "onednn", "because")}
+
+    @property
     def runs(self) -> bool | None:
         return None if self.report is None else self.report["runtime"]["runs"]
 

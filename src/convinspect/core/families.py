@@ -21,7 +21,7 @@ from convinspect.core.config import LayerConfig
 from convinspect.core.cost import CostPart
 from convinspect.core.geometry import effective_kernel
 from convinspect.core.layouts import Layout, kernel_axes, kernel_layout, torch_module
-from convinspect.core.runtime import PLAIN_KERNEL_DTYPES
+from convinspect.core.runtime import KernelSet
 from convinspect.errors import InvalidInput
 
 
@@ -106,9 +106,9 @@ class Recipe(ABC):
         """The family's build() rules, which need the input (none, for most families)."""
         return None
 
-    def cpu_rule(self, config: LayerConfig, rank: int, compute_dtype: str) -> str | None:
-        """The rule (core/runtime.py) that keeps TensorFlow's CPU kernels from running a layer Keras
-        accepts, or None when it runs."""
+    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> str | None:
+        """The rule (core/runtime.py) that keeps TensorFlow's CPU kernel set `kernels` from running a
+        layer Keras accepts, or None when it runs."""
         return None
 
     def output_length(self, n: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> int:
@@ -172,9 +172,9 @@ class ConvRecipe(Recipe):
                 rule="groups_channels",
             )
 
-    def cpu_rule(self, config: LayerConfig, rank: int, compute_dtype: str) -> str | None:
+    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> str | None:
         # Keras sends grouped and 3D channels_first convs through XLA, which runs them.
-        plain = compute_dtype in PLAIN_KERNEL_DTYPES
+        plain = kernels is KernelSet.PLAIN
         if plain and config.data_format == DataFormat.CHANNELS_FIRST and rank in (1, 2) and config.groups == 1:
             return "nchw_cpu"
         return None
@@ -215,14 +215,14 @@ class TransposeRecipe(Recipe):
                     rule="output_padding",
                 )
 
-    def cpu_rule(self, config: LayerConfig, rank: int, compute_dtype: str) -> str | None:
-        plain = compute_dtype in PLAIN_KERNEL_DTYPES
+    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> str | None:
+        plain = kernels is KernelSet.PLAIN
         if plain and config.data_format == DataFormat.CHANNELS_FIRST:
             return "transpose_nchw_cpu"
         if plain and max(config.dilation_rate) > 1:
             return "transpose_dilation_cpu"
         # With `same`, an even effective kernel and output_padding 0, the output (in-1)·s is too short
-        # for its `same` conv to give the input back: Conv*DBackpropInput refuses it, in every dtype.
+        # for its `same` conv to give the input back: Conv*DBackpropInput refuses it, on both kernel sets.
         if config.padding == Padding.SAME and config.output_padding is not None:
             for k, d, op in zip(config.kernel_size, config.dilation_rate, config.output_padding):
                 if op == 0 and effective_kernel(k, d) % 2 == 0:
@@ -260,9 +260,9 @@ class DepthwiseRecipe(Recipe):
     bias_axis = "in*mult"
     kernel_name: ClassVar[str] = "kernel"  # Keras 3 names a depthwise layer's kernel `kernel`
 
-    def cpu_rule(self, config: LayerConfig, rank: int, compute_dtype: str) -> str | None:
+    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> str | None:
         # 1D layers become 2D ones with strides (s, s); strides with dilation are decomposed by Keras.
-        plain = compute_dtype in PLAIN_KERNEL_DTYPES
+        plain = kernels is KernelSet.PLAIN
         unequal = rank == 2 and config.strides[0] != config.strides[1] and max(config.dilation_rate) == 1
         return "unequal_strides" if plain and unequal else None
 

@@ -143,7 +143,9 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(check.ok for check in self.checks) and (self.verification is None or self.verification.ok)
+        return all(check.ok for check in self.checks) and (
+            self.verification is None or self.verification.ok is not False
+        )
 
     @property
     def macs(self) -> int:
@@ -214,7 +216,9 @@ def _shared(report: Report) -> dict[str, Any]:
     """The shared fields; of the runtime, the verdict and its rule (TensorFlow words it, the rules predict it)."""
     data = report.to_dict()
     shared = {k: data[k] for k in SHARED_FIELDS}
-    shared["runtime"] = {"runs": report.runtime.runs, "rule": report.runtime.rule}
+    kernels = report.runtime.kernels
+    shared["runtime"] = {"runs": report.runtime.runs, "rule": report.runtime.rule,
+                         "kernels": None if kernels is None else str(kernels.kernels)}  # fmt: skip
     return shared
 
 

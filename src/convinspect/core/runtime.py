@@ -1,13 +1,24 @@
-"""Whether the backend can run a layer Keras accepts: TensorFlow's CPU kernels refuse some.
+"""Whether TensorFlow can run a layer Keras accepts, on this machine or another: its CPU kernels.
 
 A layer is *valid* when Keras accepts it (constructor, build, symbolic call); it *runs*
-when the backend on this machine can execute the forward pass. The two differ for
-float16 and float64 layers, whose CPU kernels are TensorFlow's plain ones (float32 and
-bfloat16 go through oneDNN, which supports more), and for one shape rule of transposed
-convs. The rules below were found by experiment on TensorFlow 2.21 / Keras 3.15 (about
-14,000 configurations of the ten kinds and six dtype policies, no mismatch) and are
-listed in docs/conventions.md; the Keras engine observes `runs`, the analytic engine
-predicts it from these rules, and a property test holds the two equal.
+when the backend can execute the forward pass. On the CPU, TensorFlow 2.21 runs a conv
+op on one of two kernel sets, chosen once per process and then per dtype
+(tensorflow/core/util/port.cc `IsMklEnabled`, `DefaultOneDnnPolicy`; util.cc
+`IsDataTypeSupportedByOneDNNOnThisCPU`):
+
+1. oneDNN is on when TF_ENABLE_ONEDNN_OPTS says so (0/false/1/true, any case); otherwise
+   by platform: Linux x86 only on a CPU with one of ONEDNN_DEFAULT_FEATURES, Linux aarch64
+   only on a Neoverse V1, Windows x86 always, macOS never (its builds have no oneDNN).
+2. With oneDNN on, a compute dtype runs on it only where the CPU supports it (DTYPE_FEATURES);
+   float64 never. Everything else runs on TensorFlow's plain (Eigen) kernels.
+
+Each kernel set has its own rules (the recipes in core/families.py say which of them a
+layer breaks). They were found by experiment on TensorFlow 2.21 / Keras 3.15, forcing each
+set with TF_ENABLE_ONEDNN_OPTS on one machine: the plain kernels refuse the same configs
+in every dtype, oneDNN refuses only what both refuse. The dtype paths that need AVX-512
+FP16 or AVX-NE-CONVERT are TensorFlow's source, not observed. docs/conventions.md has the
+table; the Keras engine observes `runs`, the analytic engine predicts it, a property test
+holds the two equal under both settings.
 """
 
 from __future__ import annotations
@@ -16,26 +27,187 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-# Compute dtypes that TensorFlow runs on its plain CPU kernels (float32 and bfloat16 use oneDNN).
-PLAIN_KERNEL_DTYPES = ("float16", "float64")
+from convinspect.core.choices import Choice
 
-# rule code -> (what fails, what would work)
+
+class KernelSet(Choice):
+    """The CPU kernels TensorFlow runs a conv op on."""
+
+    ONEDNN = "onednn"
+    PLAIN = "plain"
+
+
+class CpuKernels(Choice):
+    """--cpu-kernels: this machine's choice (auto), or a machine where oneDNN is on or off."""
+
+    AUTO = "auto"
+    ONEDNN = "onednn"
+    PLAIN = "plain"
+
+
+ENV = "TF_ENABLE_ONEDNN_OPTS"
+# Linux x86: any of these turns oneDNN on by default (port.cc DefaultOneDnnPolicy).
+ONEDNN_DEFAULT_FEATURES = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
+# With oneDNN on, the CPU features a 16-bit dtype needs (util.cc IsDataTypeSupportedByOneDNNOnThisCPU):
+# every group of one entry must have one of its features present.
+DTYPE_FEATURES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "bfloat16": (("avx512f", "avx_ne_convert"),),
+    "float16": (("avx512bw",), ("avx512_fp16", "amx_fp16", "avx_ne_convert")),
+}
+_NEEDS = {
+    "bfloat16": "avx512f or avx_ne_convert",
+    "float16": "avx512bw with avx512_fp16 or amx_fp16, or avx_ne_convert",
+}
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The facts TensorFlow reads to choose its CPU kernels (engines/machine.py reads them)."""
+
+    system: str  # linux, darwin, windows, ...
+    arch: str  # x86_64, aarch64, ...
+    flags: frozenset[str] | None  # the CPU's feature flags, in Linux's /proc/cpuinfo names; None: unknown
+    cpu: str | None = None  # the CPU's model name
+    env: str | None = None  # TF_ENABLE_ONEDNN_OPTS as set; None: unset
+    neoverse_v1: bool = False  # aarch64: an Arm Neoverse V1 core
+
+    @property
+    def x86(self) -> bool:
+        return self.arch.lower() in ("x86_64", "amd64", "x86", "i386", "i686")
+
+    def has(self, feature: str) -> bool:
+        return self.flags is not None and feature in self.flags
+
+    def supports(self, dtype: str) -> bool:
+        """Whether oneDNN, when on, takes this compute dtype on this CPU."""
+        if dtype == "float32":
+            return True
+        groups = DTYPE_FEATURES.get(dtype)
+        if groups is None or not self.x86:
+            return False
+        if dtype == "float16" and self.has("avx_ne_convert"):
+            return True
+        return all(any(self.has(f) for f in group) for group in groups)
+
+
+def env_switch(raw: str | None) -> bool | None:
+    """TF_ENABLE_ONEDNN_OPTS as TensorFlow reads it: True, False, or None (unset or not a boolean)."""
+    if raw is None:
+        return None
+    return {"0": False, "false": False, "1": True, "true": True}.get(raw.lower())
+
+
+@dataclass(frozen=True)
+class KernelChoice:
+    """Which kernel set runs (or would run) a layer's compute dtype, and why, as one sentence."""
+
+    kernels: KernelSet
+    onednn: bool  # TensorFlow's oneDNN switch
+    because: str
+    dtype: str  # the compute dtype
+    takes_dtype: bool  # whether oneDNN, when on, takes this dtype on that CPU
+    observed: bool = False  # the switch read from TensorFlow itself (the Keras engine)
+
+    @property
+    def alternative(self) -> str | None:
+        """Where a layer the plain kernels refuse would run instead, on the CPU."""
+        if self.kernels is KernelSet.ONEDNN:
+            return None
+        if not self.onednn:
+            return f"oneDNN ({ENV}=1)" if self.takes_dtype else f"float32 on oneDNN ({ENV}=1)"
+        return "float32"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kernels": str(self.kernels), "onednn": self.onednn, "because": self.because}
+
+
+def _switch(machine: Machine, requested: CpuKernels) -> tuple[bool, str]:
+    """TensorFlow's oneDNN switch for `machine`, or the one `requested` names, and why."""
+    if requested is not CpuKernels.AUTO:
+        return requested is CpuKernels.ONEDNN, f"--cpu-kernels {requested}"
+    system = machine.system.lower()
+    if system == "darwin":
+        return False, "TensorFlow's macOS builds have no oneDNN"
+    if not (machine.x86 or (system == "linux" and machine.arch.lower() in ("aarch64", "arm64"))):
+        return False, f"TensorFlow has no oneDNN on {machine.system} {machine.arch}"
+    switch = env_switch(machine.env)
+    if switch is not None:
+        return switch, f"{ENV}={machine.env}"
+    ignored = (
+        "" if machine.env is None else f"{ENV}={machine.env!r} is not 0, 1, true or false, so TensorFlow ignores it; "
+    )
+    if system == "windows":
+        return True, ignored + "TensorFlow turns oneDNN on by default on x86 Windows"
+    if system != "linux":
+        return False, ignored + f"TensorFlow turns oneDNN on by default only on Linux and Windows, not {machine.system}"
+    unset = ignored or f"{ENV} unset and "
+    if not machine.x86:
+        if machine.neoverse_v1:
+            return True, unset + "the CPU is an Arm Neoverse V1"
+        return False, unset + "the CPU is not an Arm Neoverse V1"
+    if machine.flags is None:
+        return False, unset + "the CPU's features are unknown (no /proc/cpuinfo), assumed to have none of " + ", ".join(
+            ONEDNN_DEFAULT_FEATURES
+        )
+    present = [f for f in ONEDNN_DEFAULT_FEATURES if machine.has(f)]
+    if present:
+        return True, unset + "the CPU has " + ", ".join(present)
+    return False, unset + "the CPU has none of " + ", ".join(ONEDNN_DEFAULT_FEATURES)
+
+
+def choose_kernels(
+    machine: Machine, compute_dtype: str, requested: CpuKernels = CpuKernels.AUTO, observed: bool | None = None
+) -> KernelChoice:
+    """The kernel set for `compute_dtype`: TensorFlow's decision on `machine` (auto), or on a machine
+    with oneDNN on or off (`requested`). `observed` is TensorFlow's own switch, when it was read.
+
+    With --cpu-kernels onednn the analytic engine predicts a 16-bit dtype on oneDNN (a CPU that
+    supports it); the Keras engine refuses that request on a CPU that does not."""
+    on, why = _switch(machine, requested)
+    seen = observed is not None
+    if seen and observed != on:
+        why = f"TensorFlow reports oneDNN {'on' if observed else 'off'}, although {why} says otherwise"
+        on = bool(observed)
+    assumed = requested is CpuKernels.ONEDNN and not seen and compute_dtype in DTYPE_FEATURES
+    takes = assumed or machine.supports(compute_dtype)
+
+    def choice(kernels: KernelSet, because: str) -> KernelChoice:
+        return KernelChoice(kernels, on, because, compute_dtype, takes, seen)
+
+    if not on:
+        return choice(KernelSet.PLAIN, f"oneDNN is off: {why}")
+    if compute_dtype == "float32":
+        return choice(KernelSet.ONEDNN, f"oneDNN is on ({why}) and takes float32 on every CPU")
+    if compute_dtype not in DTYPE_FEATURES:
+        return choice(KernelSet.PLAIN, f"oneDNN is on ({why}) but never takes {compute_dtype}")
+    needs = _NEEDS[compute_dtype]
+    if assumed:
+        return choice(KernelSet.ONEDNN, f"oneDNN is on ({why}) and takes {compute_dtype} on a CPU with {needs}")
+    if takes:
+        return choice(KernelSet.ONEDNN, f"oneDNN is on ({why}) and takes {compute_dtype}: the CPU has {needs}")
+    lacks = "the CPU's features are unknown, assumed to lack them" if machine.flags is None else "the CPU lacks them"
+    return choice(
+        KernelSet.PLAIN, f"oneDNN is on ({why}) but takes {compute_dtype} only on a CPU with {needs}; {lacks}"
+    )
+
+
+# rule code -> (what fails, what would work; for a plain-kernel rule, oneDNN or a GPU too)
 RULES: dict[str, tuple[str, str]] = {
     "nchw_cpu": (
-        "TensorFlow's CPU Conv1D/Conv2D kernel for float16 and float64 takes channels_last (NHWC) only",
-        "channels_last, float32 or bfloat16, groups > 1, or a GPU",
+        "TensorFlow's plain CPU Conv1D/Conv2D kernels take channels_last (NHWC) only",
+        "channels_last, groups > 1",
     ),
     "unequal_strides": (
-        "TensorFlow's CPU depthwise kernel for float16 and float64 needs equal strides on both axes",
-        "equal strides, float32 or bfloat16, or a GPU",
+        "TensorFlow's plain CPU depthwise kernel needs equal strides on both axes",
+        "equal strides",
     ),
     "transpose_nchw_cpu": (
-        "TensorFlow's CPU transposed-conv kernels for float16 and float64 take channels_last only",
-        "channels_last, float32 or bfloat16, or a GPU",
+        "TensorFlow's plain CPU transposed-conv kernels take channels_last only",
+        "channels_last",
     ),
     "transpose_dilation_cpu": (
-        "TensorFlow's CPU transposed-conv kernels for float16 and float64 do not support dilation > 1",
-        "dilation 1, float32 or bfloat16, or a GPU",
+        "TensorFlow's plain CPU transposed-conv kernels do not support dilation > 1",
+        "dilation 1",
     ),
     "transpose_same_even_kernel": (
         "with padding='same', an even effective kernel and output_padding=0 on an axis, Keras' output is one "
@@ -48,6 +220,8 @@ RULES: dict[str, tuple[str, str]] = {
         "another backend (--backend), dtype or data format",
     ),
 }
+# The rules only the plain kernels have: oneDNN kernels, where they run a dtype, would take the layer.
+PLAIN_ONLY = frozenset({"nchw_cpu", "unequal_strides", "transpose_nchw_cpu", "transpose_dilation_cpu"})
 
 # TensorFlow's messages -> the rule they report (the Keras engine classifies what it observes).
 _MESSAGES = (
@@ -63,7 +237,7 @@ _MESSAGES = (
 
 @dataclass(frozen=True)
 class Runtime:
-    """Can the backend on this machine run the forward pass? Observed (Keras engine) or predicted."""
+    """Can the backend run the forward pass? Observed (Keras engine) or predicted, with the kernels."""
 
     runs: bool
     observed: bool
@@ -71,27 +245,36 @@ class Runtime:
     reason: str | None = None  # TensorFlow's own words when observed, the rule's when predicted
     backend: str = "tensorflow"
     device: str = "CPU"
+    kernels: KernelChoice | None = None  # TensorFlow's CPU kernel set (None on other backends)
 
     @property
     def remedy(self) -> str | None:
-        return None if self.rule is None else RULES[self.rule][1]
+        if self.rule is None:
+            return None
+        remedy = RULES[self.rule][1]
+        if self.rule not in PLAIN_ONLY:
+            return remedy
+        alternative = None if self.kernels is None else self.kernels.alternative
+        return f"{remedy}, {alternative}, or a GPU" if alternative else f"{remedy}, or a GPU"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"backend": self.backend, "device": self.device, "runs": self.runs}
         if not self.runs:
             out |= {"rule": self.rule, "reason": self.reason}
         out["observed"] = self.observed
+        if self.kernels is not None:
+            out |= self.kernels.to_dict()
         return out
 
 
-def predicted(rule: str | None) -> Runtime:
+def predicted(rule: str | None, kernels: KernelChoice | None = None) -> Runtime:
     """The analytic engine's verdict from a recipe's rule (None: it runs)."""
     if rule is None:
-        return Runtime(runs=True, observed=False)
-    return Runtime(runs=False, observed=False, rule=rule, reason=RULES[rule][0])
+        return Runtime(runs=True, observed=False, kernels=kernels)
+    return Runtime(runs=False, observed=False, rule=rule, reason=RULES[rule][0], kernels=kernels)
 
 
-def observed_failure(message: str) -> Runtime:
+def observed_failure(message: str, kernels: KernelChoice | None = None) -> Runtime:
     """The Keras engine's verdict from TensorFlow's error: its first line of substance, and the rule."""
     message = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", message)  # Keras styles its messages
     lines = [line.strip() for line in message.splitlines() if line.strip()]
@@ -99,4 +282,4 @@ def observed_failure(message: str) -> Runtime:
     first = re.sub(r"\{\{[^}]*\}\}\s*", "", lines[0])
     first = first if len(first) <= 240 else first[:237] + "..."
     rule = next((code for phrase, code in _MESSAGES if phrase in message), "tensorflow")
-    return Runtime(runs=False, observed=True, rule=rule, reason=first)
+    return Runtime(runs=False, observed=True, rule=rule, reason=first, kernels=kernels)

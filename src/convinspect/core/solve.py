@@ -27,6 +27,7 @@ from convinspect.core.choices import DataFormat, Padding
 from convinspect.core.families import Family
 from convinspect.core.geometry import effective_kernel
 from convinspect.core.kinds import Kind
+from convinspect.core.runtime import KernelSet
 from convinspect.core.spec import LayerSpec, parse_spec
 from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
@@ -350,7 +351,8 @@ def solve(
             shape = arithmetic.output_shape(spec)
         except InvalidInput:
             continue
-        if recipe.cpu_rule(spec.config, kind.rank, spec.compute_dtype) == _EVEN_SAME:
+        # the one rule of both kernel sets (oneDNN's rules are the plain kernels' shared ones)
+        if recipe.cpu_rule(spec.config, kind.rank, KernelSet.ONEDNN) == _EVEN_SAME:
             continue
         if any(t is not None and t != s for t, s in zip(target, shape)):
             continue

@@ -17,7 +17,7 @@ from convinspect.core.spec import OPTION_NAMES
 from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
-ENTRY_KEYS = (*OPTION_NAMES, *EXPECTATION_KEYS, "verify")
+ENTRY_KEYS = (*OPTION_NAMES, *EXPECTATION_KEYS, "verify", "cpu_kernels")
 MODEL_ENTRY_KEYS = ("source", "input", "name", "expect_params", "max_params", "max_macs", "layer")
 KINDS = ("layer", "model")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from convinspect.core.choices import Engine
 from convinspect.core.cost import Cost
+from convinspect.core.runtime import KernelChoice
 from convinspect.core.spec import LayerSpec
 
 SWEEP_SCHEMA = "convinspect.sweep/1"
@@ -51,6 +52,7 @@ class Sweep:
     input: str  # the ranges as given
     engine: Engine
     rows: tuple[SweepRow, ...]
+    kernels: KernelChoice | None = None  # TensorFlow's CPU kernel set the rows' `runs` are for
 
     @property
     def axes(self) -> tuple[str, ...]:
@@ -73,6 +75,7 @@ class Sweep:
             "engine": str(self.engine),
             "input": self.input,
             "axes": list(self.axes),
+            "runtime": None if self.kernels is None else self.kernels.to_dict(),
             "summary": self.summary(),
             "rows": [row.to_dict() for row in self.rows],
         }

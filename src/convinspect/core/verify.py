@@ -25,7 +25,7 @@ def tolerance(compute_dtype: str, terms: int) -> float:
 
 @dataclass(frozen=True)
 class Verification:
-    ok: bool
+    ok: bool | None  # None: skipped, nothing was compared
     max_abs_error: float
     max_rel_error: float  # max |error| / max |reference|
     tolerance: float

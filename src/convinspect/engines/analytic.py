@@ -13,12 +13,19 @@ from convinspect.core.graph import Shape, parse_model
 from convinspect.core.measures import measure
 from convinspect.core.model import ModelReport, unbuilt_rows, walk, with_input
 from convinspect.core.report import Report, Variable
+from convinspect.core.runtime import CpuKernels, KernelChoice, choose_kernels
 from convinspect.core.spec import LayerSpec
 from convinspect.core.sweep import SweepRow
+from convinspect.engines.machine import this_machine
 from convinspect.version import __version__
 
 
-def inspect(spec: LayerSpec, explain: bool = False) -> Report:
+def kernels(spec: LayerSpec, cpu_kernels: CpuKernels = CpuKernels.AUTO) -> KernelChoice:
+    """The CPU kernel set TensorFlow would run `spec` on: on this machine (auto), or with oneDNN on or off."""
+    return choose_kernels(this_machine(), spec.compute_dtype, cpu_kernels)
+
+
+def inspect(spec: LayerSpec, explain: bool = False, cpu_kernels: CpuKernels = CpuKernels.AUTO) -> Report:
     """What Keras would report for `spec`, computed from the hyperparameters."""
     output_shape = arithmetic.output_shape(spec)
     variables = tuple(
@@ -47,18 +54,18 @@ def inspect(spec: LayerSpec, explain: bool = False) -> Report:
             "backend_version": None,
         },
         measures=measures,
-        runtime=arithmetic.runtime(spec),
+        runtime=arithmetic.runtime(spec, kernels(spec, cpu_kernels)),
         story=story.analytic_story(spec, output_shape, variables, measures.layouts) if explain else (),
     )
 
 
-def sweep_row(spec: LayerSpec) -> SweepRow:
+def sweep_row(spec: LayerSpec, choice: KernelChoice) -> SweepRow:
     """A sweep's figures for one input shape: shapes, params and cost, without geometry or layouts."""
     output = arithmetic.output_shape(spec)
     variables = dict(arithmetic.variable_shapes(spec))
     cost = layer_cost(spec.kind.recipe, spec.data_format, spec.input_shape, output, variables, spec.config.use_bias)
     params = sum(math.prod(v) for v in variables.values())
-    return SweepRow(spec.input_shape, output, params, cost, runtime_rule=arithmetic.runtime(spec).rule)
+    return SweepRow(spec.input_shape, output, params, cost, runtime_rule=arithmetic.runtime(spec, choice).rule)
 
 
 def inspect_model(

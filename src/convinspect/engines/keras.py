@@ -20,10 +20,19 @@ from convinspect.core.geometry import effective_kernel
 from convinspect.core.layouts import Layout
 from convinspect.core.measures import measure
 from convinspect.core.report import Report, Step, Variable
-from convinspect.core.runtime import Runtime, observed_failure
+from convinspect.core.runtime import (
+    DTYPE_FEATURES,
+    ENV,
+    CpuKernels,
+    KernelChoice,
+    Runtime,
+    choose_kernels,
+    observed_failure,
+)
 from convinspect.core.spec import LayerSpec
 from convinspect.core.text import shown
 from convinspect.core.verify import Verification, tolerance
+from convinspect.engines.machine import this_machine
 from convinspect.errors import BackendError, InvalidInput
 from convinspect.version import __version__
 
@@ -99,6 +108,49 @@ def select_backend(name: str | None) -> str:
             )
     os.environ["KERAS_BACKEND"] = requested
     return requested
+
+
+def select_kernels(requested: CpuKernels, backend: str) -> None:
+    """Set TensorFlow's oneDNN switch for --cpu-kernels before TensorFlow is imported (it reads
+    TF_ENABLE_ONEDNN_OPTS once per process); refuse a request this process can no longer honour."""
+    if requested is CpuKernels.AUTO:
+        return
+    if backend != "tensorflow":
+        raise InvalidInput(f"chooses TensorFlow's CPU kernels; the {backend} backend has none (use auto)",
+                           "cpu_kernels")  # fmt: skip
+    wanted = requested is CpuKernels.ONEDNN
+    if "tensorflow" not in sys.modules:
+        os.environ[ENV] = "1" if wanted else "0"
+        return
+    if onednn_switch() != wanted:
+        raise InvalidInput(
+            f"TensorFlow is already loaded in this process with oneDNN {'off' if wanted else 'on'}, and it reads "
+            f"{ENV} once; run it in a new process with {ENV}={int(wanted)}, or predict with --engine analytic",
+            "cpu_kernels",
+        )
+
+
+def onednn_switch() -> bool | None:
+    """TensorFlow's own oneDNN flag (IsMklEnabled), once TensorFlow is loaded; None when it cannot say."""
+    if "tensorflow" not in sys.modules:
+        return None
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def kernels(compute_dtype: str, requested: CpuKernels) -> KernelChoice:
+    """The kernel set TensorFlow in this process runs `compute_dtype` on, with its own oneDNN flag."""
+    choice = choose_kernels(this_machine(), compute_dtype, requested, onednn_switch())
+    if requested is CpuKernels.ONEDNN and choice.onednn and not choice.takes_dtype and compute_dtype in DTYPE_FEATURES:
+        raise InvalidInput(
+            f"TensorFlow cannot run {compute_dtype} on oneDNN on this CPU: {choice.because}; "
+            "predict another machine's verdict with --engine analytic",
+            "cpu_kernels",
+        )
+    return choice
 
 
 @functools.lru_cache(maxsize=1)
@@ -184,7 +236,7 @@ def _shape(shape: Any) -> tuple[int | None, ...]:
 
 def inspect(
     spec: LayerSpec, *, forward: Forward = Forward.AUTO, budget: int = DEFAULT_BUDGET, seed: int | None = None,
-    explain: bool = False, verify: bool = False,
+    explain: bool = False, verify: bool = False, cpu_kernels: CpuKernels = CpuKernels.AUTO,
 ) -> Report:  # fmt: skip
     """Build the real Keras layer for `spec`, call it once, and report its variables.
 
@@ -192,14 +244,16 @@ def inspect(
     `verify`, also check its output against the float64 reference (see `_verify`).
     """
     keras, np, versions = load()
-    report = _inspect(keras, np, versions, spec, forward, budget, seed, explain)
+    backend = str(versions["backend"])
+    cpu = kernels(spec.compute_dtype, cpu_kernels) if backend == "tensorflow" else None
+    report = _inspect(keras, np, versions, spec, forward, budget, seed, explain, cpu)
     if not verify:
         return report
-    backend = str(versions["backend"])
     if not report.runtime.runs:  # nothing to compare: say so rather than pass quietly
-        skipped = Verification(True, 0.0, 0.0, 0.0, spec.compute_dtype, _terms(spec), tuple(
+        on = "" if cpu is None else f" on its {cpu.kernels} CPU kernels"
+        skipped = Verification(None, 0.0, 0.0, 0.0, spec.compute_dtype, _terms(spec), tuple(
             1 if d is None else d for d in spec.input_shape), False, False, None, backend,
-            skipped=f"{backend} cannot run this layer ({report.runtime.rule})")  # fmt: skip
+            skipped=f"{backend} cannot run this layer{on} ({report.runtime.rule})")  # fmt: skip
         return dataclasses.replace(report, verification=skipped)
     return dataclasses.replace(report, verification=_verify(keras, np, spec, budget, seed, backend))
 
@@ -293,7 +347,10 @@ def _dummy(np: Any, shape: tuple[int | None, ...], dtype: str, seed: int | None)
     return rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
 
 
-def _probe(np: Any, cls: Any, spec: LayerSpec, dtype: str, budget: int, seed: int | None, backend: str) -> Runtime:
+def _probe(
+    np: Any, cls: Any, spec: LayerSpec, dtype: str, budget: int, seed: int | None, backend: str,
+    cpu: KernelChoice | None,
+) -> Runtime:  # fmt: skip
     """Whether TensorFlow runs this layer, observed on the smallest input it takes (batch 1, each
     spatial axis max(2, effective kernel)), when the real input is too big for an eager pass.
     A probe that would itself pass the budget is not run; the rules predict the verdict instead."""
@@ -304,16 +361,16 @@ def _probe(np: Any, cls: Any, spec: LayerSpec, dtype: str, budget: int, seed: in
     output = _shape(layer.compute_output_shape(shape))
     if eager_bytes(math.prod(shape), math.prod(output), dtype) > budget:  # type: ignore[arg-type]
         # The rules describe TensorFlow's CPU kernels; other backends are not predicted.
-        return arithmetic.runtime(spec) if backend == "tensorflow" else Runtime(True, False, backend=backend)
+        return arithmetic.runtime(spec, cpu) if cpu is not None else Runtime(True, False, backend=backend)
     try:
         layer(_dummy(np, shape, dtype, seed))
     except backend_errors() as err:
-        return _failure(str(err), backend)
-    return Runtime(runs=True, observed=True, backend=backend)
+        return _failure(str(err), backend, cpu)
+    return Runtime(runs=True, observed=True, backend=backend, kernels=cpu)
 
 
-def _failure(message: str, backend: str) -> Runtime:
-    runtime = observed_failure(message)
+def _failure(message: str, backend: str, cpu: KernelChoice | None) -> Runtime:
+    runtime = observed_failure(message, cpu)
     if backend == "tensorflow":
         return runtime
     return dataclasses.replace(runtime, backend=backend, rule="backend")
@@ -380,7 +437,7 @@ def _story(
 
 def _inspect(
     keras: Any, np: Any, versions: dict[str, str | None], spec: LayerSpec,
-    forward: Forward, budget: int, seed: int | None, explain: bool = False,
+    forward: Forward, budget: int, seed: int | None, explain: bool, cpu: KernelChoice | None,
 ) -> Report:  # fmt: skip
     backend = str(versions["backend"])
     if seed is not None:
@@ -407,13 +464,13 @@ def _inspect(
         if choice.mode is Forward.EAGER:
             try:
                 output = layer(_dummy(np, spec.input_shape, layer.compute_dtype, seed))
-                runtime = Runtime(runs=True, observed=True, backend=backend)
+                runtime = Runtime(runs=True, observed=True, backend=backend, kernels=cpu)
             except backend_errors() as err:  # valid for Keras, refused by the backend's kernels
-                runtime = _failure(str(err), backend)
+                runtime = _failure(str(err), backend, cpu)
                 output = layer(symbolic)  # the layer is built; its output shape is still Keras' to say
         else:
             output = layer(symbolic)
-            runtime = _probe(np, cls, spec, layer.compute_dtype, budget, seed, backend)
+            runtime = _probe(np, cls, spec, layer.compute_dtype, budget, seed, backend, cpu)
     except _rejections() as err:
         verdict = rejected(err, "input")
         if backend != "tensorflow" and verdict.rule == "keras":  # not one of Keras' rules: the backend failed

@@ -17,7 +17,7 @@ def detail(result: EntryResult) -> str:
         return ""
     parts = [words.check_text(c) for c in result.report.checks if not c.ok]
     verification = getattr(result.report, "verification", None)
-    if verification is not None and not verification.ok:
+    if verification is not None and verification.ok is False:
         parts.append(words.verify_text(verification))
     return "; ".join(parts)
 

@@ -22,6 +22,8 @@ def _cells(run: BackendRun) -> list[str]:
     verify = run.verify
     if verify is None:
         checked = "not run"
+    elif verify["ok"] is None:
+        checked = f"skipped: {inert(str(verify['skipped']))}"
     else:
         checked = "ok" if verify["ok"] else f"FAILED ({verify['max_rel_error']:.2g})"
     output = shape_text(tuple(run.output_shape or ()))
@@ -32,8 +34,13 @@ def lines(result: Conformance) -> list[str]:
     """The sentences under the table: disagreements, findings, the verdict."""
     out = [f"disagree on {inert(d)}" for d in result.disagreements]
     for run in result.runs:
+        if run.kernels is not None:
+            out.append(
+                f"{run.backend} ran on its {run.kernels['kernels']} CPU kernels: {inert(run.kernels['because'])}"
+            )
+    for run in result.runs:
         verify = run.verify
-        if verify is not None and not verify["ok"]:
+        if verify is not None and verify["ok"] is False:
             out.append(f"{run.backend}: {inert(str(verify['finding']))}")
     present = len(result.present)
     verdict = {0: "conform", 1: "do not conform", 2: "all reject the layer", 3: "could not all run it"}[

@@ -43,7 +43,9 @@ def report_plain(report: Report, diagram: bool = False) -> str:
     for check in report.checks:
         lines.append(f"check: {check.name} expected={_config_value(check.expected)} "
                      f"actual={_config_value(check.actual)} ok={str(check.ok).lower()}")  # fmt: skip
-    lines.append("runtime: " + _pairs({k: v for k, v in report.runtime.to_dict().items() if k != "reason"}))
+    # The kernel set is a fact of the machine: said where it decides something (JSON always has it).
+    machine = ("reason",) if not report.runtime.runs else ("reason", "kernels", "onednn", "because")
+    lines.append("runtime: " + _pairs({k: v for k, v in report.runtime.to_dict().items() if k not in machine}))
     warning = words.runtime_warning(report)
     if warning:
         lines.append(warning)

@@ -7,6 +7,7 @@ import io
 
 from convinspect.core.story import constructor
 from convinspect.core.sweep import Sweep
+from convinspect.core.text import inert
 from convinspect.render import words
 from convinspect.render.story import call_text
 
@@ -57,4 +58,8 @@ def sweep_table(sweep: Sweep) -> str:
 
     title = f"{call_text(constructor(sweep.spec))}\ninput {sweep.input}"
     rule = "─" * (sum(widths) + 8 + len("result"))
-    return "\n".join([title, "", line(header), rule, *map(line, rows), "", summary_line(sweep)]) + "\n"
+    footer = [summary_line(sweep)]
+    if sweep.kernels is not None and any(row.runtime_rule for row in sweep.rows):
+        footer.append(f"does not run: judged for TensorFlow's {sweep.kernels.kernels} CPU kernels "
+                      f"({inert(sweep.kernels.because)})")  # fmt: skip
+    return "\n".join([title, "", line(header), rule, *map(line, rows), "", *footer]) + "\n"

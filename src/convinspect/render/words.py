@@ -88,9 +88,12 @@ def runtime_warning(report: Report) -> str | None:
     r = report.runtime
     if r.runs:
         return None
-    how = "" if r.observed else " (predicted by the analytic engine)"
+    why = [*([] if r.observed else ["predicted by the analytic engine"]),
+           *([] if r.kernels is None else [inert(r.kernels.because)])]  # fmt: skip
+    kernels = "" if r.kernels is None else f" on its {r.kernels.kernels} kernels"
+    how = f" ({'; '.join(why)})" if why else ""
     return (
-        f"warning: {_BACKENDS.get(r.backend, r.backend)} on the {r.device} cannot run this layer{how}: "
+        f"warning: {_BACKENDS.get(r.backend, r.backend)} on the {r.device} cannot run this layer{kernels}{how}: "
         f"{inert(r.reason or '')}; "
         f"it would run with {r.remedy}"
     )

@@ -1,0 +1,63 @@
+"""The machine facts TensorFlow reads to choose its CPU kernels, read without TensorFlow.
+
+Linux: /proc/cpuinfo (the kernel's names for the CPU features TensorFlow tests with CPUID;
+the first processor's, as every core of a machine has the same). macOS: `sysctl` for the
+CPU's name only (TensorFlow's macOS builds have no oneDNN, so no feature decides anything
+there). Elsewhere the features are unknown, and core/runtime.py says what it assumed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import subprocess
+
+from convinspect.core.runtime import ENV, Machine
+
+CPUINFO = "/proc/cpuinfo"
+_NEOVERSE_V1 = ("0x41", "0xd40")  # Arm's implementer code, and the Neoverse V1 part number
+_MAX_BYTES = 1 << 20  # one processor's entry is a few KiB; never read more than this
+
+
+def parse_cpuinfo(text: str) -> tuple[frozenset[str] | None, str | None, bool]:
+    """(flags, model name, is a Neoverse V1) of the first processor listed."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break  # the end of the first processor's entry
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip().lower(), value.strip())
+    raw = fields.get("flags", fields.get("features"))
+    flags = None if raw is None else frozenset(raw.lower().split())
+    name = fields.get("model name") or fields.get("cpu model") or fields.get("hardware")
+    part = (fields.get("cpu implementer", "").lower(), fields.get("cpu part", "").lower())
+    return flags, name, part == _NEOVERSE_V1
+
+
+@functools.lru_cache(maxsize=4)
+def _cpu(system: str, path: str) -> tuple[frozenset[str] | None, str | None, bool]:
+    if system == "linux":
+        try:
+            with open(path, encoding="utf-8", errors="replace") as file:
+                return parse_cpuinfo(file.read(_MAX_BYTES))
+        except OSError:
+            return None, None, False
+    if system == "darwin":
+        try:
+            name = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                  timeout=2, check=False).stdout.strip()  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            name = ""
+        return None, name or None, False
+    return None, None, False
+
+
+def this_machine(cpuinfo: str = CPUINFO) -> Machine:
+    """This machine as TensorFlow would see it now (the environment variable is read on each call)."""
+    system = platform.system().lower()
+    flags, name, neoverse = _cpu(system, cpuinfo)
+    return Machine(system, platform.machine().lower(), flags, name, os.environ.get(ENV), neoverse)
