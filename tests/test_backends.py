@@ -23,8 +23,10 @@ from convinspect.cli import app
 from convinspect.core.kinds import KINDS
 from convinspect.engines import reference
 from convinspect.engines.keras import installed
+from convinspect.engines.machine import this_machine
 from convinspect.errors import ConvinspectError, InvalidInput
 
+from kernels import Worker
 from strategies import SMALL, layer_cases
 
 runner = CliRunner()
@@ -80,18 +82,22 @@ def here(options: dict[str, Any], engine: str = "keras") -> dict[str, Any]:
 # -- the known defect, kept as a regression case ---------------------------------------------
 
 
-def test_verify_names_the_channels_first_bias_defect_on_tensorflow() -> None:
-    report = inspect_layer(DEFECT, verify=True)
-    assert report.verification is not None
-    if report.verification.ok:
+def test_verify_names_the_channels_first_bias_defect_on_tensorflow(workers: dict[str, Worker]) -> None:
+    """The defect shows where the layer runs: oneDNN's float32 kernels (a worker with oneDNN on)."""
+    report = workers["onednn"](DEFECT, verify=True, cpu_kernels="onednn")["report"]
+    verify = report["verify"]
+    if verify["ok"]:
         pytest.fail(
-            f"Keras {report.versions['keras']} on TensorFlow no longer adds this channels_first bias on the wrong "
+            f"Keras {report['versions']['keras']} on TensorFlow no longer adds this channels_first bias on the wrong "
             "axis: the defect is fixed upstream; turn this regression test into a plain passing case"
         )
-    assert report.verification.finding == (
-        "bias added on the wrong axis: along axis 3 (size 8) instead of the channel axis 1"
-    )
-    assert not report.ok and report.to_dict()["verify"]["reference"] == "numpy-float64"
+    assert verify["finding"] == "bias added on the wrong axis: along axis 3 (size 8) instead of the channel axis 1"
+    assert verify["ok"] is False and verify["reference"] == "numpy-float64" and report["runtime"]["kernels"] == "onednn"
+
+
+def convinspect(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command line in a process of its own (it sets TensorFlow's oneDNN switch before importing it)."""
+    return subprocess.run([sys.executable, "-m", "convinspect", *args], capture_output=True, text=True, check=False)
 
 
 @needs_jax
@@ -102,8 +108,8 @@ def test_the_same_layer_verifies_on_jax_and_numpy(backend: str) -> None:
 
 
 def test_a_failed_verification_exits_1_with_one_line() -> None:
-    result = runner.invoke(app, ["build", *_flags(DEFECT), "--verify", "--format", "json"])
-    assert result.exit_code == 1
+    result = convinspect("build", *_flags(DEFECT), "--cpu-kernels", "onednn", "--verify", "--format", "json")
+    assert result.returncode == 1
     assert result.stderr.startswith("convinspect: verify FAILED: tensorflow differs") and result.stderr.count("\n") == 1
     assert json.loads(result.stdout)["verify"]["ok"] is False
 
@@ -179,11 +185,12 @@ def test_a_second_backend_in_one_process_is_refused() -> None:
 
 @needs_jax
 def test_backend_all_prints_a_conformance_table() -> None:
-    result = runner.invoke(app, ["build", *_flags(DEFECT), "--backend", "all", "--format", "json"])
+    result = runner.invoke(app, ["build", *_flags(DEFECT), "--backend", "all", "--cpu-kernels", "onednn", "-F", "json"])
     data = json.loads(result.stdout)
     assert data["schema"] == "convinspect.conformance/1" and result.exit_code == 1
     by_name = {run["backend"]: run for run in data["backends"]}
     assert by_name["tensorflow"]["status"] == "failed" and by_name["jax"]["status"] == "ok"
+    assert by_name["tensorflow"]["runs"] and by_name["jax"]["runs"]
     assert by_name["numpy"]["verify"]["ok"] and data["disagreements"] == []
     assert by_name["jax"]["output_shape"] == by_name["tensorflow"]["output_shape"] == [1, 8, 8, 8]
 
@@ -191,7 +198,7 @@ def test_backend_all_prints_a_conformance_table() -> None:
 # -- the cross-backend property -------------------------------------------------------------
 
 
-class Worker:
+class JaxWorker:
     """One JAX process for the whole property: a JSON line in, a JSON line out, per config."""
 
     def __init__(self, backend: str) -> None:
@@ -213,8 +220,8 @@ class Worker:
 
 
 @pytest.fixture(scope="module")
-def jax_worker() -> Iterator[Worker]:
-    worker = Worker("jax")
+def jax_worker() -> Iterator[JaxWorker]:
+    worker = JaxWorker("jax")
     yield worker
     worker.close()
 
@@ -222,7 +229,7 @@ def jax_worker() -> Iterator[Worker]:
 @needs_jax
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=layer_cases(KINDS, SMALL))
-def test_tensorflow_and_jax_agree_with_each_other_and_the_analytic_engine(case: Any, jax_worker: Worker) -> None:
+def test_tensorflow_and_jax_agree_with_each_other_and_the_analytic_engine(case: Any, jax_worker: JaxWorker) -> None:
     options = case.options
     jax = _listed(jax_worker(options))
     tf, computed = _listed(here(options)), _listed(here(options, "analytic"))
@@ -233,7 +240,7 @@ def test_tensorflow_and_jax_agree_with_each_other_and_the_analytic_engine(case: 
     for field in ("output_shape", "variables"):
         assert tf[field] == jax[field] == computed[field], field
     assert jax["runs"] and jax["verify"] is not None and jax["verify"]["ok"], jax["verify"]
-    if tf["verify"] is not None and not tf["verify"]["ok"]:  # only the known defects may fail
+    if tf["verify"] is not None and tf["verify"]["ok"] is False:  # only the known defects may fail
         leaky = options.get("dtype") == "float64" and options.get("activation") == "leaky_relu"
         assert leaky or BIAS_FINDING in tf["verify"]["finding"], tf["verify"]
 
@@ -246,15 +253,21 @@ def _listed(result: dict[str, Any]) -> dict[str, Any]:
 # -- what a hostile review found ---------------------------------------------------------------
 
 
-def test_the_defect_is_caught_in_16_bit_dtypes_with_many_terms() -> None:
-    report = inspect_layer({**DEFECT, "input": "1,512,10,10", "dtype": "bfloat16"}, verify=True)
-    v = report.verification
-    assert v is not None and not v.ok and v.tolerance == 0.05 and BIAS_FINDING in (v.finding or "")
+def test_the_defect_is_caught_in_16_bit_dtypes_with_many_terms(workers: dict[str, Worker]) -> None:
+    """bfloat16 runs on oneDNN only on a CPU with avx512f or avx_ne_convert; elsewhere it is skipped, and says so."""
+    report = workers["onednn"]({**DEFECT, "input": "1,512,10,10", "dtype": "bfloat16"}, verify=True)["report"]
+    v = report["verify"]
+    if this_machine().supports("bfloat16"):
+        assert v["ok"] is False and v["tolerance"] == 0.05 and BIAS_FINDING in v["finding"]
+    else:
+        assert (
+            v["ok"] is None and v["skipped"] == "tensorflow cannot run this layer on its plain CPU kernels (nchw_cpu)"
+        )
 
 
-def test_the_defect_is_named_behind_an_activation() -> None:
-    report = inspect_layer({**DEFECT, "activation": "relu"}, verify=True)
-    assert report.verification is not None and BIAS_FINDING in (report.verification.finding or "")
+def test_the_defect_is_named_behind_an_activation(workers: dict[str, Worker]) -> None:
+    report = workers["onednn"]({**DEFECT, "activation": "relu"}, verify=True)["report"]
+    assert BIAS_FINDING in report["verify"]["finding"]
 
 
 @needs_jax
@@ -275,14 +288,24 @@ def test_tensorflow_float64_leaky_relu_uses_a_float32_slope() -> None:
     assert 1e-10 < v.max_rel_error < 1e-7
 
 
-def test_a_layer_the_backend_cannot_run_says_verify_was_skipped() -> None:
-    options = {**DEFECT, "dtype": "float16"}
-    report = inspect_layer(options, verify=True)
-    assert report.verification is not None and report.verification.skipped and report.ok
-    result = runner.invoke(app, ["build", *_flags(options), "--verify"])
-    assert result.exit_code == 0 and "verify skipped: tensorflow cannot run this layer" in " ".join(
+def test_a_layer_the_backend_cannot_run_says_verify_was_skipped(workers: dict[str, Worker]) -> None:
+    report = workers["plain"](DEFECT, verify=True)["report"]
+    assert report["verify"]["ok"] is None and report["runtime"]["runs"] is False
+    assert report["verify"]["skipped"] == "tensorflow cannot run this layer on its plain CPU kernels (nchw_cpu)"
+    result = convinspect("build", *_flags(DEFECT), "--cpu-kernels", "plain", "--verify")
+    assert result.returncode == 0 and "verify skipped: tensorflow cannot run this layer" in " ".join(
         result.stdout.split()
     )
+    assert "verify: tensorflow matches" not in result.stdout and " ok" not in result.stdout
+
+
+def test_backend_all_shows_a_skipped_verification_as_skipped() -> None:
+    result = runner.invoke(app, ["build", *_flags(DEFECT), "--backend", "all", "--cpu-kernels", "plain"],
+                           env={"COLUMNS": "200"})  # fmt: skip
+    row = next(line for line in result.stdout.splitlines() if line.startswith("tensorflow "))
+    assert row.split()[1] == "no" and "skipped: tensorflow cannot run this layer on its plain CPU kernels" in row
+    assert "tensorflow ran on its plain CPU kernels: oneDNN is off: --cpu-kernels plain" in result.stdout
+    assert result.exit_code == 3  # a backend could not run it (docs/backends.md)
 
 
 @pytest.mark.parametrize("extra", [["--expect-output", "9,9,9,9"], ["--explain"], ["--engine", "both"]])
