@@ -36,6 +36,10 @@ class KernelSet(Choice):
     ONEDNN = "onednn"
     PLAIN = "plain"
 
+    @property
+    def label(self) -> str:
+        return "oneDNN" if self is KernelSet.ONEDNN else "plain"
+
 
 class CpuKernels(Choice):
     """--cpu-kernels: this machine's choice (auto), or a machine where oneDNN is on or off."""

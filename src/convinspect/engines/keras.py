@@ -250,7 +250,7 @@ def inspect(
     if not verify:
         return report
     if not report.runtime.runs:  # nothing to compare: say so rather than pass quietly
-        on = "" if cpu is None else f" on its {cpu.kernels} CPU kernels"
+        on = "" if cpu is None else f" on its {cpu.kernels.label} CPU kernels"
         skipped = Verification(None, 0.0, 0.0, 0.0, spec.compute_dtype, _terms(spec), tuple(
             1 if d is None else d for d in spec.input_shape), False, False, None, backend,
             skipped=f"{backend} cannot run this layer{on} ({report.runtime.rule})")  # fmt: skip

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from convinspect.core.conformance import BackendRun, Conformance
+from convinspect.core.runtime import KernelSet
 from convinspect.core.text import inert
 from convinspect.render.words import shape_text
 
@@ -35,9 +36,8 @@ def lines(result: Conformance) -> list[str]:
     out = [f"disagree on {inert(d)}" for d in result.disagreements]
     for run in result.runs:
         if run.kernels is not None:
-            out.append(
-                f"{run.backend} ran on its {run.kernels['kernels']} CPU kernels: {inert(run.kernels['because'])}"
-            )
+            kernels, because = KernelSet(run.kernels["kernels"]).label, inert(run.kernels["because"])
+            out.append(f"{run.backend} ran on its {kernels} CPU kernels: {because}")
     for run in result.runs:
         verify = run.verify
         if verify is not None and verify["ok"] is False:

@@ -60,6 +60,6 @@ def sweep_table(sweep: Sweep) -> str:
     rule = "─" * (sum(widths) + 8 + len("result"))
     footer = [summary_line(sweep)]
     if sweep.kernels is not None and any(row.runtime_rule for row in sweep.rows):
-        footer.append(f"does not run: judged for TensorFlow's {sweep.kernels.kernels} CPU kernels "
+        footer.append(f"does not run: judged for TensorFlow's {sweep.kernels.kernels.label} CPU kernels "
                       f"({inert(sweep.kernels.because)})")  # fmt: skip
     return "\n".join([title, "", line(header), rule, *map(line, rows), "", *footer]) + "\n"

@@ -90,7 +90,7 @@ def runtime_warning(report: Report) -> str | None:
         return None
     why = [*([] if r.observed else ["predicted by the analytic engine"]),
            *([] if r.kernels is None else [inert(r.kernels.because)])]  # fmt: skip
-    kernels = "" if r.kernels is None else f" on its {r.kernels.kernels} kernels"
+    kernels = "" if r.kernels is None else f" on its {r.kernels.kernels.label} kernels"
     how = f" ({'; '.join(why)})" if why else ""
     return (
         f"warning: {_BACKENDS.get(r.backend, r.backend)} on the {r.device} cannot run this layer{kernels}{how}: "
