@@ -226,7 +226,9 @@ def test_engines_disagreeing_is_exit_3_naming_the_fields(cli: Any, monkeypatch: 
     from convinspect.engines import analytic
 
     real = analytic.inspect
-    monkeypatch.setattr(analytic, "inspect", lambda spec: dataclasses.replace(real(spec), output_shape=(2, 15, 16, 64)))
+    monkeypatch.setattr(
+        analytic, "inspect", lambda spec, **kw: dataclasses.replace(real(spec, **kw), output_shape=(2, 15, 16, 64))
+    )
     result = cli("build", *SEED_ARGS, "--engine", "both", "--format", "json")
     assert result.exit_code == 3
     assert "engines disagree on 1 field(s): output_shape[1]: keras 16, analytic 15" in result.stderr
