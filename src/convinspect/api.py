@@ -419,8 +419,7 @@ def run_conformance(
             runs.append(BackendRun(backend, "missing", error=f"not installed (pip install {PACKAGES[backend][1]})"))
             continue
         own = ["--cpu-kernels", str(cpu_kernels)] if backend == "tensorflow" else []
-        argv = [sys.executable, "-m", "convinspect", "build", *flags, *own, "--backend", backend, "--verify", "-F",
-                "json"]  # fmt: skip
+        argv = [sys.executable, "-c", _CHILD, "build", *flags, *own, "--backend", backend, "--verify", "-F", "json"]
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         try:
             document = json.loads(proc.stdout)
@@ -439,6 +438,13 @@ def run_conformance(
             status, error = "error", f"cannot run it: {runtime.get('reason')}"
         runs.append(BackendRun(backend, status, version, document, error))
     return Conformance(spec.kind.class_name, spec.config_dict(), list(spec.input_shape), tuple(runs))
+
+
+# A child convinspect that imports nothing from the current folder (`python -m` would put it first
+# on sys.path, so a typer.py there would run).
+_CHILD = (
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; from convinspect.entry import main; main()"
+)
 
 
 def _last_line(text: str) -> str:

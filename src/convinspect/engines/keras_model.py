@@ -15,7 +15,7 @@ import importlib.util
 import io
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +46,35 @@ def _keras_words(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def _importable_here() -> None:
-    """Modules in the current folder resolve, as with `python -m`."""
+def _is_here(entry: str) -> bool:
+    try:
+        return entry in ("", ".") or os.path.samefile(entry, os.getcwd())
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _importable_here() -> Iterator[None]:
+    """While the user's named code imports: modules in the current folder resolve, as with `python -m`."""
     here = os.getcwd()
-    if here not in sys.path:
-        sys.path.insert(0, here)
+    sys.path.insert(0, here)
+    try:
+        yield
+    finally:
+        if here in sys.path:
+            sys.path.remove(here)
+
+
+@contextlib.contextmanager
+def _nothing_from_here() -> Iterator[None]:
+    """While Keras reads a file: a module the file names is never taken from the current folder
+    (`python -m` puts it first on sys.path); only --import and builders run code from there."""
+    saved = list(sys.path)
+    sys.path[:] = [entry for entry in sys.path if not _is_here(entry)]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def _quiet(progress: Progress | None, what: str, done: int = 0, total: int = 0) -> None:
@@ -60,7 +84,6 @@ def _quiet(progress: Progress | None, what: str, done: int = 0, total: int = 0) 
 
 def import_modules(names: Sequence[str]) -> None:
     """--import: modules (or .py files) that register custom layers before the model is read."""
-    _importable_here()
     for name in names:
         try:
             if name.endswith(".py"):
@@ -70,9 +93,11 @@ def import_modules(names: Sequence[str]) -> None:
                     raise ImportError(f"no such file {name}")
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[path.stem] = module
-                spec.loader.exec_module(module)
+                with _importable_here():
+                    spec.loader.exec_module(module)
             else:
-                importlib.import_module(name)
+                with _importable_here():
+                    importlib.import_module(name)
         except BaseException as error:  # the user's code: anything it raises is one line
             _reraise_interrupts(error)
             raise InvalidInput(f"cannot import {shown(name)}: {type(error).__name__}: {error}", "import") from None
@@ -80,16 +105,17 @@ def import_modules(names: Sequence[str]) -> None:
 
 def _builder(source: Source) -> Any:
     assert source.target is not None and source.function is not None
-    _importable_here()
     try:
         if source.path is not None:
             spec = importlib.util.spec_from_file_location(source.path.stem, source.path)
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
             sys.modules.setdefault(source.path.stem, module)
-            spec.loader.exec_module(module)
+            with _importable_here():
+                spec.loader.exec_module(module)
         else:
-            module = importlib.import_module(source.target)
+            with _importable_here():
+                module = importlib.import_module(source.target)
     except BaseException as error:  # the user's code: anything it raises is one line
         _reraise_interrupts(error)
         raise InvalidInput(f"cannot import {shown(source.target)}: {type(error).__name__}: {error}") from None
@@ -123,7 +149,7 @@ def _deserialize(keras: Any, config: Mapping[str, Any], unsafe: bool) -> Any:
     from keras.src.saving import serialization_lib
 
     try:
-        with serialization_lib.SafeModeScope(not unsafe):
+        with serialization_lib.SafeModeScope(not unsafe), _nothing_from_here():
             if "module" in config:  # Keras 3's format
                 model = keras.saving.deserialize_keras_object(copy.deepcopy(dict(config)), safe_mode=not unsafe)
             else:  # Keras 2's (legacy .h5 files)
