@@ -350,3 +350,49 @@ def test_predicted_runs_equals_the_real_eager_call_on_both_kernel_sets(
     predicted = inspect_layer(spec, engine="analytic", cpu_kernels=observed["kernels"]).runtime
     assert (predicted.runs, predicted.rule) == (observed["runs"], observed.get("rule")), (options, observed)
     event(f"{setting}: {observed['kernels']} kernels, {observed.get('rule') or 'runs'}")
+
+
+# -- whole models: each conv layer judged on the kernels of its dtype ------------------------------
+
+
+def _channels_first_model(tmp_path: Path) -> str:
+    import keras
+
+    x = keras.Input((3, 16, 16))
+    y = keras.layers.Conv2D(8, 3, data_format="channels_first", name="c1")(x)
+    y = keras.layers.Conv2D(8, 3, data_format="channels_first", name="c2")(y)
+    y = keras.layers.GlobalAveragePooling2D(data_format="channels_first")(y)
+    path = tmp_path / "cf.json"
+    path.write_text(keras.Model(x, keras.layers.Dense(2, name="out")(y)).to_json())
+    return str(path)
+
+
+def test_a_model_names_the_conv_layers_the_kernels_would_refuse(tmp_path: Path, cli: Any) -> None:
+    path = _channels_first_model(tmp_path)
+    failed = cli("model", path, "--engine", "analytic", "--cpu-kernels", "plain", "--expect-runs")
+    assert failed.exit_code == 1, failed.output
+    text = " ".join(failed.stdout.split())
+    assert (
+        "warning: TensorFlow on the CPU would not run 2 of 2 conv layer calls (predicted from their "
+        "configuration): c1, c2 (nchw_cpu, on its plain kernels: oneDNN is off: --cpu-kernels plain" in text
+    )
+    assert failed.stderr == "convinspect: check failed: runs: expected True, actual False\n"
+    data = json.loads(cli("model", path, "-e", "analytic", "--cpu-kernels", "plain", "-F", "json").stdout)
+    assert data["runtime"]["runs"] is False
+    assert [r["layer"] for r in data["runtime"]["refused"]] == ["c1", "c2"]
+    assert data["runtime"]["kernels"]["float32"]["kernels"] == "plain"
+    ok = cli("model", path, "--engine", "analytic", "--cpu-kernels", "onednn", "--expect-runs")
+    assert ok.exit_code == 0 and "would not run" not in ok.stdout
+    # The Keras engine judges with TensorFlow's own flag, and both engines agree on this machine.
+    both = json.loads(cli("model", path, "--engine", "both", "-F", "json").stdout)
+    analytic = json.loads(cli("model", path, "--engine", "analytic", "-F", "json").stdout)
+    assert both["runtime"] == analytic["runtime"]
+
+
+def test_a_model_entry_in_a_spec_file_takes_expect_runs_and_cpu_kernels(tmp_path: Path) -> None:
+    path = _channels_first_model(tmp_path)
+    spec = tmp_path / "m.toml"
+    spec.write_text(f'[[model]]\nsource = "{path}"\nexpect_runs = true\ncpu_kernels = "plain"\n\n'
+                    f'[[model]]\nsource = "{path}"\nexpect_runs = true\ncpu_kernels = "onednn"\n')  # fmt: skip
+    run = run_check([str(spec)], engine="analytic")
+    assert [r.status for r in run.results] == ["failed", "passed"]

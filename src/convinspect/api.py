@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -126,7 +127,8 @@ def _both(keras: Any, spec: LayerSpec, *, cpu_kernels: CpuKernels, **options: An
 def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: Any) -> EntryResult:
     """Check one entry; a layer entry without `input` chains on the previous entry's output."""
     if entry.kind == "model":
-        return _check_model(entry, engine_options.get("engine", Engine.KERAS))
+        return _check_model(entry, engine_options.get("engine", Engine.KERAS),
+                            engine_options.get("cpu_kernels", CpuKernels.AUTO))  # fmt: skip
     values = dict(entry.values)
     try:
         validate_keys(entry)
@@ -148,15 +150,17 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
     return EntryResult(entry, "passed" if report.ok else "failed", report=report)
 
 
-def _check_model(entry: Entry, engine: Engine | str) -> EntryResult:
+def _check_model(entry: Entry, engine: Engine | str, cpu_kernels: CpuKernels | str = CpuKernels.AUTO) -> EntryResult:
     """A [[model]] table: the model's report, its expectations and its layers' ([model.layer.NAME])."""
-    from convinspect.core.modelcheck import ModelResult, evaluate
+    from convinspect.core.modelcheck import MODEL_KEYS, ModelResult, evaluate
 
     try:
         validate_model_keys(entry)
         values = entry.values
-        report = inspect_model(_beside(entry.file, values["source"]), engine=engine, input=values.get("input"))
-        expectations = {key: values.get(key) for key in ("expect_params", "max_params", "max_macs")}
+        cpu = values.get("cpu_kernels") or cpu_kernels
+        report = inspect_model(_beside(entry.file, values["source"]), engine=engine, input=values.get("input"),
+                               cpu_kernels=cpu)  # fmt: skip
+        expectations = {key: values.get(key) for key in MODEL_KEYS}
         result = ModelResult(report, evaluate(report, expectations, values.get("layer", {})))
     except BackendError as err:
         return EntryResult(entry, "error", error=err.message(prefix=""))
@@ -302,18 +306,42 @@ def inspect_model(
     load_weights: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
     backend: str | None = None,
+    cpu_kernels: CpuKernels | str = CpuKernels.AUTO,
 ) -> ModelReport:
     """Every layer of a Keras model: a .keras/.h5/JSON file, `module:function`, `file.py:function`
     or `keras.applications.NAME`. `input` is a full shape (batch first) for a model without one,
     or to override it. The analytic engine reads configurations only and runs nothing; `backend`
-    chooses Keras' backend for the Keras engine, as for inspect_layer."""
+    chooses Keras' backend for the Keras engine, as for inspect_layer. `runtime` says which conv layers
+    TensorFlow's CPU kernels (`cpu_kernels`, as for inspect_layer) would refuse, predicted."""
+    from convinspect.core.model import model_runtime
+
+    engine = Engine.parse(engine, "engine")
+    cpu_kernels = CpuKernels.parse(cpu_kernels, "cpu_kernels")
+    if engine is not Engine.ANALYTIC:
+        keras = _keras_engine()
+        chosen = keras.select_backend(None if backend is None else keras.backend_name(backend))
+        keras.select_kernels(cpu_kernels, chosen)
+    report = _model(source, engine, input, unsafe, tuple(imports), load_weights, progress, backend)
+    if not report.built:
+        return report
+    if engine is Engine.ANALYTIC:
+        choose = functools.partial(analytic.dtype_kernels, requested=cpu_kernels)
+    elif _keras_engine().load()[2]["backend"] == "tensorflow":
+        choose = functools.partial(_keras_engine().kernels, requested=cpu_kernels)
+    else:
+        return report  # the rules describe TensorFlow's kernels
+    return dataclasses.replace(report, runtime=model_runtime(report.rows, choose))
+
+
+def _model(
+    source: str, engine: Engine, input: object, unsafe: bool, imports: tuple[str, ...], load_weights: bool,
+    progress: Callable[[str, int, int], None] | None, backend: str | None,
+) -> ModelReport:  # fmt: skip
     from convinspect.core.spec import parse_shape
     from convinspect.engines.sources import SourceKind, resolve
 
-    engine = Engine.parse(engine, "engine")
     shape = None if input is None else parse_shape(input, "input")
     found = resolve(source)
-    imports = tuple(imports)
     if engine is not Engine.KERAS and found.kind is SourceKind.BUILDER:
         raise InvalidInput(
             "a builder is code, and the analytic engine only reads configurations: use --engine keras, "
@@ -322,8 +350,6 @@ def inspect_model(
         )
     if engine is Engine.ANALYTIC and backend is not None:
         raise InvalidInput("chooses the Keras engine's backend; the analytic engine has none", "backend")
-    if engine is not Engine.ANALYTIC:
-        _keras_engine().select_backend(None if backend is None else _keras_engine().backend_name(backend))
     if engine is Engine.ANALYTIC and (unsafe or imports or load_weights):
         flag = "--unsafe" if unsafe else "--import" if imports else "--load-weights"
         raise InvalidInput(f"{flag} needs the Keras engine (the analytic engine runs nothing)", "engine")

@@ -722,6 +722,7 @@ def model(
             "\\[default: KERAS_BACKEND, else tensorflow]",
         ),
     ] = None,
+    cpu_kernels: CpuKernelsOpt = "auto",
     fmt: Annotated[str, _format_option("table, json, markdown or csv.")] = "table",
     output: OutputFile = None,
     depth: Annotated[
@@ -742,6 +743,14 @@ def model(
     ] = None,
     max_params: Annotated[str | None, _expectation("--max-params", "INT", "Fail above this many parameters.")] = None,
     max_macs: Annotated[str | None, _expectation("--max-macs", "INT", "Fail above this many MACs.")] = None,
+    expect_runs: Annotated[
+        bool,
+        Opt(
+            "--expect-runs",
+            rich_help_panel=CI,
+            help="Fail when TensorFlow's CPU kernels (--cpu-kernels) would not run every conv layer.",
+        ),
+    ] = False,
     snapshot: Annotated[
         str | None, _expectation("--snapshot", "FILE", "Write every layer's class, output shape, params and MACs.")
     ] = None,
@@ -755,6 +764,7 @@ def model(
     from convinspect.core.model import SCHEMA as MODEL_SCHEMA
     from convinspect.core.modelcheck import ModelResult, compare, evaluate, find_row, read_snapshot, snapshot_text
     from convinspect.output import check_output, write, write_atomically
+    from convinspect.render.model import runtime_warning as model_runtime_warning
     from convinspect.render.words import check_text
 
     def work(out: Format) -> int:
@@ -770,7 +780,8 @@ def model(
         chosen = Engine.parse(engine, "engine")
         with _model_progress(chosen) as progress:
             report = inspect_model(source, engine=chosen, input=input, unsafe=unsafe, imports=imports or (),
-                                   load_weights=load_weights, progress=progress, backend=backend)  # fmt: skip
+                                   load_weights=load_weights, progress=progress, backend=backend,
+                                   cpu_kernels=cpu_kernels)  # fmt: skip
         if layer is not None:
             if out is Format.CSV:
                 raise ConvinspectError("--layer shows a build report: use table, json or markdown", "format")
@@ -781,12 +792,17 @@ def model(
                     "(the ten kinds `convinspect build` inspects)", "layer")  # fmt: skip
             write(inspect_layer(row.conv, engine=chosen), out, target)
             return EXIT_OK
-        checks = evaluate(report, {"expect_params": expect_params, "max_params": max_params, "max_macs": max_macs}, {})
+        expectations = {"expect_params": expect_params, "max_params": max_params, "max_macs": max_macs,
+                        "expect_runs": expect_runs or None}  # fmt: skip
+        checks = evaluate(report, expectations, {})
         changes = None if old is None else compare(old, report)
         result = ModelResult(report, checks, changes, against, fold)
         if snapshot is not None:
             write_atomically(snapshot, snapshot_text(report))
         write(result, out, target)
+        warning = model_runtime_warning(report)
+        if warning and (out in (Format.JSON, Format.CSV) or target is not None):  # the others carry it
+            say(f"convinspect: {warning}")
         for failed in (c for c in checks if not c.ok):
             say(f"convinspect: check failed: {check_text(failed)}")
         if changes:

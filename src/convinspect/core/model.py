@@ -11,12 +11,13 @@ carried from the model's input through every call.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from convinspect.core.choices import Engine
 from convinspect.core.graph import Graph, LayerDef, Ref
+from convinspect.core.runtime import RULES, KernelChoice
 from convinspect.core.sizing import ITEMSIZE, Sized, Unsizable, Weight, compute_dtype, size_layer
 from convinspect.core.spec import LayerSpec
 from convinspect.core.text import shown
@@ -201,6 +202,43 @@ def known_sum(values: Iterable[int | None]) -> int | None:
 
 
 @dataclass(frozen=True)
+class ModelRuntime:
+    """Whether TensorFlow's CPU kernels run each conv layer, predicted from its configuration with the
+    rules of core/runtime.py (nothing in a model is run eagerly), and the kernel set of each dtype."""
+
+    kernels: Mapping[str, KernelChoice]  # per compute dtype of the model's conv layers
+    refused: tuple[tuple[str, str], ...]  # (row key, rule) of each conv call the kernels refuse
+
+    @property
+    def runs(self) -> bool:
+        return not self.refused
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "kernels": {dtype: choice.to_dict() for dtype, choice in self.kernels.items()},
+            "refused": [{"layer": key, "rule": rule, "reason": RULES[rule][0]} for key, rule in self.refused],
+        }
+
+
+def model_runtime(rows: Iterable[LayerRow], choose: Callable[[str], KernelChoice]) -> ModelRuntime:
+    """The conv rows' verdicts, on the kernel set `choose` picks for each compute dtype."""
+    kernels: dict[str, KernelChoice] = {}
+    refused = []
+    for row in rows:
+        spec = row.conv
+        if spec is None:
+            continue
+        dtype = spec.compute_dtype
+        if dtype not in kernels:
+            kernels[dtype] = choose(dtype)
+        rule = spec.kind.recipe.cpu_rule(spec.config, spec.kind.rank, kernels[dtype].kernels)
+        if rule is not None:
+            refused.append((row.key, rule))
+    return ModelRuntime(kernels, tuple(refused))
+
+
+@dataclass(frozen=True)
 class ModelReport:
     name: str
     class_name: str
@@ -213,6 +251,7 @@ class ModelReport:
     rows: tuple[LayerRow, ...]
     versions: Mapping[str, str | None]
     agreed_with: Engine | None = None
+    runtime: ModelRuntime | None = None  # None: no conv layer is sized (an unbuilt model)
     totals: Totals = field(init=False)
 
     def __post_init__(self) -> None:
@@ -252,6 +291,7 @@ class ModelReport:
             "variables_before": self.variables_before,
             "layers": [row.to_dict() for row in self.rows],
             "totals": self.totals.to_dict(),
+            "runtime": None if self.runtime is None else self.runtime.to_dict(),
             "versions": dict(self.versions),
         }
 

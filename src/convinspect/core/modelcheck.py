@@ -18,7 +18,7 @@ from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
 SNAPSHOT_SCHEMA = "convinspect.snapshot/1"
-MODEL_KEYS = ("expect_params", "max_params", "max_macs")
+MODEL_KEYS = ("expect_params", "max_params", "max_macs", "expect_runs")
 LAYER_KEYS = ("expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params", "max_macs")
 _FIELDS = ("class", "output_shape", "params", "macs")
 
@@ -92,6 +92,8 @@ def _row_checks(prefix: str, row: LayerRow | None, report: ModelReport, expect: 
         pairs.append(("max_params", expect.max_params, params, True))
     if expect.max_macs is not None:
         pairs.append(("max_macs", expect.max_macs, macs, True))
+    if row is None and expect.runs:  # every conv layer on TensorFlow's CPU kernels (None: not judged)
+        pairs.append(("runs", True, None if report.runtime is None else report.runtime.runs, False))
     return [
         Check(
             prefix + name,

@@ -18,7 +18,17 @@ from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
 ENTRY_KEYS = (*OPTION_NAMES, *EXPECTATION_KEYS, "verify", "cpu_kernels")
-MODEL_ENTRY_KEYS = ("source", "input", "name", "expect_params", "max_params", "max_macs", "layer")
+MODEL_ENTRY_KEYS = (
+    "source",
+    "input",
+    "name",
+    "expect_params",
+    "max_params",
+    "max_macs",
+    "expect_runs",
+    "cpu_kernels",
+    "layer",
+)
 KINDS = ("layer", "model")
 
 

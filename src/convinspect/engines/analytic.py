@@ -22,7 +22,11 @@ from convinspect.version import __version__
 
 def kernels(spec: LayerSpec, cpu_kernels: CpuKernels = CpuKernels.AUTO) -> KernelChoice:
     """The CPU kernel set TensorFlow would run `spec` on: on this machine (auto), or with oneDNN on or off."""
-    return choose_kernels(this_machine(), spec.compute_dtype, cpu_kernels)
+    return dtype_kernels(spec.compute_dtype, cpu_kernels)
+
+
+def dtype_kernels(compute_dtype: str, requested: CpuKernels = CpuKernels.AUTO) -> KernelChoice:
+    return choose_kernels(this_machine(), compute_dtype, requested)
 
 
 def inspect(spec: LayerSpec, explain: bool = False, cpu_kernels: CpuKernels = CpuKernels.AUTO) -> Report:

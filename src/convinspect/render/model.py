@@ -12,6 +12,7 @@ from rich.text import Text
 
 from convinspect.core.model import LayerRow, ModelReport, ReceptiveField
 from convinspect.core.modelcheck import Change, ModelResult
+from convinspect.core.runtime import Runtime
 from convinspect.core.text import inert
 from convinspect.render.words import check_text, human_bytes, md_code, thousands, value_text
 
@@ -100,11 +101,36 @@ def notes(result: ModelResult) -> list[str]:
             f"{len(unsized)} layer(s) have no analytic rule (first: {inert(unsized[0].qualified)}, "
             f"{inert(unsized[0].class_name)}): their shapes and variables are Keras' own, their MACs are not counted."
         )
+    warning = runtime_warning(report)
+    if warning:
+        lines.append(warning)
     for check in result.checks:
         lines.append(f"check {check_text(check)}: {'passed' if check.ok else 'FAILED'}")
     if result.changes is not None:
         lines.extend(change_lines(result))
     return lines
+
+
+def runtime_warning(report: ModelReport) -> str | None:
+    """One line when TensorFlow's CPU kernels would refuse some conv layers: which, why, what would work."""
+    runtime = report.runtime
+    if runtime is None or runtime.runs:
+        return None
+    by_rule: dict[str, list[str]] = {}
+    for key, rule in runtime.refused:
+        by_rule.setdefault(rule, []).append(key)
+    convs = sum(1 for row in report.rows if row.conv is not None)
+    parts = []
+    for rule, keys in by_rule.items():
+        spec = next(row.conv for row in report.rows if row.key == keys[0])
+        assert spec is not None
+        choice = runtime.kernels[spec.compute_dtype]
+        named = ", ".join(inert(k) for k in keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+        remedy = Runtime(False, False, rule, kernels=choice).remedy
+        parts.append(f"{named} ({rule}, on its {choice.kernels.label} kernels: {inert(choice.because)}; "
+                     f"they would run with {remedy})")  # fmt: skip
+    return (f"warning: TensorFlow on the CPU would not run {len(runtime.refused)} of {convs} conv layer calls "
+            f"(predicted from their configuration): {'; '.join(parts)}")  # fmt: skip
 
 
 def lazy_story(report: ModelReport) -> list[str]:
