@@ -299,12 +299,19 @@ def test_a_layer_the_backend_cannot_run_says_verify_was_skipped(workers: dict[st
     assert "verify: tensorflow matches" not in result.stdout and " ok" not in result.stdout
 
 
-def test_backend_all_shows_a_skipped_verification_as_skipped() -> None:
-    result = runner.invoke(app, ["build", *_flags(DEFECT), "--backend", "all", "--cpu-kernels", "plain"],
-                           env={"COLUMNS": "200"})  # fmt: skip
-    row = next(line for line in result.stdout.splitlines() if line.startswith("tensorflow "))
-    assert row.split()[1] == "no" and "skipped: tensorflow cannot run this layer on its plain CPU kernels" in row
-    assert "tensorflow ran on its plain CPU kernels: oneDNN is off: --cpu-kernels plain" in result.stdout
+def test_backend_all_shows_a_skipped_verification_as_skipped(workers: dict[str, Worker]) -> None:
+    """TensorFlow's real report on its plain kernels, in the conformance table: skipped, never "ok"."""
+    from convinspect.core.conformance import BackendRun, Conformance
+    from convinspect.render.conformance import conformance_plain
+
+    report = workers["plain"](DEFECT, verify=True)["report"]
+    run = BackendRun("tensorflow", "error", "2.21", report, f"cannot run it: {report['runtime']['reason']}")
+    result = Conformance("Conv2D", {}, [1, 4, 10, 10], (run,))
+    text = conformance_plain(result)
+    row = next(line for line in text.splitlines() if line.startswith("tensorflow "))
+    assert row.split()[1] == "no" and row.endswith("skipped: tensorflow cannot run this layer on its plain CPU kernels "
+                                                   "(nchw_cpu)")  # fmt: skip
+    assert "tensorflow used its plain CPU kernels: oneDNN is off: TF_ENABLE_ONEDNN_OPTS=0" in text
     assert result.exit_code == 3  # a backend could not run it (docs/backends.md)
 
 

@@ -37,7 +37,7 @@ def lines(result: Conformance) -> list[str]:
     for run in result.runs:
         if run.kernels is not None:
             kernels, because = KernelSet(run.kernels["kernels"]).label, inert(run.kernels["because"])
-            out.append(f"{run.backend} ran on its {kernels} CPU kernels: {because}")
+            out.append(f"{run.backend} used its {kernels} CPU kernels: {because}")
     for run in result.runs:
         verify = run.verify
         if verify is not None and verify["ok"] is False:
