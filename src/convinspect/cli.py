@@ -790,7 +790,7 @@ def model(
                 raise ConvinspectError(
                     f"layer {shown(row.qualified)} is a {shown(row.class_name)}; --layer shows conv layers "
                     "(the ten kinds `convinspect build` inspects)", "layer")  # fmt: skip
-            write(inspect_layer(row.conv, engine=chosen), out, target)
+            write(inspect_layer(row.conv, engine=chosen, cpu_kernels=cpu_kernels), out, target)
             return EXIT_OK
         expectations = {"expect_params": expect_params, "max_params": max_params, "max_macs": max_macs,
                         "expect_runs": expect_runs or None}  # fmt: skip
