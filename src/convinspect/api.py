@@ -239,6 +239,26 @@ def iter_check(
         yield result
 
 
+def read_files(paths: Iterable[str]) -> list[str]:
+    """Every file a check run reads: the spec files and their [[model]] tables' sources (an --output
+    must be none of them). A spec file that cannot be read adds nothing: the run reports it."""
+    from convinspect.engines.sources import input_files
+
+    files = list(paths)
+    for path in list(files):
+        if path == "-":  # standard input is read once, by the run
+            continue
+        try:
+            entries = load_entries(path)
+        except InvalidInput:
+            continue
+        for entry in entries:
+            source = entry.values.get("source") if entry.kind == "model" else None
+            if isinstance(source, str) and source:
+                files += input_files(_beside(entry.file, source))
+    return files
+
+
 def _error_line(err: InvalidInput) -> int:
     match = re.match(r"[^:]+:(\d+):", err.problem)
     return int(match.group(1)) if match else 1

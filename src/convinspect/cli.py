@@ -553,14 +553,14 @@ def check(
 ) -> None:
     """Check every layer of one or more spec files; exit 2 if any is invalid, else 1 if any failed."""
     target = output_target(output)
-    from convinspect.api import iter_check, run_check
+    from convinspect.api import iter_check, read_files, run_check
     from convinspect.core.checkrun import CHECK_SCHEMA, Tally
     from convinspect.output import check_output, write, write_stream
     from convinspect.render.checks import summary_line
 
     def work(out: Format) -> int:
         paths = [str(path) for path in files]
-        check_output(target, paths)
+        check_output(target, read_files(paths))
         options: dict[str, Any] = {
             "engine": Engine.parse(engine, "engine"),
             "forward": Forward.parse(forward, "forward"),
@@ -768,9 +768,16 @@ def model(
     from convinspect.render.words import check_text
 
     def work(out: Format) -> int:
-        check_output(target, [source])
+        from convinspect.engines.sources import input_files
+
+        inputs = [*input_files(source, imports or ()), *([] if against is None else [against])]
+        check_output(target, inputs)
         if snapshot is not None:
-            check_output(snapshot, [source], "snapshot")
+            if against is not None and os.path.realpath(snapshot) == os.path.realpath(against):
+                raise ConvinspectError(
+                    "is the --against baseline: writing it would replace the lock it is compared with (a rerun would "
+                    "then pass); write the new snapshot to another file", "snapshot")  # fmt: skip
+            check_output(snapshot, inputs, "snapshot")
             if target is not None and os.path.realpath(snapshot) == os.path.realpath(target):
                 raise ConvinspectError("is the same file as --output; give them different names", "snapshot")
         old = None

@@ -51,3 +51,9 @@ class BackendError(ConvinspectError, RuntimeError):
     """TensorFlow/Keras is missing or failed, or the engines disagree (exit 3)."""
 
     exit_code = EXIT_BACKEND
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived while a file was being written. Like KeyboardInterrupt it is no
+    Exception, so no guard around the user's code (a builder) takes it for that code's failure:
+    the process dies of the signal, the file untouched."""

@@ -19,7 +19,7 @@ from convinspect.core.report import Report
 from convinspect.core.solve import SolveResult
 from convinspect.core.sweep import Sweep
 from convinspect.core.text import for_encoding, inert, inert_lines, json_for_encoding
-from convinspect.errors import InvalidInput, OutputError
+from convinspect.errors import InvalidInput, OutputError, Terminated
 
 Result = Report | CheckRun | Sweep | ModelResult | Conformance | SolveResult
 FILE_WIDTH = 120  # Rich tables written to a file: fixed width, no colour
@@ -273,10 +273,6 @@ def _replace(target: Path, chunks: Iterable[str]) -> None:
         raise
 
 
-class _Terminated(Exception):
-    """SIGTERM or SIGHUP arrived while a file was being written."""
-
-
 @contextlib.contextmanager
 def _cleanup_on_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into an exception for the length of a write, so `finally` runs."""
@@ -288,14 +284,14 @@ def _cleanup_on_signals() -> Iterator[None]:
         return
 
     def terminate(signum: int, _frame: object) -> None:
-        raise _Terminated(signum)
+        raise Terminated(signum)
 
     names = ("SIGTERM", "SIGHUP")
     signals = [getattr(signal, name) for name in names if hasattr(signal, name)]
     previous = {sig: signal.signal(sig, terminate) or signal.SIG_DFL for sig in signals}
     try:
         yield
-    except _Terminated as err:
+    except Terminated as err:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         os.kill(os.getpid(), err.args[0])  # die of the same signal, the file untouched

@@ -26,13 +26,13 @@ from convinspect.core.sizing import Weight
 from convinspect.core.text import shown
 from convinspect.engines.keras import load
 from convinspect.engines.sources import Source, SourceKind
-from convinspect.errors import BackendError, InvalidInput
+from convinspect.errors import BackendError, InvalidInput, Terminated
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
 def _reraise_interrupts(error: BaseException) -> None:
-    if isinstance(error, (KeyboardInterrupt, GeneratorExit)):
+    if isinstance(error, (KeyboardInterrupt, GeneratorExit, Terminated)):
         raise error
 
 

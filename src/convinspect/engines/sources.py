@@ -9,9 +9,13 @@ are code, and only the Keras engine runs them.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
+import os
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,3 +164,27 @@ def _h5(path: Path, text: str) -> dict[str, Any]:
     if not isinstance(raw, (bytes, str)):
         raw = bytes(raw)
     return _json(raw, text, "its model_config")
+
+
+def input_files(source: str, imports: Iterable[str] = ()) -> list[str]:
+    """Every file a model run reads (an --output or --snapshot must be none of them): the source, a
+    builder's module file, and the files of --import modules (top-level names, found without importing)."""
+    files = [source]
+    builder = _BUILDER.fullmatch(source)
+    names = list(imports)
+    if builder is not None and not Path(source).exists():
+        target = builder.group("target")
+        if target.endswith(".py"):
+            files.append(target)
+        else:
+            names.append(target)
+    for name in names:
+        if name.endswith(".py"):
+            files.append(name)
+        elif name.isidentifier():  # a dotted name's parents would be imported to look it up
+            files += [f"{name}.py", os.path.join(name, "__init__.py")]  # the current folder is searched first
+            with contextlib.suppress(ImportError, ValueError):
+                found = importlib.util.find_spec(name)
+                if found is not None and found.origin and os.path.isfile(found.origin):
+                    files.append(found.origin)
+    return files
