@@ -147,6 +147,8 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
         return EntryResult(entry, "error", error=err.message(prefix=""))
     except ConvinspectError as err:
         return EntryResult(entry, "invalid", error=err.message(prefix=""))
+    except Exception as err:  # a bug must cost one entry, never the run (nor its streamed JSON)
+        return EntryResult(entry, "error", error=f"internal error: {type(err).__name__}: {shown(str(err), 200)}")
     return EntryResult(entry, "passed" if report.ok else "failed", report=report)
 
 
@@ -166,6 +168,8 @@ def _check_model(entry: Entry, engine: Engine | str, cpu_kernels: CpuKernels | s
         return EntryResult(entry, "error", error=err.message(prefix=""))
     except ConvinspectError as err:
         return EntryResult(entry, "invalid", error=err.message(prefix=""))
+    except Exception as err:  # a bug must cost one entry, never the run (nor its streamed JSON)
+        return EntryResult(entry, "error", error=f"internal error: {type(err).__name__}: {shown(str(err), 200)}")
     return EntryResult(entry, "passed" if result.ok else "failed", report=result)
 
 

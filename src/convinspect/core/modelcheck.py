@@ -181,6 +181,9 @@ def read_snapshot(text: str, path: str) -> dict[str, Any]:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as error:
         raise InvalidInput(f"{shown(path)} is not a snapshot: not valid JSON ({error})", "against") from None
+    except ValueError:  # an integer past Python's 4,300-digit conversion limit
+        raise InvalidInput(f"{shown(path)} is not a snapshot: it holds an integer with more digits than Python "
+                           "reads (4,300)", "against") from None  # fmt: skip
     if not isinstance(data, dict) or data.get("schema") != SNAPSHOT_SCHEMA or not isinstance(data.get("layers"), dict):
         raise InvalidInput(
             f"{shown(path)} is not a snapshot written by --snapshot (schema {SNAPSHOT_SCHEMA})", "against"

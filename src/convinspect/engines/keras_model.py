@@ -168,6 +168,25 @@ def _deserialize(keras: Any, config: Mapping[str, Any], unsafe: bool) -> Any:
     return model
 
 
+@contextlib.contextmanager
+def _named_keras(path: Path) -> Iterator[str]:
+    """The archive under a name ending in .keras (a link to it), whatever the user named it."""
+    if path.name.endswith(".keras"):
+        yield str(path)
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="convinspect-") as folder:
+        link = Path(folder) / "model.keras"
+        try:
+            link.symlink_to(path.resolve())
+        except OSError:  # no symbolic links here: a copy
+            import shutil
+
+            shutil.copyfile(path, link)
+        yield str(link)
+
+
 def _load_weights(keras: Any, model: Any, source: Source) -> None:
     if source.kind not in (SourceKind.ARCHIVE, SourceKind.H5) or source.path is None:
         raise InvalidInput(f"--load-weights needs a .keras or .h5 file; {shown(source.text)} holds no weights",
@@ -176,7 +195,8 @@ def _load_weights(keras: Any, model: Any, source: Source) -> None:
         if source.kind is SourceKind.ARCHIVE:
             from keras.src.saving import saving_lib
 
-            saving_lib.load_weights_only(model, str(source.path))
+            with _named_keras(source.path) as path:  # Keras picks its reader by the file name alone
+                saving_lib.load_weights_only(model, path)
         else:
             import h5py  # type: ignore[import-untyped]
             from keras.src.legacy.saving import legacy_h5_format

@@ -112,8 +112,11 @@ def _json(data: bytes | str, text: str, where: str) -> dict[str, Any]:
         if isinstance(data, bytes):
             data = data.decode("utf-8-sig")
         value = json.loads(data)
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{shown(text)}: {where} is neither a zip, an HDF5 file nor UTF-8 JSON") from None
+    except UnicodeDecodeError as error:
+        if where == "the file":
+            raise InvalidInput(f"{shown(text)}: {where} is neither a zip, an HDF5 file nor UTF-8 JSON") from None
+        raise InvalidInput(f"{shown(text)}: {where} is not UTF-8 text (byte {error.start} is {data[error.start]:#04x})"
+                           ) from None  # fmt: skip
     except json.JSONDecodeError as error:
         raise InvalidInput(
             f"{shown(text)}: {where} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
@@ -154,15 +157,22 @@ def _h5(path: Path, text: str) -> dict[str, Any]:
         raise BackendError("reading .h5 files needs h5py: pip install h5py") from None
     try:
         with h5py.File(path, "r") as handle:
-            raw = handle.attrs.get("model_config")
+            present = "model_config" in handle.attrs
+            raw = handle.attrs.get("model_config") if present else None
     except OSError as error:
         raise InvalidInput(f"{shown(text)} is not a readable HDF5 file ({shown(str(error), 120)})") from None
-    if raw is None:
+    except (TypeError, ValueError, KeyError, RuntimeError) as error:  # an attribute h5py cannot read as a value
+        raise InvalidInput(f"{shown(text)}: its model_config attribute cannot be read ({shown(str(error), 120)})"
+                           ) from None  # fmt: skip
+    if not present:
         raise InvalidInput(
             f"{shown(text)} is an HDF5 file without a model_config (weights only?); save it with model.save()"
         )
-    if not isinstance(raw, (bytes, str)):
-        raw = bytes(raw)
+    if not isinstance(raw, (bytes, str)):  # Keras writes a string; never turn a number into bytes(number)
+        kind = type(raw).__name__
+        raise InvalidInput(f"{shown(text)}: its model_config attribute is a {shown(kind, 40)}, not JSON text")
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise InvalidInput(f"{shown(text)}: its model_config is over {MAX_CONFIG_BYTES // 2**20} MiB")
     return _json(raw, text, "its model_config")
 
 
