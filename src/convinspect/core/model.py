@@ -388,15 +388,74 @@ def _needed(graph: Graph) -> set[tuple[str, int]]:
     return needed
 
 
+MAX_ROWS = 250_000  # layer calls one report may hold (nested models called N times are walked N times)
+
+
+def expanded_calls(graph: Graph, limit: int = MAX_ROWS) -> int:
+    """How many rows the walk would give (a nested model's rows again at each of its calls), counted
+    from the configuration alone and stopped past `limit`: a small file can nest 2^depth calls."""
+    memo: dict[int, int] = {}
+
+    def count(g: Graph) -> int:
+        if id(g) not in memo:
+            total = 0
+            for layer in g.layers:
+                calls = max(1, len(layer.calls))
+                total += calls * (1 + (count(layer.model) if layer.model is not None else 0))
+                if total > limit:
+                    break
+            memo[id(g)] = min(total, limit + 1)
+        return memo[id(g)]
+
+    return count(graph)
+
+
+def check_size(graph: Graph) -> None:
+    """Refuse a model whose report would pass MAX_ROWS rows, before anything walks or builds it."""
+    if expanded_calls(graph) > MAX_ROWS:
+        raise InvalidInput(
+            f"model {shown(graph.name)} expands to more than {MAX_ROWS:,} layer calls (a nested model's layers "
+            "count again at every call of it); convinspect reports at most that many"
+        )
+
+
+def _order(layers: Sequence[LayerDef], needed: set[tuple[str, int]]) -> list[tuple[LayerDef, int]]:
+    """The calls in Keras' call order, as repeated passes over the layer list would find them ready
+    (each pass in list order), in linear time: a call waits for a pass after its inputs' passes, and
+    for one more when an input comes later in the list. Calls that can never run come last."""
+    items = [(layer, k) for layer in layers if layer.class_name != "InputLayer"
+             for k in range(len(layer.calls)) if (layer.name, k) in needed]  # fmt: skip
+    position = {(layer.name, k): i for i, (layer, k) in enumerate(items)}
+    waits = [0] * len(items)
+    users: dict[int, list[int]] = {}
+    for i, (layer, k) in enumerate(items):
+        for ref in dict.fromkeys((r.layer, r.node) for r in layer.calls[k]):
+            j = position.get(ref)
+            if j is not None:  # a graph input or an InputLayer is there from the start
+                waits[i] += 1
+                users.setdefault(j, []).append(i)
+    passes = [1] * len(items)
+    ready = [i for i, w in enumerate(waits) if w == 0]
+    done = []
+    while ready:
+        j = ready.pop()
+        done.append(j)
+        for i in users.get(j, ()):
+            passes[i] = max(passes[i], passes[j] + (1 if j > i else 0))
+            waits[i] -= 1
+            if waits[i] == 0:
+                ready.append(i)
+    ran = set(done)
+    order = sorted(ran, key=lambda i: (passes[i], i))
+    return [items[i] for i in order] + [items[i] for i in range(len(items)) if i not in ran]
+
+
 class _Walk:
     def __init__(self, observed: Mapping[Key, Observed] | None) -> None:
         self.observed = observed
         self.rows: list[LayerRow] = []
         self.owned: set[tuple[tuple[str, ...], str]] = set()
-        self._needed: dict[int, set[tuple[str, int]]] = {}
-
-    def needed_of(self, layer: LayerDef) -> set[tuple[str, int]]:
-        return self._needed.get(id(layer), {(layer.name, k) for k in range(len(layer.calls))})
+        self._calls: dict[int, int] = {}  # id(layer) -> its calls that lead to an output
 
     def run(
         self, graph: Graph, path: tuple[str, ...], inputs: Sequence[Tensor], trainable: bool,
@@ -410,33 +469,22 @@ class _Walk:
             )
         tensors: dict[Ref, Tensor] = dict(zip(graph.inputs, inputs))
         trainable = trainable and graph.trainable
-        pending: list[tuple[LayerDef, int]] = []
         needed = _needed(graph)  # Keras keeps only the calls that lead to an output
-        self._needed.update((id(layer), needed) for layer in graph.layers)
         for layer in graph.layers:
-            if layer.class_name == "InputLayer":
-                if not path:
-                    self._input_row(layer, tensors.get(Ref(layer.name, 0)))
-                continue
-            pending.extend((layer, k) for k in range(len(layer.calls)) if (layer.name, k) in needed)
-        while pending:
-            waiting = []
-            for layer, call in pending:
-                refs = layer.calls[call]
-                if all(ref in tensors for ref in refs):
-                    outputs = self.call(layer, call, [tensors[r] for r in refs], path, trainable, owner)
-                    for index, tensor in enumerate(outputs):
-                        tensors[Ref(layer.name, call, index)] = tensor
-                else:
-                    waiting.append((layer, call))
-            if len(waiting) == len(pending):
-                layer, call = waiting[0]
-                missing = next(r.layer for r in layer.calls[call] if r not in tensors)
+            self._calls[id(layer)] = sum(1 for k in range(len(layer.calls)) if (layer.name, k) in needed)
+            if layer.class_name == "InputLayer" and not path:
+                self._input_row(layer, tensors.get(Ref(layer.name, 0)))
+        for layer, call in _order(graph.layers, needed):
+            refs = layer.calls[call]
+            missing = next((r.layer for r in refs if r not in tensors), None)
+            if missing is not None:
                 raise InvalidInput(
                     f"model {shown(graph.name)}: layer {shown(layer.name)} waits for {shown(missing)}, "
                     "which is never computed (a cycle or a missing call)"
                 )
-            pending = waiting
+            outputs = self.call(layer, call, [tensors[r] for r in refs], path, trainable, owner)
+            for index, tensor in enumerate(outputs):
+                tensors[Ref(layer.name, call, index)] = tensor
         missing_out = [r for r in graph.outputs if r not in tensors]
         if missing_out:
             raise InvalidInput(f"model {shown(graph.name)}: output {shown(missing_out[0].layer)} is never computed")
@@ -454,7 +502,7 @@ class _Walk:
         owner: tuple[str, ...],
     ) -> list[Tensor]:  # fmt: skip
         inbound = tuple(dict.fromkeys(ref.layer for ref in layer.calls[call]))
-        calls = sum(1 for k in range(len(layer.calls)) if (layer.name, k) in self.needed_of(layer))
+        calls = self._calls[id(layer)]
         if layer.model is not None:
             return self._nested(layer, call, inputs, path, trainable, inbound, owner)
         key: Key = (owner, layer.name, call)
@@ -537,6 +585,7 @@ class _Walk:
 
 def walk(graph: Graph, input_shapes: Sequence[Shape], observed: Mapping[Key, Observed] | None = None) -> list[LayerRow]:
     """Every call of every layer, sized; `observed` carries the real model's facts (Keras engine)."""
+    check_size(graph)
     walker = _Walk(observed)
     walker.run(graph, (), [Tensor(s, Field.input(len(s))) for s in input_shapes], True)
     return walker.rows

@@ -21,7 +21,7 @@ from typing import Any
 
 from convinspect.core.choices import Engine
 from convinspect.core.graph import Shape, override_input, parse_model
-from convinspect.core.model import Key, ModelReport, Observed, unbuilt_rows, walk, with_input
+from convinspect.core.model import Key, ModelReport, Observed, check_size, unbuilt_rows, walk, with_input
 from convinspect.core.sizing import Weight
 from convinspect.core.text import shown
 from convinspect.engines.keras import load
@@ -229,6 +229,12 @@ def real_model(
     else:
         assert source.config is not None
         config = source.config
+        try:
+            graph = parse_model(config)
+        except InvalidInput:  # a configuration the walk cannot parse is Keras' to judge
+            graph = None
+        if graph is not None:
+            check_size(graph)  # before Keras traces 2^depth nested calls
         if input_shape is not None:
             with_input(parse_model(config), input_shape)  # the rank is checked before Keras sees it
         if input_shape is not None and parse_model(config).built:  # a lazy model is built below, to count
