@@ -8,6 +8,7 @@ from typing import Any
 
 from convinspect.core.choices import Choice, Forward
 from convinspect.core.dtypes import ITEMSIZE
+from convinspect.core.geometry import effective_kernel, forward_pads
 from convinspect.core.spec import LayerSpec
 from convinspect.core.units import human_bytes
 from convinspect.errors import InvalidInput
@@ -51,13 +52,38 @@ def eager_bytes(input_elements: int, output_elements: int, compute_dtype: str) -
     return input_elements * (staging + 2 * item) + output_elements * 2 * max(item, ITEMSIZE["float32"])
 
 
+def dilated_staging(spec: LayerSpec, input_shape: tuple[int | None, ...], output_shape: tuple[int | None, ...]) -> int:
+    """Elements TensorFlow stages for a dilated forward conv: it runs one through space_to_batch,
+    which pads each spatial axis (with the conv's own padding) up to a multiple of the dilation. A
+    dilation of 10^8 turns an input of 3 cells into 10^8: that is what an eager pass allocates."""
+    c = spec.config
+    if spec.kind.recipe.transposed or max(c.dilation_rate) == 1:
+        return 0
+    cells = 1
+    spatial = zip(spec.data_format.spatial(input_shape), spec.data_format.spatial(output_shape), c.kernel_size,
+                  c.strides, c.dilation_rate)  # fmt: skip
+    for n, out, k, s, d in spatial:
+        before, after = forward_pads(n, out, effective_kernel(k, d), s, c.padding)
+        cells *= -(-(n + before + after) // d) * d
+    return (input_shape[0] or 1) * spec.channels * cells
+
+
+def pass_bytes(spec: LayerSpec, input_shape: tuple[int | None, ...], output_shape: tuple[int | None, ...]) -> int:
+    """What an eager pass of `spec` on `input_shape` allocates (an unknown batch counts one): its
+    activations (eager_bytes), and twice the staging of a dilated conv (the padded input, regrouped)."""
+    elements = math.prod(1 if d is None else d for d in input_shape)
+    out = math.prod(1 if d is None else d for d in output_shape)
+    staged = dilated_staging(spec, input_shape, output_shape)
+    return eager_bytes(elements, out, spec.compute_dtype) + 2 * staged * max(ITEMSIZE[spec.compute_dtype], 4)
+
+
 def choose_forward(spec: LayerSpec, output_shape: tuple[int | None, ...], asked: Forward, budget: int) -> ForwardChoice:
     """Eager or symbolic, keeping an automatic eager pass's activations within `budget` bytes."""
     if spec.batch is None:
         if asked is Forward.EAGER:
             raise InvalidInput("an eager forward pass needs a known batch size; got '?'", "forward")
         return ForwardChoice(Forward.SYMBOLIC, asked, Reason.BATCH_UNKNOWN, None, budget)
-    need = eager_bytes(math.prod(spec.input_shape), math.prod(output_shape), spec.compute_dtype)  # type: ignore[arg-type]
+    need = pass_bytes(spec, spec.input_shape, output_shape)
     if asked is Forward.SYMBOLIC:
         return ForwardChoice(Forward.SYMBOLIC, asked, Reason.ASKED, need, budget)
     if asked is Forward.EAGER:

@@ -15,7 +15,7 @@ from typing import Any
 from convinspect.core import arithmetic, story
 from convinspect.core.choices import Engine, Forward
 from convinspect.core.config import LayerConfig
-from convinspect.core.forward import DEFAULT_BUDGET, choose_forward, eager_bytes
+from convinspect.core.forward import DEFAULT_BUDGET, choose_forward, pass_bytes
 from convinspect.core.geometry import effective_kernel
 from convinspect.core.layouts import Layout
 from convinspect.core.measures import measure
@@ -31,6 +31,7 @@ from convinspect.core.runtime import (
 )
 from convinspect.core.spec import LayerSpec
 from convinspect.core.text import shown
+from convinspect.core.units import human_bytes
 from convinspect.core.verify import Verification, tolerance
 from convinspect.engines.machine import this_machine
 from convinspect.errors import BackendError, InvalidInput
@@ -298,11 +299,15 @@ def _verify(keras: Any, np: Any, spec: LayerSpec, budget: int, seed: int | None,
 
     shape = tuple(1 if d is None else d for d in spec.input_shape)
     out = arithmetic.output_shape(dataclasses.replace(spec, input_shape=shape))
-    probe = eager_bytes(math.prod(shape), math.prod(d for d in out if d is not None), spec.compute_dtype) > budget
+    probe = pass_bytes(spec, shape, out) > budget
     if probe:
         c = spec.config
         spatial = tuple(max(4, 2 * effective_kernel(k, d)) for k, d in zip(c.kernel_size, c.dilation_rate))
         shape = spec.data_format.assemble(1, spatial, spec.channels)  # type: ignore[assignment]
+        small = dataclasses.replace(spec, input_shape=shape)
+        if pass_bytes(small, shape, arithmetic.output_shape(small)) > budget:
+            raise InvalidInput(f"even a probe of this layer (input {shape}) would allocate more than the budget of "
+                               f"{human_bytes(budget)}; raise --budget to verify it", "verify")  # fmt: skip
     spec = dataclasses.replace(spec, input_shape=shape)
     rng = np.random.default_rng(0 if seed is None else seed)
     layer = getattr(keras.layers, spec.kind.class_name)(**spec.keras_kwargs())
@@ -359,7 +364,7 @@ def _probe(
     shape = spec.data_format.assemble(1, spatial, spec.channels)
     layer = cls(**spec.keras_kwargs())
     output = _shape(layer.compute_output_shape(shape))
-    if eager_bytes(math.prod(shape), math.prod(output), dtype) > budget:  # type: ignore[arg-type]
+    if pass_bytes(spec, shape, output) > budget:
         # The rules describe TensorFlow's CPU kernels; other backends are not predicted.
         return arithmetic.runtime(spec, cpu) if cpu is not None else Runtime(True, False, backend=backend)
     try:
