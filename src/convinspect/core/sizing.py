@@ -25,7 +25,7 @@ from convinspect.core.families import conv_length
 from convinspect.core.geometry import effective_kernel, forward_pads
 from convinspect.core.graph import policy_name
 from convinspect.core.kinds import KINDS, Kind
-from convinspect.core.spec import ACTIVATIONS, LayerSpec, parse_spec
+from convinspect.core.spec import ACTIVATIONS, UNSUPPORTED_ACTIVATIONS, LayerSpec, parse_spec
 from convinspect.core.text import shown
 from convinspect.errors import InvalidInput
 
@@ -194,7 +194,7 @@ def conv_spec(name: str, class_name: str, config: Config, shape: Shape, policy: 
     for index, axis in enumerate(_spatial_axes(kind.rank, data_format)):
         if shape[axis] is None:
             stand_in[axis] = effective_kernel(kernel[index], dilation[index]) + strides[index]
-    activation = config.get("activation", "linear")
+    activation = checked_activation(name, config.get("activation", "linear"))
     values = {
         "layer": kind.key, "input": stand_in, "name": name, "kernel": list(kernel), "strides": list(strides),
         "dilation": list(dilation), "padding": config.get("padding", "valid"), "data_format": str(data_format),
@@ -276,8 +276,28 @@ _SAME_SHAPE = (
 )  # fmt: skip
 
 
+_RATES = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianDropout", "AlphaDropout")
+KERAS_ACTIVATIONS = (*ACTIVATIONS, *UNSUPPORTED_ACTIVATIONS)
+
+
+def checked_activation(name: str, value: object) -> object:
+    """An activation Keras would resolve: one of its names, a registered custom name ('package>name'),
+    a serialized function, or None (linear). An unknown name is refused, as Keras refuses it."""
+    if isinstance(value, str) and value not in KERAS_ACTIVATIONS and ">" not in value:
+        raise InvalidInput(f"layer {shown(name)}: unknown activation {shown(value)}; Keras knows "
+                           + ", ".join(KERAS_ACTIVATIONS))  # fmt: skip
+    return value
+
+
 @rule(*_SAME_SHAPE)
 def _same(name: str, config: Config, inputs: Sequence[Shape], class_name: str) -> Sized:
+    if class_name == "Activation":
+        checked_activation(name, config.get("activation"))
+    if class_name in _RATES:
+        rate = config.get("rate")
+        if type(rate) not in (int, float) or not 0 <= rate <= 1:  # type: ignore[operator]
+            raise InvalidInput(f"layer {shown(name)} ({class_name}): rate is {rate if type(rate) in (int, float) else shown(rate)}; Keras takes a number "
+                               "between 0 and 1")  # fmt: skip
     return Sized((inputs[0],), windows=identity_windows(inputs[0]))
 
 
@@ -570,4 +590,11 @@ def size_layer(name: str, class_name: str, config: Config, inputs: Sequence[Shap
         )
     if not inputs:
         raise InvalidInput(f"layer {shown(name)} ({shown(class_name)}) is called with no inputs")
-    return found(name, config, inputs, class_name)
+    sized = found(name, config, inputs, class_name)
+    # Keras' variables and tensors are int64-indexed: larger counts are refused, not reported
+    for weight in sized.weights:
+        arithmetic.fits_int64(weight.size, f"layer {shown(name)}'s {weight.name}")
+    arithmetic.fits_int64(sum(w.size for w in sized.weights), f"layer {shown(name)}'s parameters")
+    for output in sized.outputs:
+        arithmetic.fits_int64(math.prod(d for d in output if d is not None), f"layer {shown(name)}'s output")
+    return sized
