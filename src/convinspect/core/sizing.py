@@ -296,8 +296,9 @@ def _same(name: str, config: Config, inputs: Sequence[Shape], class_name: str) -
     if class_name in _RATES:
         rate = config.get("rate")
         if type(rate) not in (int, float) or not 0 <= rate <= 1:  # type: ignore[operator]
-            raise InvalidInput(f"layer {shown(name)} ({class_name}): rate is {rate if type(rate) in (int, float) else shown(rate)}; Keras takes a number "
-                               "between 0 and 1")  # fmt: skip
+            given = rate if type(rate) in (int, float) else shown(rate)
+            raise InvalidInput(f"layer {shown(name)} ({class_name}): rate is {given}; Keras takes a number between "
+                               "0 and 1")  # fmt: skip
     return Sized((inputs[0],), windows=identity_windows(inputs[0]))
 
 
