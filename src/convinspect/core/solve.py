@@ -309,9 +309,10 @@ def solve(
         )
     probe = parse_spec({**base, "kernel": 1})  # every fixed option checked once, as build checks it
     data_format, recipe, transposed = probe.data_format, kind.recipe, kind.recipe.transposed
-    if target[0] is not None and input_shape[0] is not None and target[0] != input_shape[0]:
-        raise InvalidInput(f"a conv layer keeps the batch: the input's is {input_shape[0]}, the target's "
-                           f"{target[0]}", "output")  # fmt: skip
+    if target[0] is not None and target[0] != input_shape[0]:  # an unknown batch stays unknown
+        batch = "?" if input_shape[0] is None else input_shape[0]
+        raise InvalidInput(f"a conv layer keeps the batch: the input's is {batch}, the target's {target[0]} "
+                           "(give ? as the target's batch for any)", "output")  # fmt: skip
     out_channels = target[data_format.channel_axis]
     spatial_in = probe.spatial
     spatial_target = target[1:-1] if data_format is DataFormat.CHANNELS_LAST else target[2:]
@@ -439,6 +440,8 @@ def _hint(n: int, t: int, recipe: Any, per_padding: Mapping[Padding, Any], fixed
     ):
         for padding in paddings:
             for axis in _axis_choices(n, t, recipe, padding, relaxed, index, wider, recipe.transposed):
+                if recipe.forbids_strided_dilation and axis.stride > 1 and axis.dilation > 1:
+                    continue  # Keras refuses the pair: a hint must be a setting it accepts
                 parts = []
                 if axis.kernel > bounds.kernel or (fixed.kernel and axis.kernel != fixed.kernel[index]):
                     parts.append(f"kernel {axis.kernel}")
