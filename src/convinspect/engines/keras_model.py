@@ -21,7 +21,17 @@ from typing import Any
 
 from convinspect.core.choices import Engine
 from convinspect.core.graph import Shape, override_input, parse_model
-from convinspect.core.model import Key, ModelReport, Observed, check_size, unbuilt_rows, walk, with_input
+from convinspect.core.model import (
+    Key,
+    LayerRow,
+    ModelReport,
+    Observed,
+    Params,
+    check_size,
+    unbuilt_rows,
+    walk,
+    with_input,
+)
 from convinspect.core.sizing import Weight
 from convinspect.core.text import shown
 from convinspect.engines.keras import load
@@ -75,6 +85,26 @@ def _nothing_from_here() -> Iterator[None]:
         yield
     finally:
         sys.path[:] = saved
+
+
+@contextlib.contextmanager
+def _stdout_aside() -> Iterator[None]:
+    """print() into nothing, and file descriptor 1 (os.system, a C extension) onto stderr, for as long
+    as the user's code runs: nothing lands ahead of the report on stdout."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            if sys.__stdout__ is not None:
+                sys.__stdout__.flush()
+            saved = os.dup(1)
+            os.dup2(2, 1)
+        except (OSError, ValueError):  # no descriptor 1 or 2 to move: print() is still kept off stdout
+            yield
+            return
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def _quiet(progress: Progress | None, what: str, done: int = 0, total: int = 0) -> None:
@@ -267,12 +297,19 @@ def _shape(shape: Any) -> Shape:
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def _weights(keras: Any, layer: Any) -> tuple[Weight, ...]:
+def _weights(keras: Any, layer: Any, variables: Sequence[Any] | None = None) -> tuple[Weight, ...]:
+    """`layer`'s variables (or those of `variables`, which it holds) as the report's weights."""
     trainable = {id(v) for v in layer.trainable_weights}
     return tuple(
         Weight(v.name, tuple(int(d) for d in v.shape), id(v) in trainable, keras.backend.standardize_dtype(v.dtype))
-        for v in layer.weights
+        for v in (layer.weights if variables is None else variables)
     )
+
+
+def _own_weights(keras: Any, model: Any) -> tuple[Weight, ...]:
+    """Variables the model holds itself (model.add_weight), outside every layer it contains."""
+    inside = {id(v) for layer in model._flatten_layers(include_self=False) for v in layer.weights}
+    return _weights(keras, model, [v for v in model.weights if id(v) not in inside])
 
 
 def _functional(model: Any) -> Any:
@@ -310,8 +347,8 @@ def inspect_model(
 ) -> tuple[ModelReport, dict[str, Any]]:  # fmt: skip
     """Every layer of the real model: its real output shapes and variables; and its configuration."""
     keras, _, _ = load()
-    import_modules(imports)
-    with contextlib.redirect_stdout(io.StringIO()):  # builders and Keras may print; stdout is the report's
+    with _stdout_aside():  # the user's code and Keras may print; stdout is the report's
+        import_modules(imports)
         model, before = real_model(source, input_shape, unsafe=unsafe, load_weights=load_weights, progress=progress)
     serialized = _serialized(keras, model)
     return _report(keras, model, serialized, source, before, progress), serialized
@@ -333,7 +370,19 @@ def model_report(model: Any, source: Source, before: int, progress: Progress | N
 def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, before: int,
             progress: Progress | None) -> ModelReport:  # fmt: skip
     _, _, versions = load()
-    graph = parse_model(serialized)
+    try:
+        graph = parse_model(serialized)
+    except InvalidInput:
+        if isinstance(model, (keras.Sequential, keras.Model)) and type(model).__name__ not in (
+            "Functional",
+            "Sequential",
+        ):
+            raise InvalidInput(
+                f"the model is a {shown(type(model).__name__)}, a subclass of keras.Model, and its serialized "
+                "form holds no graph of layer calls to walk; give a Functional model (keras.Model(inputs, "
+                "outputs)) or a Sequential one, or inspect its conv layers with convinspect build"
+            ) from None
+        raise
     built = bool(model.built) and graph.built
     if not built:
         rows = tuple(unbuilt_rows(graph))
@@ -343,6 +392,10 @@ def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, 
         _observe(keras, model, (), found, progress)
         shapes = graph.input_shapes  # the real model's, in its configuration's order
         rows = tuple(walk(graph, shapes, found))  # type: ignore[arg-type]
+        own = _own_weights(keras, model)
+        if own:  # on a row of their own, after the layers: Keras' summary() counts them too
+            params = Params(sum(w.size for w in own if w.trainable), sum(w.size for w in own if not w.trainable))
+            rows += (LayerRow("(own variables)", graph.class_name, (), 0, 1, (), (), own, params),)
         counted = sum(len(row.weights) for row in rows)
         if counted != len(model.weights):
             raise BackendError(f"read {counted} variables from the layers, but the model holds {len(model.weights)}")
