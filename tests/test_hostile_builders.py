@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 BUILDERS = {
     "loud.py": "import os, keras\ndef make():\n    os.system('echo from descriptor 1')\n    print('from print')\n"
@@ -34,16 +37,22 @@ def test_a_builder_writing_to_descriptor_1_leaves_stdout_one_json_document(tmp_p
     assert json.loads(result.stdout)["totals"]["params"]["total"] == 15
 
 
-def test_a_subclassed_model_is_named_as_such(tmp_path: Path) -> None:
-    result = _model(tmp_path, "tower.py")
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
+def test_a_subclassed_model_is_named_as_such(tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tower.py").write_text(BUILDERS["tower.py"])
+    result = cli("model", "tower.py:make")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "the model is a 'Tower', a subclass of keras.Model" in result.stderr
     assert "configuration" not in result.stderr
 
 
-def test_a_models_own_variable_is_a_row_and_the_totals_equal_keras(tmp_path: Path) -> None:
-    result = _model(tmp_path, "own.py", "-F", "json")
-    assert result.returncode == 0, result.stderr
+def test_a_models_own_variable_is_a_row_and_the_totals_equal_keras(
+    tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "own.py").write_text(BUILDERS["own.py"])
+    result = cli("model", "own.py:make", "-F", "json")
+    assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["totals"]["params"]["total"] == 23  # Keras' summary(): Dense 15 + the model's own 2×4
     (own,) = [row for row in data["layers"] if row["name"] == "(own variables)"]
