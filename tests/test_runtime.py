@@ -396,3 +396,88 @@ def test_a_model_entry_in_a_spec_file_takes_expect_runs_and_cpu_kernels(tmp_path
                     f'[[model]]\nsource = "{path}"\nexpect_runs = true\ncpu_kernels = "onednn"\n')  # fmt: skip
     run = run_check([str(spec)], engine="analytic")
     assert [r.status for r in run.results] == ["failed", "passed"]
+
+
+# -- what a hostile review of --cpu-kernels found ------------------------------------------------------
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"} | (env or {})
+    return subprocess.run([sys.executable, "-m", "convinspect", *args], capture_output=True, text=True, env=full,
+                          timeout=300, check=False)  # fmt: skip
+
+
+def test_an_earlier_entrys_kernels_never_pass_for_this_machines(tmp_path: Path) -> None:
+    spec = tmp_path / "order.toml"
+    layer = 'filters = 8\nkernel = 3\ninput = "1,3,8,8"\ndata_format = "channels_first"\n'
+    spec.write_text(f'[[layer]]\n{layer}cpu_kernels = "plain"\n\n[[layer]]\n{layer}expect_runs = true\n')
+    results = json.loads(_cli("check", str(spec), "-F", "json").stdout)["results"]
+    assert results[0]["status"] == "failed" or results[0]["report"]["runtime"]["kernels"] == "plain"
+    second = results[1]
+    if choose_kernels(dataclasses.replace(this_machine(), env=None), "float32").onednn:
+        assert second["status"] == "invalid" and "for an earlier cpu_kernels request" in second["error"]
+    else:  # this machine's own kernels are the plain ones: the entry is judged on them, and says why
+        assert second["report"]["runtime"]["because"].startswith("oneDNN is off: TF_ENABLE_ONEDNN_OPTS unset")
+
+
+def test_model_layer_takes_expect_runs_and_plain(cli: Any, tmp_path: Path) -> None:
+    path = _channels_first_model(tmp_path)
+    args = ["model", path, "-e", "analytic", "--layer", "c1", "--cpu-kernels", "plain"]
+    failed = cli(*args, "--expect-runs", "-F", "json")
+    assert failed.exit_code == 1 and "check failed: runs: expected True, actual False" in failed.stderr
+    assert "convinspect: warning: TensorFlow on the CPU cannot run this layer" in failed.stderr
+    assert cli(*args, "-F", "plain").stdout.startswith("layer: Conv2D name=c1")
+    assert cli("model", path, "-e", "analytic", "-F", "plain").exit_code == 2
+
+
+def test_expect_runs_on_a_model_of_another_backend_is_refused() -> None:
+    result = _cli("model", str(Path(__file__).parents[1] / "examples" / "mnist_convnet.json"), "--backend", "numpy",
+                  "--expect-runs")  # fmt: skip
+    assert result.returncode == 2 and result.stderr.startswith("convinspect: error: --expect-runs: judges TensorFlow")
+
+
+def test_a_request_the_tensorflow_child_cannot_honour_is_one_line_for_backend_all(cli: Any) -> None:
+    if this_machine().supports("float16"):
+        pytest.skip("this CPU runs float16 on oneDNN: the request can be honoured")
+    result = cli("build", "-f", "8", "-k", "3", "-i", "1,8,8,3", "--dtype", "float16", "--backend", "all",
+                 "--cpu-kernels", "onednn")  # fmt: skip
+    assert result.exit_code == 2 and result.stderr.startswith("convinspect: error: tensorflow: --cpu-kernels: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_sweep_refuses_a_request_the_process_cannot_honour(cli: Any) -> None:
+    args = ["sweep", "-f", "8", "-k", "3", "-i", "1,3,7..8,8", "-e", "keras", "--dtype", "float16",
+            "--cpu-kernels", "onednn"]  # fmt: skip
+    result = cli(*args)
+    honoured = this_machine().supports("float16") and workers_onednn_here()
+    assert result.exit_code == (0 if honoured else 2), result.output
+    if not honoured:
+        assert result.stderr.startswith("convinspect: error: --cpu-kernels: ") and "rejected" not in result.stdout
+
+
+def workers_onednn_here() -> bool:
+    """Whether this process's TensorFlow runs with oneDNN on."""
+    from convinspect.engines.keras import load, onednn_switch
+
+    load()
+    return bool(onednn_switch())
+
+
+def test_check_reports_say_a_verification_was_skipped(tmp_path: Path) -> None:
+    spec = tmp_path / "ver.toml"
+    spec.write_text('[[layer]]\nfilters = 8\nkernel = 3\ninput = "1,3,8,8"\ndata_format = "channels_first"\n'
+                    'verify = true\n')  # fmt: skip
+    junit = _cli("check", str(spec), "-F", "junit", "--cpu-kernels", "plain").stdout
+    assert 'skipped="1"' in junit and "verify skipped: tensorflow cannot run this layer" in junit
+    table = " ".join(_cli("check", str(spec), "--cpu-kernels", "plain", env={"COLUMNS": "200"}).stdout.split())
+    assert "cannot run this layer on its plain kernels" in table and "verify skipped" in table
+
+
+def test_cpu_kernels_in_a_spec_file_must_be_a_string(tmp_path: Path) -> None:
+    spec = tmp_path / "t.toml"
+    spec.write_text('[[layer]]\nfilters = 8\nkernel = 3\ninput = "1,8,8,3"\ncpu_kernels = ["plain"]\n')
+    (result,) = run_check([str(spec)], engine="analytic").results
+    assert (
+        result.status == "invalid"
+        and result.error == "cpu_kernels: expected a string: auto, onednn or plain; got ['plain']"
+    )

@@ -139,6 +139,9 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
         if not isinstance(verify, bool):
             raise InvalidInput(f"expected true or false; got {shown(verify)}", "verify")
         options = dict(engine_options)
+        if "cpu_kernels" in values and not isinstance(values["cpu_kernels"], str):
+            raise InvalidInput(f"expected a string: auto, onednn or plain; got {values['cpu_kernels']!r:.60}",
+                               "cpu_kernels")  # fmt: skip
         if values.get("cpu_kernels") is not None:  # the entry's own machine, over the command line's
             options["cpu_kernels"] = CpuKernels.parse(values["cpu_kernels"], "cpu_kernels")
         values.pop("cpu_kernels", None)
@@ -159,6 +162,9 @@ def _check_model(entry: Entry, engine: Engine | str, cpu_kernels: CpuKernels | s
     try:
         validate_model_keys(entry)
         values = entry.values
+        if "cpu_kernels" in values and not isinstance(values["cpu_kernels"], str):
+            raise InvalidInput(f"expected a string: auto, onednn or plain; got {values['cpu_kernels']!r:.60}",
+                               "cpu_kernels")  # fmt: skip
         cpu = values.get("cpu_kernels") or cpu_kernels
         report = inspect_model(_beside(entry.file, values["source"]), engine=engine, input=values.get("input"),
                                cpu_kernels=cpu)  # fmt: skip
@@ -308,6 +314,8 @@ def run_sweep(
                 row = SweepRow(report.input_shape, report.output_shape, report.params.total, report.measures.cost,
                                runtime_rule=report.runtime.rule)  # fmt: skip
         except InvalidInput as err:
+            if err.option is not None:  # an option the engine cannot honour, not a verdict on this shape
+                raise
             row = SweepRow(shape, reason=err.message())
         rows.append(row)
         if on_result:
@@ -477,6 +485,8 @@ def run_conformance(
             runs.append(BackendRun(backend, "error", error=_last_line(proc.stderr) or f"exit {proc.returncode}"))
             continue
         if "error" in document:
+            if document["error"].get("option") is not None:  # an option this backend cannot honour: the user's
+                raise InvalidInput(f"{backend}: {document['error'].get('message')}")
             status = {2: "invalid", 1: "failed"}.get(proc.returncode, "error")
             runs.append(BackendRun(backend, status, error=str(document["error"].get("message"))))
             continue

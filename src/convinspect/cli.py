@@ -761,11 +761,13 @@ def model(
     """Every layer of a Keras model: output shapes, parameters, MACs, memory and receptive fields."""
     target = output_target(output)
     from convinspect.api import inspect_layer, inspect_model
+    from convinspect.core.expectations import parse_expectations, with_checks
     from convinspect.core.model import SCHEMA as MODEL_SCHEMA
     from convinspect.core.modelcheck import ModelResult, compare, evaluate, find_row, read_snapshot, snapshot_text
     from convinspect.output import check_output, write, write_atomically
     from convinspect.render.model import runtime_warning as model_runtime_warning
     from convinspect.render.words import check_text
+    from convinspect.render.words import runtime_warning as layer_warning
 
     def work(out: Format) -> int:
         from convinspect.engines.sources import input_files
@@ -791,14 +793,26 @@ def model(
                                    cpu_kernels=cpu_kernels)  # fmt: skip
         if layer is not None:
             if out is Format.CSV:
-                raise ConvinspectError("--layer shows a build report: use table, json or markdown", "format")
+                raise ConvinspectError("--layer shows a build report: use table, json, markdown or plain", "format")
             row = find_row(report, layer)
             if row.conv is None:
                 raise ConvinspectError(
                     f"layer {shown(row.qualified)} is a {shown(row.class_name)}; --layer shows conv layers "
                     "(the ten kinds `convinspect build` inspects)", "layer")  # fmt: skip
-            write(inspect_layer(row.conv, engine=chosen, cpu_kernels=cpu_kernels), out, target)
-            return EXIT_OK
+            if expect_params or max_params or max_macs:
+                raise ConvinspectError("checks the whole model; with --layer only --expect-runs applies", "layer")
+            built = inspect_layer(row.conv, engine=chosen, cpu_kernels=cpu_kernels)
+            built = with_checks(built, parse_expectations({"expect_runs": expect_runs or None}))
+            write(built, out, target)
+            warning = layer_warning(built)
+            if warning and (out is Format.JSON or target is not None):  # the human formats carry it
+                say(f"convinspect: {warning}")
+            for failed in (c for c in built.checks if not c.ok):
+                say(f"convinspect: check failed: {check_text(failed)}")
+            return EXIT_OK if built.ok else EXIT_CHECK_FAILED
+        if out is Format.PLAIN:
+            raise ConvinspectError("plain is a build report's format: give --layer NAME, or use table, json, "
+                                   "markdown or csv", "format")  # fmt: skip
         expectations = {"expect_params": expect_params, "max_params": max_params, "max_macs": max_macs,
                         "expect_runs": expect_runs or None}  # fmt: skip
         checks = evaluate(report, expectations, {})
@@ -816,7 +830,7 @@ def model(
             say(f"convinspect: {len(changes)} layer change(s) against {against}")
         return EXIT_OK if result.ok else EXIT_CHECK_FAILED
 
-    _run(fmt, MODEL_FORMATS, MODEL_SCHEMA, work)
+    _run(fmt, (*MODEL_FORMATS, Format.PLAIN), MODEL_SCHEMA, work)
 
 
 def _read_text(path: str, option: str) -> str:

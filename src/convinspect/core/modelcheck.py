@@ -92,8 +92,11 @@ def _row_checks(prefix: str, row: LayerRow | None, report: ModelReport, expect: 
         pairs.append(("max_params", expect.max_params, params, True))
     if expect.max_macs is not None:
         pairs.append(("max_macs", expect.max_macs, macs, True))
-    if row is None and expect.runs:  # every conv layer on TensorFlow's CPU kernels (None: not judged)
-        pairs.append(("runs", True, None if report.runtime is None else report.runtime.runs, False))
+    if row is None and expect.runs:  # every conv layer on TensorFlow's CPU kernels
+        if report.runtime is None:
+            raise InvalidInput("judges TensorFlow's CPU kernels, and this report has none to judge (the model runs on "
+                               "another Keras backend)", "expect_runs")  # fmt: skip
+        pairs.append(("runs", True, report.runtime.runs, False))
     return [
         Check(
             prefix + name,

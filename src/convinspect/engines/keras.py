@@ -33,7 +33,7 @@ from convinspect.core.spec import LayerSpec
 from convinspect.core.text import shown
 from convinspect.core.units import human_bytes
 from convinspect.core.verify import Verification, tolerance
-from convinspect.engines.machine import this_machine
+from convinspect.engines.machine import set_switch, switch_was_set, this_machine
 from convinspect.errors import BackendError, InvalidInput
 from convinspect.version import __version__
 
@@ -121,7 +121,7 @@ def select_kernels(requested: CpuKernels, backend: str) -> None:
                            "cpu_kernels")  # fmt: skip
     wanted = requested is CpuKernels.ONEDNN
     if "tensorflow" not in sys.modules:
-        os.environ[ENV] = "1" if wanted else "0"
+        set_switch("1" if wanted else "0")
         return
     if onednn_switch() != wanted:
         raise InvalidInput(
@@ -144,7 +144,17 @@ def onednn_switch() -> bool | None:
 
 def kernels(compute_dtype: str, requested: CpuKernels) -> KernelChoice:
     """The kernel set TensorFlow in this process runs `compute_dtype` on, with its own oneDNN flag."""
-    choice = choose_kernels(this_machine(), compute_dtype, requested, onednn_switch())
+    observed = onednn_switch()
+    choice = choose_kernels(this_machine(), compute_dtype, requested, observed)
+    if requested is CpuKernels.AUTO and switch_was_set() and observed is not None:
+        default = choose_kernels(this_machine(), compute_dtype).onednn
+        if default != observed:  # an earlier --cpu-kernels request set this process's switch
+            raise InvalidInput(
+                f"auto means this machine's kernels, but TensorFlow in this process was started with oneDNN "
+                f"{'on' if observed else 'off'} for an earlier cpu_kernels request, and reads {ENV} once; give "
+                "this entry cpu_kernels too, or check it in a run of its own",
+                "cpu_kernels",
+            )
     if requested is CpuKernels.ONEDNN and choice.onednn and not choice.takes_dtype and compute_dtype in DTYPE_FEATURES:
         raise InvalidInput(
             f"TensorFlow cannot run {compute_dtype} on oneDNN on this CPU: {choice.because}; "

@@ -56,8 +56,25 @@ def _cpu(system: str, path: str) -> tuple[frozenset[str] | None, str | None, boo
     return None, None, False
 
 
+_USER_ENV: list[str | None] = []  # the user's TF_ENABLE_ONEDNN_OPTS, once convinspect has set its own
+
+
+def set_switch(value: str) -> None:
+    """Set TF_ENABLE_ONEDNN_OPTS for this process's TensorFlow (--cpu-kernels), remembering the user's."""
+    if not _USER_ENV:
+        _USER_ENV.append(os.environ.get(ENV))
+    os.environ[ENV] = value
+
+
+def switch_was_set() -> bool:
+    """Whether convinspect, not the user, chose this process's oneDNN switch."""
+    return bool(_USER_ENV)
+
+
 def this_machine(cpuinfo: str = CPUINFO) -> Machine:
-    """This machine as TensorFlow would see it now (the environment variable is read on each call)."""
+    """This machine as TensorFlow would see it by default: the user's environment variable (read on
+    each call, and never the value --cpu-kernels set), the CPU and the platform."""
     system = platform.system().lower()
     flags, name, neoverse = _cpu(system, cpuinfo)
-    return Machine(system, platform.machine().lower(), flags, name, os.environ.get(ENV), neoverse)
+    env = _USER_ENV[0] if _USER_ENV else os.environ.get(ENV)
+    return Machine(system, platform.machine().lower(), flags, name, env, neoverse)

@@ -22,6 +22,28 @@ def detail(result: EntryResult) -> str:
     return "; ".join(parts)
 
 
+def caveat(result: EntryResult) -> str:
+    """What a passed entry's reader must still know: TensorFlow's CPU kernels would not run it, or
+    its verification was skipped (empty otherwise)."""
+    from convinspect.core.report import Report
+    from convinspect.render.model import runtime_warning as model_warning
+
+    report = result.report
+    if report is None:
+        return ""
+    if not isinstance(report, Report):
+        return model_warning(report.report) or ""
+    parts = [words.runtime_warning(report) or ""]
+    if report.verification is not None and report.verification.skipped:
+        parts.append(words.verify_text(report.verification))
+    return "; ".join(part for part in parts if part)
+
+
+def _skipped_verify(result: EntryResult) -> str | None:
+    verification = getattr(result.report, "verification", None)
+    return None if verification is None or not verification.skipped else words.verify_text(verification)
+
+
 def where(result: EntryResult) -> str:
     return f"{inert(result.entry.file)}:{result.entry.line}"
 
@@ -61,8 +83,10 @@ def check_junit(run: CheckRun) -> str:
     s = run.summary()
     suites = ET.Element("testsuites", name="convinspect", tests=str(s["total"]),
                         failures=str(s["failed"]), errors=str(s["invalid"] + s["error"]))  # fmt: skip
+    skipped = sum(1 for r in run.results if r.status == "passed" and _skipped_verify(r))
     suite = ET.SubElement(suites, "testsuite", name="convinspect check", tests=str(s["total"]),
-                          failures=str(s["failed"]), errors=str(s["invalid"] + s["error"]), skipped="0")  # fmt: skip
+                          failures=str(s["failed"]), errors=str(s["invalid"] + s["error"]),
+                          skipped=str(skipped))  # fmt: skip
     for result in run.results:
         case = ET.SubElement(suite, "testcase", classname=inert(result.entry.file), name=label(result),
                              file=inert(result.entry.file), line=str(result.entry.line))  # fmt: skip
@@ -74,9 +98,13 @@ def check_junit(run: CheckRun) -> str:
             node = ET.SubElement(case, "error", message=detail(result), type=kind)
             node.text = detail(result)
         elif result.report is not None:
-            ET.SubElement(
-                case, "system-out"
-            ).text = f"output {_shape(result)}, {_params(result)} params, {_macs(result)} MACs"
+            if _skipped_verify(result):  # verify = true, and nothing was compared
+                ET.SubElement(case, "skipped", message=inert(_skipped_verify(result) or ""))
+            note = caveat(result)
+            ET.SubElement(case, "system-out").text = (
+                f"output {_shape(result)}, {_params(result)} params, {_macs(result)} MACs"
+                + (f"; {note}" if note else "")
+            )
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
@@ -94,6 +122,12 @@ def check_github(run: CheckRun) -> str:
     lines = []
     for result in run.results:
         if result.status == "passed":
+            note = caveat(result)
+            if note:
+                lines.append(
+                    f"::warning file={_escape_property(inert(result.entry.file))},line={result.entry.line},"
+                    f"title={_escape_property(f'convinspect: {label(result)}')}::{_escape_data(note)}"
+                )
             continue
         title = f"convinspect: {label(result)} {result.status}"
         lines.append(
@@ -116,7 +150,7 @@ def check_markdown(run: CheckRun) -> str:
     for r in run.results:
         layer = r.report.class_name if r.report else ""
         cells = [label(r), words.md_code(where(r)), layer, f"`{_shape(r)}`" if r.report else "", _params(r),
-                 _macs(r), _ICONS[r.status], detail(r)]  # fmt: skip
+                 _macs(r), _ICONS[r.status], detail(r) or caveat(r)]  # fmt: skip
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return f"### convinspect check\n\n{summary_line(run)}\n\n" + "\n".join(rows) + "\n"
 
@@ -142,4 +176,6 @@ def check_table(run: CheckRun) -> object:
         if r.status != "passed":
             head = "" if r.entry.index == 0 else f"{where(r)} {label(r)}: "  # file errors name the file
             problems.append(Text(head + detail(r), style=styles[r.status]))
+        elif caveat(r):
+            problems.append(Text(f"{where(r)} {label(r)}: {caveat(r)}", style="yellow"))
     return Group(table, *problems, Text(summary_line(run), style="bold"))
