@@ -42,3 +42,12 @@ def test_backend_all_children_import_nothing_from_the_current_folder(tmp_path: P
     assert not (tmp_path / "ran").exists(), proc.stderr
     runs = {run["backend"]: run["status"] for run in json.loads(proc.stdout)["backends"]}
     assert runs["tensorflow"] == "ok", (runs, proc.stderr)
+
+
+def test_python_m_imports_nothing_from_the_current_folder(tmp_path: Path) -> None:
+    for name in ("typer", "rich", "numpy", "h5py"):
+        (tmp_path / f"{name}.py").write_text(PLANTED)
+    proc = subprocess.run([sys.executable, "-m", "convinspect", "model", str(ROOT / "examples" / "mnist_convnet.json"),
+                           "--engine", "analytic"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert not (tmp_path / "ran").exists() and proc.returncode == 0, proc.stderr

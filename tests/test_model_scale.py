@@ -61,3 +61,23 @@ def test_a_nested_model_within_the_limit_has_every_call(tmp_path: Path) -> None:
     path.write_text(json.dumps(nested(4)))
     report = inspect_model(str(path), engine="analytic")
     assert sum(1 for r in report.rows if r.class_name == "Activation") == 2**4
+
+
+def test_a_nested_functional_model_called_twice_or_reused_matches_keras(tmp_path: Path) -> None:
+    from convinspect.engines.keras import load
+
+    keras, _, _ = load()
+    x = keras.Input((4,), name="x0")
+    inner = keras.Model(x, keras.layers.Dense(4, name="dd")(x), name="inner")
+    x = keras.Input((4,), name="x1")
+    twice = keras.Model(x, inner(inner(x)), name="twice")
+    x = keras.Input((4,), name="x2")
+    reused = keras.Model(x, inner(x), name="reused")  # the same inner model, on a later node of its own
+    for model in (twice, reused):
+        path = tmp_path / f"{model.name}.keras"
+        model.save(path)
+        for engine in ("analytic", "keras", "both"):
+            report = inspect_model(str(path), engine=engine)
+            assert report.totals.params.total == model.count_params() == 20, (model.name, engine)
+    calls = [r.key for r in inspect_model(str(tmp_path / "twice.keras"), engine="analytic").rows]
+    assert calls == ["x1", "inner", "inner/dd", "inner#1", "inner#1/dd"]

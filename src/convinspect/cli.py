@@ -819,7 +819,7 @@ def model(
         changes = None if old is None else compare(old, report)
         result = ModelResult(report, checks, changes, against, fold)
         if snapshot is not None:
-            write_atomically(snapshot, snapshot_text(report))
+            write_atomically(snapshot, snapshot_text(report), "snapshot")
         write(result, out, target)
         warning = model_runtime_warning(report)
         if warning and (out in (Format.JSON, Format.CSV) or target is not None):  # the others carry it

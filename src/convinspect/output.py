@@ -226,7 +226,7 @@ def _plain_text(renderable: Any) -> str:
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
-def write_atomically(path: str, text: str | Iterable[str]) -> None:
+def write_atomically(path: str, text: str | Iterable[str], option: str = "output") -> None:
     """Write `text` to `path` so that the file is always either the old content or the whole new one.
 
     A regular file (or a new one) is written to a temporary file in the same folder,
@@ -244,7 +244,7 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
         with _cleanup_on_signals():
             _replace(target, chunks)
     except OSError as err:
-        raise OutputError(f"cannot write {path}: {err.strerror}", "output") from None
+        raise OutputError(f"cannot write {path}: {err.strerror}", option) from None
 
 
 def _write_chunks(handle: Any, chunks: Iterable[str]) -> None:

@@ -274,7 +274,8 @@ def _functional(
     _unique(layers, name)
     by_name = {layer.name: layer for layer in layers}
     inputs = _refs(config.get("input_layers"), f"model {shown(name)}'s input_layers")
-    outputs = _refs(config.get("output_layers"), f"model {shown(name)}'s output_layers")
+    outputs = tuple(_call_ref(ref, by_name) for ref in _refs(config.get("output_layers"),
+                                                              f"model {shown(name)}'s output_layers"))  # fmt: skip
     for ref in (*inputs, *outputs, *(r for layer in layers for call in layer.calls for r in call)):
         if ref.layer not in by_name:
             raise InvalidInput(f"model {shown(name)} refers to a layer {shown(ref.layer)} it does not define")
@@ -285,6 +286,17 @@ def _functional(
             raise InvalidInput(f"model {shown(name)}: input {shown(ref.layer)} is not an InputLayer")
         shapes.append(_input_shape(layer.config))
     return Graph(name, class_name, tuple(layers), inputs, outputs, tuple(shapes), trainable)
+
+
+def _call_ref(ref: Ref, by_name: Mapping[str, LayerDef]) -> Ref:
+    """An output_layers entry as a call index. Keras 3 numbers a nested Functional model's nodes there
+    from 1 (its node 0 is the one it was built with; keras/src/models/functional.py, get_config),
+    while the keras_history of a call's arguments counts only this model's own calls, from 0."""
+    layer = by_name.get(ref.layer)
+    nested = layer is not None and layer.model is not None and not layer.model.sequential
+    if nested and layer is not None and layer.module is not None and ref.node >= 1:
+        return Ref(ref.layer, ref.node - 1, ref.tensor)
+    return ref
 
 
 def _strip_builds(raw: Any) -> Any:
