@@ -53,6 +53,8 @@ def _keras_words(error: BaseException) -> str:
         return text.rsplit("Exception encountered:", 1)[1].strip()
     for marker in ("Full object config:", "config={"):
         text = text.split(marker)[0].rstrip(" .:")
+    if len(text) > 300:  # Keras quotes configurations back; the cause is at the start
+        text = text[:297] + "..."
     return f"{type(error).__name__}: {text}"
 
 
