@@ -66,8 +66,10 @@ def nested(depth: int) -> dict[str, Any]:
     inner: dict[str, Any] = _activation("leaf", [])
     for level in range(1, depth + 1):
         name = inner["name"]
+        # Keras 3 numbers a nested Functional's nodes in output_layers from 1 (node 0 is its own)
+        second = 2 if inner["class_name"] == "Functional" else 1
         inner = {**inner, "inbound_nodes": [_node("in", 0), _node(name, 0)]}
-        inner = _functional(f"m{level}", [_input("in"), inner], (name, 1))
+        inner = _functional(f"m{level}", [_input("in"), inner], (name, second))
     return inner
 
 
