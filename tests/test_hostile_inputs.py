@@ -21,21 +21,23 @@ def _model(tmp_path: Path) -> str:
     return str(tmp_path / "m.json")
 
 
-def test_against_and_output_the_same_file_is_refused(cli: Any, tmp_path: Path) -> None:
+def _locked(cli: Any, tmp_path: Path) -> tuple[str, Path, bytes]:
+    """A model, a snapshot of it, and the snapshot's bytes."""
     model = _model(tmp_path)
     lock = tmp_path / "lock.json"
     assert cli("model", model, "-e", "analytic", "--snapshot", str(lock)).exit_code == 0
-    before = lock.read_bytes()
+    return model, lock, lock.read_bytes()
+
+
+def test_against_and_output_the_same_file_is_refused(cli: Any, tmp_path: Path) -> None:
+    model, lock, before = _locked(cli, tmp_path)
     result = cli("model", model, "-e", "analytic", "--against", str(lock), "--output", str(lock))
     assert result.exit_code == 2 and "--output: " in result.stderr and "is also an input file" in result.stderr
     assert lock.read_bytes() == before
 
 
 def test_snapshot_over_its_own_baseline_is_refused(cli: Any, tmp_path: Path) -> None:
-    model = _model(tmp_path)
-    lock = tmp_path / "lock.json"
-    assert cli("model", model, "-e", "analytic", "--snapshot", str(lock)).exit_code == 0
-    before = lock.read_bytes()
+    model, lock, before = _locked(cli, tmp_path)
     result = cli("model", model, "-e", "analytic", "--snapshot", str(lock), "--against", str(lock))
     assert result.exit_code == 2 and result.stderr.startswith("convinspect: error: --snapshot: is the --against")
     assert lock.read_bytes() == before

@@ -127,8 +127,7 @@ def _both(keras: Any, spec: LayerSpec, *, cpu_kernels: CpuKernels, **options: An
 def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: Any) -> EntryResult:
     """Check one entry; a layer entry without `input` chains on the previous entry's output."""
     if entry.kind == "model":
-        return _check_model(entry, engine_options.get("engine", Engine.KERAS),
-                            engine_options.get("cpu_kernels", CpuKernels.AUTO))  # fmt: skip
+        return _check_model(entry, engine_options.get("engine", Engine.KERAS), engine_options.get("cpu_kernels"))
     values = dict(entry.values)
     try:
         validate_keys(entry)
@@ -138,14 +137,9 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
         verify = values.pop("verify", False)
         if not isinstance(verify, bool):
             raise InvalidInput(f"expected true or false; got {shown(verify)}", "verify")
-        options = dict(engine_options)
-        if "cpu_kernels" in values and not isinstance(values["cpu_kernels"], str):
-            raise InvalidInput(f"expected a string: auto, onednn or plain; got {values['cpu_kernels']!r:.60}",
-                               "cpu_kernels")  # fmt: skip
-        if values.get("cpu_kernels") is not None:  # the entry's own machine, over the command line's
-            options["cpu_kernels"] = CpuKernels.parse(values["cpu_kernels"], "cpu_kernels")
-        values.pop("cpu_kernels", None)
-        report = with_checks(inspect_layer(values, verify=verify, **options), expect)
+        cpu_kernels = _entry_kernels(values.pop("cpu_kernels", None), engine_options.get("cpu_kernels"))
+        report = with_checks(inspect_layer(values, verify=verify, **{**engine_options, "cpu_kernels": cpu_kernels}),
+                             expect)  # fmt: skip
     except BackendError as err:
         return EntryResult(entry, "error", error=err.message(prefix=""))
     except ConvinspectError as err:
@@ -155,19 +149,15 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
     return EntryResult(entry, "passed" if report.ok else "failed", report=report)
 
 
-def _check_model(entry: Entry, engine: Engine | str, cpu_kernels: CpuKernels | str = CpuKernels.AUTO) -> EntryResult:
+def _check_model(entry: Entry, engine: Engine | str, cpu_kernels: CpuKernels | str | None) -> EntryResult:
     """A [[model]] table: the model's report, its expectations and its layers' ([model.layer.NAME])."""
     from convinspect.core.modelcheck import MODEL_KEYS, ModelResult, evaluate
 
     try:
         validate_model_keys(entry)
         values = entry.values
-        if "cpu_kernels" in values and not isinstance(values["cpu_kernels"], str):
-            raise InvalidInput(f"expected a string: auto, onednn or plain; got {values['cpu_kernels']!r:.60}",
-                               "cpu_kernels")  # fmt: skip
-        cpu = values.get("cpu_kernels") or cpu_kernels
         report = inspect_model(_beside(entry.file, values["source"]), engine=engine, input=values.get("input"),
-                               cpu_kernels=cpu)  # fmt: skip
+                               cpu_kernels=_entry_kernels(values.get("cpu_kernels"), cpu_kernels))  # fmt: skip
         expectations = {key: values.get(key) for key in MODEL_KEYS}
         result = ModelResult(report, evaluate(report, expectations, values.get("layer", {})))
     except BackendError as err:
@@ -177,6 +167,15 @@ def _check_model(entry: Entry, engine: Engine | str, cpu_kernels: CpuKernels | s
     except Exception as err:  # a bug must cost one entry, never the run (nor its streamed JSON)
         return EntryResult(entry, "error", error=f"internal error: {type(err).__name__}: {shown(str(err), 200)}")
     return EntryResult(entry, "passed" if result.ok else "failed", report=result)
+
+
+def _entry_kernels(raw: object, default: CpuKernels | str | None) -> CpuKernels:
+    """An entry's `cpu_kernels` (its own machine), else the command line's."""
+    if raw is None:
+        return CpuKernels.parse(default or CpuKernels.AUTO, "cpu_kernels")
+    if not isinstance(raw, str):
+        raise InvalidInput(f"expected a string: auto, onednn or plain; got {raw!r:.60}", "cpu_kernels")
+    return CpuKernels.parse(raw, "cpu_kernels")
 
 
 def _beside(spec_file: str, source: str) -> str:

@@ -387,7 +387,6 @@ def build(
     from convinspect.api import inspect_layer
     from convinspect.core.expectations import parse_expectations, with_checks
     from convinspect.output import check_output, write
-    from convinspect.render.words import check_text, runtime_warning, verify_text
 
     def work(out: Format) -> int:
         check_output(target)
@@ -422,16 +421,24 @@ def build(
         )
         report = with_checks(report, expectations)
         write(report, out, target, diagram=diagram)
-        warning = runtime_warning(report)
-        if warning and (out is Format.JSON or target is not None):  # the human formats carry it themselves
-            say(f"convinspect: {warning}")
-        for failed in (c for c in report.checks if not c.ok):
-            say(f"convinspect: check failed: {check_text(failed)}")
-        if report.verification is not None and report.verification.ok is False:
-            say(f"convinspect: {verify_text(report.verification)}")
-        return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+        return _report_verdict(report, out, target)
 
     _run(fmt, REPORT_FORMATS, REPORT_SCHEMA, work)
+
+
+def _report_verdict(report: Any, out: Format, target: str | None) -> int:
+    """A written layer report's lines on stderr (the warning where the format does not carry it, each
+    failed check, a failed verification) and its exit code."""
+    from convinspect.render.words import check_text, runtime_warning, verify_text
+
+    warning = runtime_warning(report)
+    if warning and (out is Format.JSON or target is not None):  # the human formats carry it themselves
+        say(f"convinspect: {warning}")
+    for failed in (c for c in report.checks if not c.ok):
+        say(f"convinspect: check failed: {check_text(failed)}")
+    if report.verification is not None and report.verification.ok is False:
+        say(f"convinspect: {verify_text(report.verification)}")
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
 def _conformance(spec: Any, engine: str, forward: str, budget: str, seed: str | None, cpu_kernels: str,
@@ -767,7 +774,6 @@ def model(
     from convinspect.output import check_output, write, write_atomically
     from convinspect.render.model import runtime_warning as model_runtime_warning
     from convinspect.render.words import check_text
-    from convinspect.render.words import runtime_warning as layer_warning
 
     def work(out: Format) -> int:
         from convinspect.engines.sources import input_files
@@ -804,12 +810,7 @@ def model(
             built = inspect_layer(row.conv, engine=chosen, cpu_kernels=cpu_kernels)
             built = with_checks(built, parse_expectations({"expect_runs": expect_runs or None}))
             write(built, out, target)
-            warning = layer_warning(built)
-            if warning and (out is Format.JSON or target is not None):  # the human formats carry it
-                say(f"convinspect: {warning}")
-            for failed in (c for c in built.checks if not c.ok):
-                say(f"convinspect: check failed: {check_text(failed)}")
-            return EXIT_OK if built.ok else EXIT_CHECK_FAILED
+            return _report_verdict(built, out, target)
         if out is Format.PLAIN:
             raise ConvinspectError("plain is a build report's format: give --layer NAME, or use table, json, "
                                    "markdown or csv", "format")  # fmt: skip

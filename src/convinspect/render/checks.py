@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from convinspect.core.checkrun import CheckRun, EntryResult, Tally
+from convinspect.core.report import Report
 from convinspect.render import words
 from convinspect.render.words import inert
 
@@ -25,8 +26,7 @@ def detail(result: EntryResult) -> str:
 def caveat(result: EntryResult) -> str:
     """What a passed entry's reader must still know: TensorFlow's CPU kernels would not run it, or
     its verification was skipped (empty otherwise)."""
-    from convinspect.core.report import Report
-    from convinspect.render.model import runtime_warning as model_warning
+    from convinspect.render.model import runtime_warning as model_warning  # Rich: only when a check runs
 
     report = result.report
     if report is None:
