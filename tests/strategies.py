@@ -15,10 +15,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from convinspect.core.choices import DataFormat, Padding
-from convinspect.core.families import Family
-from convinspect.core.geometry import effective_kernel
-from convinspect.core.kinds import KINDS, Kind
+from convinspect.core.layer.families import Family
+from convinspect.core.layer.geometry import effective_kernel
+from convinspect.core.layer.kinds import KINDS, Kind
+from convinspect.core.vocab.choices import DataFormat, Padding
 
 # The rules a config of each family can be built to break.
 RULES: dict[Family, tuple[str, ...]] = {

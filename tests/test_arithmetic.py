@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from convinspect.core import arithmetic, families
-from convinspect.core.runtime import KernelSet
-from convinspect.core.spec import parse_spec
+from convinspect.core.layer import arithmetic, families
+from convinspect.core.layer.runtime import KernelSet
+from convinspect.core.layer.spec import parse_spec
 from convinspect.errors import InvalidInput
 
 

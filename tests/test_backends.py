@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from convinspect.api import inspect_layer
 from convinspect.cli import app
-from convinspect.core.kinds import KINDS
+from convinspect.core.layer.kinds import KINDS
 from convinspect.engines import reference
 from convinspect.engines.keras import installed
 from convinspect.engines.machine import this_machine
@@ -126,7 +126,7 @@ def test_the_reference_is_not_fooled_by_a_wrong_padding_split() -> None:
     report = inspect_layer(options, verify=True)
     assert report.verification is not None and report.verification.ok
     # The same layer with `same` padding split the other way (odd cell first) must not pass.
-    from convinspect.core.spec import parse_spec
+    from convinspect.core.layer.spec import parse_spec
 
     spec = parse_spec(options)
     rng = np.random.default_rng(1)
@@ -242,7 +242,15 @@ def test_tensorflow_and_jax_agree_with_each_other_and_the_analytic_engine(case: 
     assert jax["runs"] and jax["verify"] is not None and jax["verify"]["ok"], jax["verify"]
     if tf["verify"] is not None and tf["verify"]["ok"] is False:  # only the known defects may fail
         leaky = options.get("dtype") == "float64" and options.get("activation") == "leaky_relu"
-        assert leaky or BIAS_FINDING in tf["verify"]["finding"], tf["verify"]
+        assert leaky or _separable_unequal_strides(options) or BIAS_FINDING in tf["verify"]["finding"], tf["verify"]
+
+
+def _separable_unequal_strides(options: dict[str, Any]) -> bool:
+    """A defect found on oneDNN (AMD EPYC, avx512): SeparableConv2D with unequal strides and a batch of
+    more than one computes wrong outputs (separable-conv2d, input 2,2,2,1, kernel 1,2, strides 1,3,
+    depth_multiplier 2: 2 of 4 outputs off; batch 1 is right)."""
+    strides = str(options.get("strides", "1")).split(",")
+    return str(options.get("layer")).startswith("separable") and len(set(strides)) > 1
 
 
 def _listed(result: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +309,7 @@ def test_a_layer_the_backend_cannot_run_says_verify_was_skipped(workers: dict[st
 
 def test_backend_all_shows_a_skipped_verification_as_skipped(workers: dict[str, Worker]) -> None:
     """TensorFlow's real report on its plain kernels, in the conformance table: skipped, never "ok"."""
-    from convinspect.core.conformance import BackendRun, Conformance
+    from convinspect.core.commands.conformance import BackendRun, Conformance
     from convinspect.render.conformance import conformance_plain
 
     report = workers["plain"](DEFECT, verify=True)["report"]

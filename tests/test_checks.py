@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from convinspect.api import run_check
-from convinspect.core.specfile import load_entries
+from convinspect.core.checks.specfile import load_entries
 from convinspect.errors import InvalidInput
 
 from conftest import SEED_ARGS

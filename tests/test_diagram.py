@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convinspect.core.geometry import axis_geometry
+from convinspect.core.layer.geometry import axis_geometry
 from convinspect.render.diagram import axis_diagram
 
 
@@ -90,7 +90,7 @@ def test_diagram_option_in_every_format(cli: object) -> None:
     padding=st.sampled_from(["valid", "same"]), op=st.one_of(st.none(), st.integers(0, 10**5)),
 )  # fmt: skip
 def test_transposed_diagram_stays_small(n: int, k: int, s: int, d: int, padding: str, op: int | None) -> None:
-    from convinspect.core.families import transpose_length
+    from convinspect.core.layer.families import transpose_length
 
     if op is not None and op >= s:
         return

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from convinspect import inspect_layer
-from convinspect.core.report import REPORT_SCHEMA
+from convinspect.core.layer.report import REPORT_SCHEMA
 
 
 def test_seed_example_report() -> None:

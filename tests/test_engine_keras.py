@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from convinspect import inspect_layer, parse_spec
-from convinspect.core.report import compare
+from convinspect.core.layer.report import compare
 from convinspect.errors import InvalidInput
 
 keras = pytest.importorskip("keras")
@@ -177,7 +177,7 @@ def test_both_engines_agree_on_the_seed_example() -> None:
 def test_activation_names_match_keras_registry() -> None:
     from keras.src.activations import ALL_OBJECTS_DICT
 
-    from convinspect.core.spec import ACTIVATIONS, UNSUPPORTED_ACTIVATIONS
+    from convinspect.core.layer.spec import ACTIVATIONS, UNSUPPORTED_ACTIVATIONS
 
     assert set(ACTIVATIONS) | set(UNSUPPORTED_ACTIVATIONS) == set(ALL_OBJECTS_DICT)
 

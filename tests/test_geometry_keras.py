@@ -47,7 +47,7 @@ CASES: list[dict[str, Any]] = [
 
 def measured_counts(values: dict[str, Any]) -> Any:
     """The gradient of sum(layer(x)) with respect to x, all weights 1, as integers."""
-    from convinspect.core.spec import parse_spec
+    from convinspect.core.layer.spec import parse_spec
 
     spec = parse_spec(values)
     layer = getattr(keras.layers, spec.kind.class_name)(**spec.keras_kwargs())
@@ -91,7 +91,7 @@ MAC_CASES: list[dict[str, Any]] = [
 def test_macs_equal_the_products_the_layer_sums(values: dict[str, Any]) -> None:
     """With weights and input all 1 and no padding or cropping, every product the layer
     adds is a 1, so its output sums to its multiply-accumulate count."""
-    from convinspect.core.spec import parse_spec
+    from convinspect.core.layer.spec import parse_spec
 
     spec = parse_spec({**values, "use_bias": False})
     layer = getattr(keras.layers, spec.kind.class_name)(**spec.keras_kwargs())

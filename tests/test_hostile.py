@@ -17,7 +17,7 @@ import pytest
 
 from convinspect import InvalidInput, inspect_layer, run_check, run_sweep
 from convinspect.api import _check_entry
-from convinspect.core.specfile import load_entries
+from convinspect.core.checks.specfile import load_entries
 
 LAYER = ("--filters", "8", "--kernel", "3", "--input", "1,8,8,3", "--engine", "analytic")
 
@@ -174,7 +174,7 @@ def test_a_backend_failure_is_an_error_not_an_invalid_spec(tmp_path: Path, monke
     entry = load_entries(write(tmp_path, "one.toml", "[[layer]]\n" + GOOD))[0]
     result = _check_entry(entry, None)
     assert result.status == "error"
-    from convinspect.core.checkrun import CheckRun
+    from convinspect.core.checks.checkrun import CheckRun
     from convinspect.render.checks import check_junit
 
     run = CheckRun((result,))
@@ -294,7 +294,7 @@ def test_dash_output_is_standard_output(cli: Any, tmp_path: Path, monkeypatch: p
 
 def test_an_entry_chained_on_a_failed_environment_is_an_error_too(tmp_path: Path) -> None:
     from convinspect.api import _chained_input
-    from convinspect.core.checkrun import EntryResult
+    from convinspect.core.checks.checkrun import EntryResult
     from convinspect.errors import BackendError
 
     entry = load_entries(write(tmp_path, "one.toml", "[[layer]]\n" + GOOD))[0]

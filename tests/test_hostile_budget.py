@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from convinspect import inspect_layer, parse_spec
-from convinspect.core.forward import dilated_staging
+from convinspect.core.layer.forward import dilated_staging
 
 DILATED = ["build", "--layer", "conv1d", "--filters", "4", "--kernel", "3", "--dilation", "100000000",
            "--padding", "same", "--input", "1,2,3"]  # fmt: skip

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from convinspect.api import run_solve
-from convinspect.core import arithmetic
-from convinspect.core.spec import parse_spec
+from convinspect.core.layer import arithmetic
+from convinspect.core.layer.spec import parse_spec
 
 
 def test_an_unknown_batch_cannot_become_a_known_one(cli: Any) -> None:

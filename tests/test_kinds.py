@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from convinspect.core.kinds import KINDS, get_kind
+from convinspect.core.layer.kinds import KINDS, get_kind
 from convinspect.errors import InvalidInput
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from convinspect import inspect_layer
-from convinspect.core.geometry import axis_geometry
-from convinspect.core.report import Report
+from convinspect.core.layer.geometry import axis_geometry
+from convinspect.core.layer.report import Report
 
 
 def analytic(**values: object) -> Report:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from convinspect.api import compare_models, inspect_model
-from convinspect.core.model import ModelReport
+from convinspect.core.model.report import ModelReport
 from convinspect.engines import analytic
 from convinspect.engines.keras import load
 from convinspect.engines.keras_model import model_report

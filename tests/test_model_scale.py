@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_model_scale import chain, nested, shared  # the benchmark's own generated models
 
 from convinspect.api import inspect_model
-from convinspect.core.model import MAX_ROWS
+from convinspect.core.model.walk import MAX_ROWS
 
 
 def _run(tmp_path: Path, config: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:

@@ -29,12 +29,12 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from convinspect.api import inspect_layer
-from convinspect.core.choices import DataFormat, Padding
-from convinspect.core.families import Family
-from convinspect.core.kinds import KINDS, get_kind
-from convinspect.core.report import Report
-from convinspect.core.runtime import KernelSet
-from convinspect.core.spec import LayerSpec, parse_spec
+from convinspect.core.layer.families import Family
+from convinspect.core.layer.kinds import KINDS, get_kind
+from convinspect.core.layer.report import Report
+from convinspect.core.layer.runtime import KernelSet
+from convinspect.core.layer.spec import LayerSpec, parse_spec
+from convinspect.core.vocab.choices import DataFormat, Padding
 from convinspect.errors import InvalidInput
 
 from kernels import Worker

@@ -2,7 +2,7 @@
 
 A layer Keras accepts that TensorFlow's CPU kernels refuse is valid (exit 0) with a warning, in
 every engine and format; `--expect-runs` makes it a failed check. Which kernels run it is
-TensorFlow's decision (core/runtime.py): each kernel set is exercised for real in a worker
+TensorFlow's decision (core/layer/runtime.py): each kernel set is exercised for real in a worker
 process of its own (tests/kernels.py), and the decision itself is tested on machines of
 every kind described as data.
 """
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from convinspect import InvalidInput, inspect_layer, parse_spec, run_check
-from convinspect.core.runtime import CpuKernels, KernelSet, Machine, choose_kernels, env_switch
+from convinspect.core.layer.runtime import CpuKernels, KernelSet, Machine, choose_kernels, env_switch
 from convinspect.engines.machine import parse_cpuinfo, this_machine
 
 from kernels import SETTINGS, Worker

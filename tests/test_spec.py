@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from convinspect.core.spec import INT64_MAX, parse_shape, parse_size, parse_spec
+from convinspect.core.layer.spec import INT64_MAX, parse_shape, parse_size, parse_spec
 from convinspect.errors import InvalidInput
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from convinspect.api import run_sweep
-from convinspect.core.spec import parse_shape_ranges
+from convinspect.core.layer.spec import parse_shape_ranges
 from convinspect.errors import InvalidInput
 
 

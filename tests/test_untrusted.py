@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from convinspect.core.text import inert
+from convinspect.core.vocab.text import inert
 
 HOSTILE = "evil\x1b[2J\x1b]0;title\x07\r\nforged: line\x00`|\u202e\x9b end"
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]")  # what must never come out raw (\t, \n are layout)

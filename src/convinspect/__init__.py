@@ -11,25 +11,61 @@ from typing import TYPE_CHECKING, Any
 
 from convinspect.version import __version__
 
-_EXPORTS = {
-    "inspect_layer": "convinspect.api", "run_check": "convinspect.api", "run_sweep": "convinspect.api",
-    "iter_check": "convinspect.api", "inspect_model": "convinspect.api", "run_solve": "convinspect.api",
-    "run_conformance": "convinspect.api",
-    "ModelReport": "convinspect.core.model", "ModelResult": "convinspect.core.modelcheck",
-    "SolveResult": "convinspect.core.solve", "Conformance": "convinspect.core.conformance",
-    "Verification": "convinspect.core.verify",
-    "CheckRun": "convinspect.core.checkrun", "EntryResult": "convinspect.core.checkrun",
-    "DataFormat": "convinspect.core.choices", "Engine": "convinspect.core.choices",
-    "Format": "convinspect.core.choices", "Forward": "convinspect.core.choices", "Padding": "convinspect.core.choices",
-    "LayerConfig": "convinspect.core.config", "Family": "convinspect.core.families",
-    "Check": "convinspect.core.report", "Params": "convinspect.core.report", "Report": "convinspect.core.report",
-    "Step": "convinspect.core.report", "Variable": "convinspect.core.report",
-    "Runtime": "convinspect.core.runtime",
-    "LayerSpec": "convinspect.core.spec", "parse_spec": "convinspect.core.spec",
-    "Sweep": "convinspect.core.sweep", "SweepRow": "convinspect.core.sweep",
-    "BackendError": "convinspect.errors", "ConvinspectError": "convinspect.errors",
-    "InvalidInput": "convinspect.errors", "OutputError": "convinspect.errors",
-}  # fmt: skip
+# Where each public name lives: the module, then the names it gives.
+_HOMES = {
+    "convinspect.api": (
+        "inspect_layer",
+        "run_check",
+        "run_sweep",
+        "iter_check",
+        "inspect_model",
+        "run_solve",
+        "run_conformance",
+    ),
+    "convinspect.core.model.report": ("ModelReport",),
+    "convinspect.core.checks.results": ("ModelResult",),
+    "convinspect.core.commands.solve": ("SolveResult",),
+    "convinspect.core.commands.conformance": ("Conformance",),
+    "convinspect.core.layer.verify": ("Verification",),
+    "convinspect.core.checks.checkrun": (
+        "CheckRun",
+        "EntryResult",
+    ),
+    "convinspect.core.vocab.choices": (
+        "DataFormat",
+        "Engine",
+        "Format",
+        "Forward",
+        "Padding",
+    ),
+    "convinspect.core.layer.config": ("LayerConfig",),
+    "convinspect.core.layer.families": ("Family",),
+    "convinspect.core.layer.report": (
+        "Check",
+        "Report",
+        "Step",
+    ),
+    "convinspect.core.layer.variables": (
+        "Params",
+        "Variable",
+    ),
+    "convinspect.core.layer.runtime": ("Runtime",),
+    "convinspect.core.layer.spec": (
+        "LayerSpec",
+        "parse_spec",
+    ),
+    "convinspect.core.commands.sweep": (
+        "Sweep",
+        "SweepRow",
+    ),
+    "convinspect.errors": (
+        "BackendError",
+        "ConvinspectError",
+        "InvalidInput",
+        "OutputError",
+    ),
+}
+_EXPORTS = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = [
     "BackendError",
     "Check",
@@ -89,17 +125,18 @@ if TYPE_CHECKING:
         run_solve,
         run_sweep,
     )
-    from convinspect.core.checkrun import CheckRun, EntryResult
-    from convinspect.core.choices import DataFormat, Engine, Format, Forward, Padding
-    from convinspect.core.config import LayerConfig
-    from convinspect.core.conformance import Conformance
-    from convinspect.core.families import Family
-    from convinspect.core.model import ModelReport
-    from convinspect.core.modelcheck import ModelResult
-    from convinspect.core.report import Check, Params, Report, Step, Variable
-    from convinspect.core.runtime import Runtime
-    from convinspect.core.solve import SolveResult
-    from convinspect.core.spec import LayerSpec, parse_spec
-    from convinspect.core.sweep import Sweep, SweepRow
-    from convinspect.core.verify import Verification
+    from convinspect.core.checks.checkrun import CheckRun, EntryResult
+    from convinspect.core.checks.results import ModelResult
+    from convinspect.core.commands.conformance import Conformance
+    from convinspect.core.commands.solve import SolveResult
+    from convinspect.core.commands.sweep import Sweep, SweepRow
+    from convinspect.core.layer.config import LayerConfig
+    from convinspect.core.layer.families import Family
+    from convinspect.core.layer.report import Check, Report, Step
+    from convinspect.core.layer.runtime import Runtime
+    from convinspect.core.layer.spec import LayerSpec, parse_spec
+    from convinspect.core.layer.variables import Params, Variable
+    from convinspect.core.layer.verify import Verification
+    from convinspect.core.model.report import ModelReport
+    from convinspect.core.vocab.choices import DataFormat, Engine, Format, Forward, Padding
     from convinspect.errors import BackendError, ConvinspectError, InvalidInput, OutputError

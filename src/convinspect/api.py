@@ -5,26 +5,47 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from convinspect.core.checkrun import CheckRun, EntryResult
-from convinspect.core.choices import Engine, Forward
-from convinspect.core.conformance import Conformance
-from convinspect.core.expectations import EXPECTATION_KEYS, parse_expectations, with_checks
-from convinspect.core.forward import DEFAULT_BUDGET
-from convinspect.core.model import ModelReport
-from convinspect.core.report import Report, compare, lookup
-from convinspect.core.runtime import CpuKernels
-from convinspect.core.solve import SolveResult
-from convinspect.core.spec import SEED_MAX, LayerSpec, parse_int, parse_shape_ranges, parse_size, parse_spec
-from convinspect.core.specfile import Entry, load_entries, validate_keys, validate_model_keys
-from convinspect.core.sweep import Sweep, SweepRow
-from convinspect.core.text import shown
+from convinspect.core.checks.checkrun import CHECK_SCHEMA, CheckRun, EntryResult, Status
+from convinspect.core.checks.expectations import EXPECTATION_KEYS, parse_expectations, with_checks
+from convinspect.core.checks.results import ModelResult
+from convinspect.core.checks.specfile import Entry, load_entries, validate_keys, validate_model_keys
+from convinspect.core.commands.conformance import BackendRun, Conformance, RunStatus
+from convinspect.core.commands.solve import SOLVE_SCHEMA, SolveResult
+from convinspect.core.commands.sweep import SWEEP_SCHEMA, Sweep, SweepRow
+from convinspect.core.layer.families import DEFAULTS
+from convinspect.core.layer.forward import DEFAULT_BUDGET
+from convinspect.core.layer.kinds import KINDS
+from convinspect.core.layer.report import REPORT_SCHEMA, Report, compare, lookup
+from convinspect.core.layer.runtime import CpuKernels
+from convinspect.core.layer.spec import (
+    OPTION_NAMES,
+    SEED_MAX,
+    LayerSpec,
+    flags,
+    parse_int,
+    parse_shape_ranges,
+    parse_size,
+    parse_spec,
+)
+from convinspect.core.model.report import SCHEMA as MODEL_SCHEMA
+from convinspect.core.model.report import ModelReport
+from convinspect.core.vocab.choices import Engine, Format, Forward
+from convinspect.core.vocab.text import shown
 from convinspect.engines import analytic
 from convinspect.errors import BackendError, ConvinspectError, InvalidInput
 
+__all__ = [  # what the command line (and any program) takes from here
+    "DEFAULTS", "KINDS", "NO_BACKEND", "OPTION_NAMES", "SCHEMAS", "Engine", "Format", "Forward",
+    "check_options", "inspect_layer", "inspect_model", "iter_check", "model_inputs", "read_files", "read_snapshot",
+    "run_build", "run_check", "run_conformance", "run_model", "run_solve", "run_sweep", "sweep_options",
+]  # fmt: skip
 RELEASE_EVERY = 200  # Keras-engine check entries between two clear_session() calls
 
 
@@ -141,17 +162,18 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
         report = with_checks(inspect_layer(values, verify=verify, **{**engine_options, "cpu_kernels": cpu_kernels}),
                              expect)  # fmt: skip
     except BackendError as err:
-        return EntryResult(entry, "error", error=err.message(prefix=""))
+        return EntryResult(entry, Status.ERROR, error=err.message(prefix=""))
     except ConvinspectError as err:
-        return EntryResult(entry, "invalid", error=err.message(prefix=""))
+        return EntryResult(entry, Status.INVALID, error=err.message(prefix=""))
     except Exception as err:  # a bug must cost one entry, never the run (nor its streamed JSON)
-        return EntryResult(entry, "error", error=f"internal error: {type(err).__name__}: {shown(str(err), 200)}")
-    return EntryResult(entry, "passed" if report.ok else "failed", report=report)
+        return EntryResult(entry, Status.ERROR, error=f"internal error: {type(err).__name__}: {shown(str(err), 200)}")
+    return EntryResult(entry, Status.PASSED if report.ok else Status.FAILED, report=report)
 
 
 def _check_model(entry: Entry, engine: Engine | str, cpu_kernels: CpuKernels | str | None) -> EntryResult:
     """A [[model]] table: the model's report, its expectations and its layers' ([model.layer.NAME])."""
-    from convinspect.core.modelcheck import MODEL_KEYS, ModelResult, evaluate
+    from convinspect.core.checks.expectations import MODEL_KEYS, evaluate_model
+    from convinspect.core.checks.results import ModelResult
 
     try:
         validate_model_keys(entry)
@@ -159,14 +181,14 @@ def _check_model(entry: Entry, engine: Engine | str, cpu_kernels: CpuKernels | s
         report = inspect_model(_beside(entry.file, values["source"]), engine=engine, input=values.get("input"),
                                cpu_kernels=_entry_kernels(values.get("cpu_kernels"), cpu_kernels))  # fmt: skip
         expectations = {key: values.get(key) for key in MODEL_KEYS}
-        result = ModelResult(report, evaluate(report, expectations, values.get("layer", {})))
+        result = ModelResult(report, evaluate_model(report, expectations, values.get("layer", {})))
     except BackendError as err:
-        return EntryResult(entry, "error", error=err.message(prefix=""))
+        return EntryResult(entry, Status.ERROR, error=err.message(prefix=""))
     except ConvinspectError as err:
-        return EntryResult(entry, "invalid", error=err.message(prefix=""))
+        return EntryResult(entry, Status.INVALID, error=err.message(prefix=""))
     except Exception as err:  # a bug must cost one entry, never the run (nor its streamed JSON)
-        return EntryResult(entry, "error", error=f"internal error: {type(err).__name__}: {shown(str(err), 200)}")
-    return EntryResult(entry, "passed" if result.ok else "failed", report=result)
+        return EntryResult(entry, Status.ERROR, error=f"internal error: {type(err).__name__}: {shown(str(err), 200)}")
+    return EntryResult(entry, Status.PASSED if result.ok else Status.FAILED, report=result)
 
 
 def _entry_kernels(raw: object, default: CpuKernels | str | None) -> CpuKernels:
@@ -196,7 +218,7 @@ def _chained_input(previous: EntryResult | None) -> list[int | None]:
         raise InvalidInput("no 'input', and no previous entry whose output it could take")
     if not isinstance(previous.report, Report):
         which = f"#{previous.entry.index} {shown(previous.entry.label)}, line {previous.entry.line}"
-        if previous.status == "error":  # the environment failed, not this spec
+        if previous.status is Status.ERROR:  # the environment failed, not this spec
             raise BackendError(f"no 'input', and the entry before it ({which}) could not be run, so it has no output")
         raise InvalidInput(f"no 'input', and the entry before it ({which}) is invalid, so it has no output to take")
     return list(previous.report.output_shape)
@@ -206,7 +228,7 @@ def run_check(
     paths: Iterable[str],
     *,
     on_total: Callable[[int], None] | None = None,
-    on_result: Callable[[EntryResult], None] | None = None,
+    on_result: Callable[[EntryResult], object] | None = None,
     **engine_options: Any,
 ) -> CheckRun:
     """Check every entry of every spec file, never stopping at a bad one.
@@ -232,7 +254,7 @@ def iter_check(
         try:
             plan.extend(load_entries(path))
         except InvalidInput as err:
-            plan.append(EntryResult(Entry(path, 0, _error_line(err), {}), "invalid", error=err.message()))
+            plan.append(EntryResult(Entry(path, 0, _error_line(err), {}), Status.INVALID, error=err.message()))
     if on_total:
         on_total(len(plan))
     previous: EntryResult | None = None
@@ -281,7 +303,7 @@ def run_sweep(
     *,
     engine: Engine | str = Engine.ANALYTIC,
     on_total: Callable[[int], None] | None = None,
-    on_result: Callable[[SweepRow], None] | None = None,
+    on_result: Callable[[SweepRow], object] | None = None,
     **engine_options: Any,
 ) -> Sweep:
     """Inspect the layer for every input shape in the ranges of `values["input"]`.
@@ -344,7 +366,7 @@ def inspect_model(
     or to override it. The analytic engine reads configurations only and runs nothing; `backend`
     chooses Keras' backend for the Keras engine, as for inspect_layer. `runtime` says which conv layers
     TensorFlow's CPU kernels (`cpu_kernels`, as for inspect_layer) would refuse, predicted."""
-    from convinspect.core.model import model_runtime
+    from convinspect.core.model.report import model_runtime
 
     engine = Engine.parse(engine, "engine")
     cpu_kernels = CpuKernels.parse(cpu_kernels, "cpu_kernels")
@@ -368,7 +390,7 @@ def _model(
     source: str, engine: Engine, input: object, unsafe: bool, imports: tuple[str, ...], load_weights: bool,
     progress: Callable[[str, int, int], None] | None, backend: str | None,
 ) -> ModelReport:  # fmt: skip
-    from convinspect.core.spec import parse_shape
+    from convinspect.core.layer.spec import parse_shape
     from convinspect.engines.sources import SourceKind, resolve
 
     shape = None if input is None else parse_shape(input, "input")
@@ -455,48 +477,45 @@ def run_conformance(
 ) -> Conformance:
     """The layer on every Keras backend, each in its own process (Keras binds one backend per
     process), each verified against the float64 reference; `cpu_kernels` is TensorFlow's."""
-    import json
-    import subprocess
-    import sys
-
-    from convinspect.core.conformance import BackendRun, Conformance
     from convinspect.engines.keras import BACKENDS, PACKAGES, installed
 
     spec = _spec(spec)
     forward = Forward.parse(forward, "forward")
     budget = parse_size(budget, "budget")
-    seed = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
+    seed = _seed(seed)
     cpu_kernels = CpuKernels.parse(cpu_kernels, "cpu_kernels")
-    flags = [*_flags(spec), "--forward", str(forward), "--budget", str(budget)]
+    argv = [*flags(spec, every=True), "--forward", str(forward), "--budget", str(budget)]
     if seed is not None:
-        flags += ["--seed", str(seed)]
+        argv += ["--seed", str(seed)]
     runs = []
     for backend in BACKENDS:
         if not installed(backend):
-            runs.append(BackendRun(backend, "missing", error=f"not installed (pip install {PACKAGES[backend][1]})"))
+            runs.append(BackendRun(backend, RunStatus.MISSING,
+                                   error=f"not installed (pip install {PACKAGES[backend][1]})"))  # fmt: skip
             continue
         own = ["--cpu-kernels", str(cpu_kernels)] if backend == "tensorflow" else []
-        argv = [sys.executable, "-c", _CHILD, "build", *flags, *own, "--backend", backend, "--verify", "-F", "json"]
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-        try:
-            document = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            runs.append(BackendRun(backend, "error", error=_last_line(proc.stderr) or f"exit {proc.returncode}"))
-            continue
-        if "error" in document:
-            if document["error"].get("option") is not None:  # an option this backend cannot honour: the user's
-                raise InvalidInput(f"{backend}: {document['error'].get('message')}")
-            status = {2: "invalid", 1: "failed"}.get(proc.returncode, "error")
-            runs.append(BackendRun(backend, status, error=str(document["error"].get("message"))))
-            continue
-        status = "ok" if proc.returncode == 0 else "failed" if proc.returncode == 1 else "error"
-        version = document.get("versions", {}).get("backend_version")
-        runtime = document.get("runtime", {})
-        error = None
-        if not runtime.get("runs", True):  # valid, but this backend cannot run it: nothing was verified
-            status, error = "error", f"cannot run it: {runtime.get('reason')}"
-        runs.append(BackendRun(backend, status, version, document, error))
+        child = [sys.executable, "-c", _CHILD, "build", *argv, *own, "--backend", backend, "--verify", "-F", "json"]
+        runs.append(_backend_run(backend, subprocess.run(child, capture_output=True, text=True, check=False)))
     return Conformance(spec.kind.class_name, spec.config_dict(), list(spec.input_shape), tuple(runs))
+
+
+def _backend_run(backend: str, proc: subprocess.CompletedProcess[str]) -> BackendRun:
+    """A child's JSON and exit code, turned back into a typed run (the one place that reads them)."""
+    try:
+        document = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return BackendRun(backend, RunStatus.ERROR, error=_last_line(proc.stderr) or f"exit {proc.returncode}")
+    if "error" in document:
+        if document["error"].get("option") is not None:  # an option this backend cannot honour: the user's
+            raise InvalidInput(f"{backend}: {document['error'].get('message')}")
+        status = {2: RunStatus.INVALID, 1: RunStatus.FAILED}.get(proc.returncode, RunStatus.ERROR)
+        return BackendRun(backend, status, error=str(document["error"].get("message")))
+    status = {0: RunStatus.OK, 1: RunStatus.FAILED}.get(proc.returncode, RunStatus.ERROR)
+    runtime = document.get("runtime", {})
+    error = None
+    if not runtime.get("runs", True):  # valid, but this backend cannot run it: nothing was verified
+        status, error = RunStatus.ERROR, f"cannot run it: {runtime.get('reason')}"
+    return BackendRun.from_report(backend, status, document, error)
 
 
 # A child convinspect that imports nothing from the current folder (`python -m` would put it first
@@ -509,25 +528,6 @@ _CHILD = (
 def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else ""
-
-
-def _flags(spec: LayerSpec) -> list[str]:
-    """The command-line options that rebuild `spec` in another process."""
-    c = spec.config
-
-    def listed(values: tuple[int, ...] | tuple[int | None, ...]) -> str:
-        return ",".join("?" if v is None else str(v) for v in values)
-
-    flags = ["--layer", spec.kind.key, "--input", listed(spec.input_shape), "--name", spec.name]
-    flags += ["--kernel", listed(c.kernel_size), "--strides", listed(c.strides), "--dilation", listed(c.dilation_rate)]
-    flags += ["--padding", str(c.padding), "--data-format", str(c.data_format), "--activation", c.activation]
-    flags += ["--dtype", c.dtype] + ([] if c.use_bias else ["--no-bias"])
-    for option, value in (("--filters", c.filters), ("--groups", c.groups), ("--depth-multiplier", c.depth_multiplier)):
-        if value is not None:
-            flags += [option, str(value)]
-    if c.output_padding is not None:
-        flags += ["--output-padding", listed(c.output_padding)]
-    return flags
 
 
 # -- solving for a shape -------------------------------------------------------------------
@@ -549,9 +549,9 @@ def run_solve(
     within the bounds. Channels come from the target: `filters` for conv kinds, a
     `depth_multiplier` for depthwise ones.
     """
-    from convinspect.core.kinds import get_kind
-    from convinspect.core.solve import MAX_LIMIT, Bounds, Fixed, parse_target, solve
-    from convinspect.core.spec import parse_shape
+    from convinspect.core.commands.solve import MAX_LIMIT, Bounds, Fixed, parse_target, solve
+    from convinspect.core.layer.kinds import get_kind
+    from convinspect.core.layer.spec import parse_shape
 
     if not isinstance(values, Mapping):
         raise InvalidInput(f"expected a mapping of options such as {{'layer': 'conv2d'}}; got {shown(values)}")
@@ -569,7 +569,7 @@ def run_solve(
     limit = parse_int(limit, "limit", maximum=MAX_LIMIT)
     input_shape = parse_shape(given["input"])
     target = parse_target(output, len(input_shape))
-    from convinspect.core.spec import INT64_MAX
+    from convinspect.core.layer.spec import INT64_MAX
 
     known = 1
     for dim in target:
@@ -608,7 +608,7 @@ def run_solve(
     if not kind.recipe.transposed:  # a transposed kind's argument rule ties output_padding to the searched strides
         fixed_spec.kind.recipe.check_arguments(c)
     fixed_spec.kind.recipe.check_input(c, fixed_spec.channels, fixed_spec.input_shape)
-    from convinspect.core.arithmetic import variable_shapes
+    from convinspect.core.layer.arithmetic import variable_shapes
 
     variable_shapes(fixed_spec)
     fixed = Fixed(
@@ -620,3 +620,163 @@ def run_solve(
     )
     result = solve(kind, base, input_shape, target, fixed, bounds, limit)
     return dataclasses.replace(result, channels_note=note) if note else result
+
+
+# -- the commands, from their options as typed ----------------------------------------------
+# The command line hands these the raw option values; they parse, apply each command's rules
+# and return a typed result, which output.py writes.
+
+
+SCHEMAS = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA, "model": MODEL_SCHEMA,
+           "solve": SOLVE_SCHEMA}  # fmt: skip
+NO_BACKEND = "chooses the Keras engine's backend; the analytic engine has none"
+_ONE_BACKEND = ("explain", "diagram", "expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params",
+                "max_macs", "expect_runs")  # fmt: skip
+
+
+def _seed(seed: object) -> int | None:
+    return None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
+
+
+def run_build(
+    values: Mapping[str, object],
+    expect: Mapping[str, object],
+    *,
+    engine: str,
+    forward: str,
+    budget: str,
+    seed: str | None,
+    backend: str | None,
+    cpu_kernels: str,
+    explain: bool = False,
+    verify: bool = False,
+    diagram: bool = False,
+) -> Report | Conformance:
+    """`convinspect build`: the layer's report with its checks, or (`--backend all`) its conformance run."""
+    spec = parse_spec(values)
+    if backend is not None and backend.strip().lower() == "all":
+        given = {"explain": explain, "diagram": diagram, **expect}
+        asked = [key for key in _ONE_BACKEND if given.get(key)]
+        if asked:
+            flag = "--" + asked[0].replace("_", "-")
+            raise ConvinspectError(f"all prints a conformance table; {flag} needs one backend", "backend")
+        if Engine.parse(engine, "engine") is not Engine.KERAS:
+            raise ConvinspectError("runs the Keras engine on every backend; drop --engine", "backend")
+        return run_conformance(spec, forward=Forward.parse(forward, "forward"), budget=parse_size(budget, "budget"),
+                               seed=_seed(seed), cpu_kernels=cpu_kernels)  # fmt: skip
+    if backend is not None:
+        _keras_engine().backend_name(backend, extra=("all",))
+    expectations = parse_expectations(expect)
+    report = inspect_layer(
+        spec,
+        engine=Engine.parse(engine, "engine"),
+        forward=Forward.parse(forward, "forward"),
+        budget=parse_size(budget, "budget"),
+        seed=_seed(seed),
+        explain=explain,
+        verify=verify,
+        backend=backend,
+        cpu_kernels=cpu_kernels,
+    )
+    return with_checks(report, expectations)
+
+
+def sweep_options(forward: str, budget: str, cpu_kernels: str) -> dict[str, Any]:
+    """`convinspect sweep`'s engine options, parsed (before anything runs)."""
+    return {"forward": Forward.parse(forward, "forward"), "budget": parse_size(budget, "budget"),
+            "cpu_kernels": CpuKernels.parse(cpu_kernels, "cpu_kernels")}  # fmt: skip
+
+
+def check_options(engine: str, forward: str, budget: str, cpu_kernels: str, backend: str | None) -> dict[str, Any]:
+    """`convinspect check`'s engine options, parsed, with the Keras backend chosen for every entry."""
+    options: dict[str, Any] = {
+        "engine": Engine.parse(engine, "engine"),
+        "forward": Forward.parse(forward, "forward"),
+        "budget": parse_size(budget, "budget"),
+        "cpu_kernels": CpuKernels.parse(cpu_kernels, "cpu_kernels"),
+    }
+    if backend is not None:
+        if options["engine"] is Engine.ANALYTIC:
+            raise ConvinspectError(NO_BACKEND, "backend")
+        keras = _keras_engine()
+        keras.select_backend(keras.backend_name(backend))
+    return options
+
+
+def model_inputs(source: str, imports: Iterable[str], against: str | None) -> list[str]:
+    """Every file `convinspect model` reads (an --output or --snapshot must be none of them)."""
+    from convinspect.engines.sources import input_files
+
+    return [*input_files(source, tuple(imports)), *([] if against is None else [against])]
+
+
+def read_snapshot(path: str | None) -> dict[str, Any] | None:
+    """The `--against` snapshot (None without one)."""
+    from convinspect.core.checks.snapshot import read_snapshot as parse
+
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            text = handle.read(64 * 2**20)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConvinspectError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}", "against") from None
+    return parse(text, path)
+
+
+def run_model(
+    source: str,
+    fmt: Format,
+    expect: Mapping[str, object],
+    *,
+    engine: str,
+    input: str | None = None,
+    unsafe: bool = False,
+    imports: Iterable[str] = (),
+    load_weights: bool = False,
+    backend: str | None = None,
+    cpu_kernels: str = "auto",
+    depth: str | None = None,
+    layer: str | None = None,
+    against: str | None = None,
+    old: Mapping[str, Any] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ModelResult | Report:
+    """`convinspect model`: the model's report with its checks and its changes against the `old`
+    snapshot (read from `against`), or (`layer`) one conv layer's build report."""
+    from convinspect.core.checks.expectations import evaluate_model
+    from convinspect.core.checks.results import ModelResult
+    from convinspect.core.checks.snapshot import compare
+
+    fold = None if depth is None else parse_int(depth, "depth", minimum=0, maximum=1000)
+    chosen = Engine.parse(engine, "engine")
+    report = inspect_model(source, engine=chosen, input=input, unsafe=unsafe, imports=imports,
+                           load_weights=load_weights, progress=progress, backend=backend,
+                           cpu_kernels=cpu_kernels)  # fmt: skip
+    if layer is not None:
+        return _model_layer(report, layer, fmt, expect, chosen, cpu_kernels)
+    if fmt is Format.PLAIN:
+        raise ConvinspectError("plain is a build report's format: give --layer NAME, or use table, json, "
+                               "markdown or csv", "format")  # fmt: skip
+    checks = evaluate_model(report, expect, {})
+    changes = None if old is None else compare(old, report)
+    return ModelResult(report, checks, changes, against, fold)
+
+
+def _model_layer(
+    report: ModelReport, name: str, fmt: Format, expect: Mapping[str, object], engine: Engine, cpu_kernels: str
+) -> Report:
+    """`model --layer NAME`: the conv layer's build report; of the model's expectations only expect_runs applies."""
+    from convinspect.core.checks.expectations import find_row
+
+    if fmt is Format.CSV:
+        raise ConvinspectError("--layer shows a build report: use table, json, markdown or plain", "format")
+    row = find_row(report, name)
+    if row.conv is None:
+        raise ConvinspectError(
+            f"layer {shown(row.qualified)} is a {shown(row.class_name)}; --layer shows conv layers "
+            "(the ten kinds `convinspect build` inspects)", "layer")  # fmt: skip
+    if any(expect.get(key) for key in ("expect_params", "max_params", "max_macs")):
+        raise ConvinspectError("checks the whole model; with --layer only --expect-runs applies", "layer")
+    built = inspect_layer(row.conv, engine=engine, cpu_kernels=cpu_kernels)
+    return with_checks(built, parse_expectations({"expect_runs": expect.get("expect_runs")}))

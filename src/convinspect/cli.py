@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import inspect
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from convinspect.core.choices import (
-    CHECK_FORMATS,
-    MODEL_FORMATS,
-    REPORT_FORMATS,
-    SOLVE_FORMATS,
-    SWEEP_FORMATS,
-    Engine,
-    Format,
-    Forward,
-)
-from convinspect.core.families import DEFAULTS
-from convinspect.core.kinds import KINDS
-from convinspect.core.report import REPORT_SCHEMA
-from convinspect.core.runtime import CpuKernels
-from convinspect.core.spec import OPTION_NAMES, SEED_MAX, parse_int, parse_size, parse_spec
-from convinspect.core.text import shown
-from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, BackendError, ConvinspectError
-from convinspect.output import output_target
-from convinspect.streams import quiet_stderr, sane_columns, say, stderr_is_terminal
+from convinspect import api
+from convinspect.errors import EXIT_OK, BackendError, ConvinspectError
+from convinspect.output import FORMATS, check_output, fail, output_target, progress, verdict, write
+from convinspect.streams import quiet_stderr, sane_columns
 from convinspect.version import __version__
 
 
@@ -70,24 +57,16 @@ class UsageError(ConvinspectError):
 
 def _usage_failure(err: UsageError, args: list[str]) -> int:
     """One line on stderr, and a JSON error object too when the command line asked for JSON."""
-    from convinspect.core.checkrun import CHECK_SCHEMA
-    from convinspect.core.model import SCHEMA as MODEL_SCHEMA
-    from convinspect.core.solve import SOLVE_SCHEMA
-    from convinspect.core.sweep import SWEEP_SCHEMA
-
-    command = next((arg for arg in args if arg in ("build", "check", "sweep", "model", "solve")), "build")
-    schemas = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA, "model": MODEL_SCHEMA,
-               "solve": SOLVE_SCHEMA}  # fmt: skip
-    schema = schemas[command]
-    return _fail(err, _asks_for_json(args), schema)
+    command = next((arg for arg in args if arg in api.SCHEMAS), "build")
+    return fail(err, _asks_for_json(args), api.SCHEMAS[command])
 
 
 def _asks_for_json(args: list[str]) -> bool:
     for i, arg in enumerate(args):
         if arg in ("--format", "-F") and i + 1 < len(args):
-            return args[i + 1].strip().lower() == Format.JSON
+            return args[i + 1].strip().lower() == "json"
         if arg.startswith("--format=") or (arg.startswith("-F") and len(arg) > 2):
-            return arg.split("=", 1)[-1].removeprefix("-F").strip().lower() == Format.JSON
+            return arg.split("=", 1)[-1].removeprefix("-F").strip().lower() == "json"
     return False
 
 
@@ -106,7 +85,7 @@ def _version(value: bool) -> None:
         try:
             emit(f"convinspect {__version__}\n")
         except ConvinspectError as err:
-            raise typer.Exit(_fail(err, False, REPORT_SCHEMA)) from None
+            raise typer.Exit(fail(err, False, api.SCHEMAS["build"])) from None
         raise typer.Exit(EXIT_OK)
 
 
@@ -122,47 +101,20 @@ def _root(
 # -- running a command: one guard, one pipeline ------------------------------------------
 
 
-def _fail(err: ConvinspectError, json_errors: bool, schema: str) -> int:
-    """Report an error the one way: a line on stderr (plus a JSON object for --format json)."""
-    say(f"convinspect: error: {err.message()}")
-    if json_errors:
-        from convinspect.output import emit
-        from convinspect.render.json import error_json
-
-        with contextlib.suppress(ConvinspectError):  # stdout itself may be what failed
-            emit(error_json(err, schema), json_text=True)
-    return err.exit_code
-
-
-def _run(fmt: str, allowed: tuple[Format, ...], schema: str, work: Callable[[Format], int]) -> None:
+def _run(command: str, fmt: str, work: Callable[[Any], int]) -> None:
     """Run a command's work inside the error guard, with TensorFlow's stderr silenced; exit with its code."""
-    json_errors = fmt.strip().lower() == Format.JSON
+    json_errors = fmt.strip().lower() == "json"
+    schema = api.SCHEMAS[command]
     with quiet_stderr():
         try:
-            code = work(Format.parse(fmt, "format", allowed))
+            code = work(api.Format.parse(fmt, "format", FORMATS[command]))
         except ConvinspectError as err:
-            code = _fail(err, json_errors, schema)
+            code = fail(err, json_errors, schema)
         except Exception as err:  # a bug must still not print a traceback
             if os.environ.get("CONVINSPECT_DEBUG"):
                 raise
-            code = _fail(BackendError(f"internal error: {type(err).__name__}: {err}"), json_errors, schema)
+            code = fail(BackendError(f"internal error: {type(err).__name__}: {err}"), json_errors, schema)
     raise typer.Exit(code)
-
-
-@contextlib.contextmanager
-def _progress(what: str) -> Iterator[tuple[Callable[[int], None] | None, Callable[[Any], None] | None]]:
-    """A Rich progress bar on the real stderr, only when that is a terminal."""
-    if not stderr_is_terminal():
-        yield None, None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from convinspect.streams import messages
-
-    with Progress(console=Console(file=messages()), transient=True) as bar:
-        task = bar.add_task(what, total=None)
-        yield (lambda total: bar.update(task, total=total)), (lambda _result: bar.advance(task))
 
 
 # -- options -----------------------------------------------------------------------------
@@ -172,13 +124,13 @@ LAYER, INPUT, ENGINES, OUTPUT, CI = "Layer", "Input", "Engines and forward pass"
 
 
 def _default(option: str) -> str:
-    return f" \\[default: {DEFAULTS[option]}]"
+    return f" \\[default: {api.DEFAULTS[option]}]"
 
 
 Layer = Annotated[
     str,
     Opt("--layer", "-l", metavar="KIND", rich_help_panel=LAYER,
-        help=", ".join(k.key for k in KINDS) + " (any case, - or _)."),
+        help=", ".join(k.key for k in api.KINDS) + " (any case, - or _)."),
 ]  # fmt: skip
 Filters = Annotated[
     str | None, Opt("--filters", "-f", metavar="INT", rich_help_panel=LAYER, help="Number of output filters.")
@@ -277,33 +229,51 @@ def _expectation(flag: str, metavar: str, text: str) -> Any:
     return Opt(flag, metavar=metavar, rich_help_panel=CI, help=text)
 
 
-def layer_values(arguments: dict[str, Any]) -> dict[str, object]:
-    """A command's layer options (from its locals()) as parse_spec takes them: None is "not given",
-    and --use-bias is only ever turned off."""
-    values = {name: arguments[name] for name in OPTION_NAMES if name in arguments}
+# The layer options, declared once: `@layer_options(after=NAME)` adds them to a command's signature
+# after its parameter NAME, and the command receives them in its `**options`.
+LAYER_OPTIONS: dict[str, tuple[Any, object]] = {
+    "filters": (Filters, None), "kernel": (Kernel, None), "strides": (Strides, None), "padding": (Padding, None),
+    "dilation": (Dilation, None), "groups": (Groups, None), "depth_multiplier": (DepthMultiplier, None),
+    "output_padding": (OutputPadding, None), "data_format": (DataFormat, None), "activation": (Activation, None),
+    "use_bias": (UseBias, True), "dtype": (Dtype, None), "name": (Name, None),
+}  # fmt: skip
+
+
+def layer_options(after: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        hints = typing.get_type_hints(command, include_extras=True)
+        params = [p for p in inspect.signature(command).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        at = [p.name for p in params].index(after) + 1
+        added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=default)
+                 for name, (kind, default) in LAYER_OPTIONS.items()]  # fmt: skip
+        params = [p.replace(annotation=hints[p.name], kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
+
+        def run(**arguments: Any) -> None:
+            command(**arguments)
+
+        functools.update_wrapper(run, command)
+        run.__signature__ = inspect.Signature([*params[:at], *added, *params[at:]])  # type: ignore[attr-defined]
+        run.__annotations__ = {**hints, **{name: kind for name, (kind, _) in LAYER_OPTIONS.items()}}
+        return run
+
+    return decorate
+
+
+def layer_values(layer: str, input: str | None, options: dict[str, Any]) -> dict[str, object]:
+    """A command's layer options as parse_spec takes them: None is "not given", and --use-bias is only
+    ever turned off."""
+    values = {"layer": layer, "input": input, **options}
     values["use_bias"] = None if values.get("use_bias", True) else False
-    return values
+    return {name: values[name] for name in api.OPTION_NAMES if name in values}
 
 
 # -- commands ----------------------------------------------------------------------------
 
 
 @app.command()
+@layer_options(after="layer")
 def build(
     layer: Layer = "conv2d",
-    filters: Filters = None,
-    kernel: Kernel = None,
-    strides: Strides = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    groups: Groups = None,
-    depth_multiplier: DepthMultiplier = None,
-    output_padding: OutputPadding = None,
-    data_format: DataFormat = None,
-    activation: Activation = None,
-    use_bias: UseBias = True,
-    dtype: Dtype = None,
-    name: Name = None,
     input: Annotated[
         str | None,
         Opt(
@@ -380,95 +350,28 @@ def build(
             help="Fail when TensorFlow on this machine cannot run the layer (valid layers exit 0 with a warning).",
         ),
     ] = False,
+    **options: Any,
 ) -> None:
     """Build a real Keras conv layer and show its variables before and after a forward pass."""
-    arguments = layer_values(locals())
+    values = layer_values(layer, input, options)
     target = output_target(output)
-    from convinspect.api import inspect_layer
-    from convinspect.core.expectations import parse_expectations, with_checks
-    from convinspect.output import check_output, write
+    expect = {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
+              "expect_bias": expect_bias, "max_params": max_params, "max_macs": max_macs,
+              "expect_runs": expect_runs or None}  # fmt: skip
 
-    def work(out: Format) -> int:
+    def work(out: Any) -> int:
         check_output(target)
-        spec = parse_spec(arguments)
-        if backend is not None and backend.strip().lower() == "all":
-            asked = [flag for flag, value in (("--explain", explain), ("--diagram", diagram),
-                     ("--expect-output", expect_output), ("--expect-params", expect_params),
-                     ("--expect-kernel", expect_kernel), ("--expect-bias", expect_bias), ("--max-params", max_params),
-                     ("--max-macs", max_macs), ("--expect-runs", expect_runs)) if value]  # fmt: skip
-            if asked:
-                raise ConvinspectError(f"all prints a conformance table; {asked[0]} needs one backend", "backend")
-            return _conformance(spec, engine, forward, budget, seed, cpu_kernels, out, target)
-        if backend is not None:
-            from convinspect.engines.keras import backend_name
+        result = api.run_build(values, expect, engine=engine, forward=forward, budget=budget, seed=seed,
+                               backend=backend, cpu_kernels=cpu_kernels, explain=explain, verify=verify,
+                               diagram=diagram)  # fmt: skip
+        write(result, out, target, diagram=diagram)
+        return verdict(result, out, target)
 
-            backend_name(backend, extra=("all",))
-        expectations = parse_expectations(
-            {"expect_output": expect_output, "expect_params": expect_params, "expect_kernel": expect_kernel,
-             "expect_bias": expect_bias, "max_params": max_params, "max_macs": max_macs,
-             "expect_runs": expect_runs or None}
-        )  # fmt: skip
-        report = inspect_layer(
-            spec,
-            engine=Engine.parse(engine, "engine"),
-            forward=Forward.parse(forward, "forward"),
-            budget=parse_size(budget, "budget"),
-            seed=None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX),
-            explain=explain,
-            verify=verify,
-            backend=backend,
-            cpu_kernels=cpu_kernels,
-        )
-        report = with_checks(report, expectations)
-        write(report, out, target, diagram=diagram)
-        return _report_verdict(report, out, target)
-
-    _run(fmt, REPORT_FORMATS, REPORT_SCHEMA, work)
-
-
-def _report_verdict(report: Any, out: Format, target: str | None) -> int:
-    """A written layer report's lines on stderr (the warning where the format does not carry it, each
-    failed check, a failed verification) and its exit code."""
-    from convinspect.render.words import check_text, runtime_warning, verify_text
-
-    warning = runtime_warning(report)
-    if warning and (out is Format.JSON or target is not None):  # the human formats carry it themselves
-        say(f"convinspect: {warning}")
-    for failed in (c for c in report.checks if not c.ok):
-        say(f"convinspect: check failed: {check_text(failed)}")
-    if report.verification is not None and report.verification.ok is False:
-        say(f"convinspect: {verify_text(report.verification)}")
-    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
-
-
-def _conformance(spec: Any, engine: str, forward: str, budget: str, seed: str | None, cpu_kernels: str,
-                 out: Format, target: str | None) -> int:  # fmt: skip
-    """--backend all: the layer on every installed backend, in its own process each."""
-    from convinspect.api import run_conformance
-    from convinspect.output import write
-
-    if Engine.parse(engine, "engine") is not Engine.KERAS:
-        raise ConvinspectError("runs the Keras engine on every backend; drop --engine", "backend")
-    seeded = None if seed is None else parse_int(seed, "seed", minimum=0, maximum=SEED_MAX)
-    result = run_conformance(
-        spec,
-        forward=Forward.parse(forward, "forward"),
-        budget=parse_size(budget, "budget"),
-        seed=seeded,
-        cpu_kernels=cpu_kernels,
-    )
-    write(result, out, target)
-    if result.exit_code == 2:  # the layer itself is wrong: one error line, as build gives
-        first = next(run for run in result.present if run.status == "invalid")
-        raise ConvinspectError(f"every installed backend rejects the layer: {first.error}")
-    if result.exit_code:
-        failing = [f"{run.backend} {run.status}" + (f" ({run.error})" if run.error else "")
-                   for run in result.runs if run.status in ("failed", "error")]  # fmt: skip
-        say(f"convinspect: the backends do not conform: {'; '.join(failing + result.disagreements)}")
-    return result.exit_code
+    _run("build", fmt, work)
 
 
 @app.command()
+@layer_options(after="layer")
 def sweep(
     input: Annotated[
         str | None,
@@ -481,19 +384,6 @@ def sweep(
         ),
     ] = None,
     layer: Layer = "conv2d",
-    filters: Filters = None,
-    kernel: Kernel = None,
-    strides: Strides = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    groups: Groups = None,
-    depth_multiplier: DepthMultiplier = None,
-    output_padding: OutputPadding = None,
-    data_format: DataFormat = None,
-    activation: Activation = None,
-    use_bias: UseBias = True,
-    dtype: Dtype = None,
-    name: Name = None,
     engine: Annotated[str, _engine_option("analytic, keras or both.")] = "analytic",
     forward: Forwards = "auto",
     budget: Budget = "256MiB",
@@ -503,27 +393,21 @@ def sweep(
         Opt("--format", "-F", metavar="FORMAT", rich_help_panel=OUTPUT, help="table, json or csv."),
     ] = "table",
     output: OutputFile = None,
+    **options: Any,
 ) -> None:
     """Tabulate output shape, params and MACs for every input shape in some ranges (at most 100,000)."""
-    arguments = layer_values(locals())
+    values = layer_values(layer, input, options)
     target = output_target(output)
-    from convinspect.api import run_sweep
-    from convinspect.core.sweep import SWEEP_SCHEMA
-    from convinspect.output import check_output, write
 
-    def work(out: Format) -> int:
+    def work(out: Any) -> int:
         check_output(target)
-        values = arguments
-        options = {"forward": Forward.parse(forward, "forward"), "budget": parse_size(budget, "budget"),
-                   "cpu_kernels": CpuKernels.parse(cpu_kernels, "cpu_kernels")}  # fmt: skip
-        with _progress("sweeping") as (on_total, on_result):
-            result = run_sweep(
-                values, engine=Engine.parse(engine, "engine"), on_total=on_total, on_result=on_result, **options
-            )
+        engine_options = api.sweep_options(forward, budget, cpu_kernels)
+        with progress("sweeping") as bar:
+            result = api.run_sweep(values, engine=engine, on_total=bar.total, on_result=bar.advance, **engine_options)
         write(result, out, target)
-        return EXIT_OK
+        return verdict(result, out, target)
 
-    _run(fmt, SWEEP_FORMATS, SWEEP_SCHEMA, work)
+    _run("sweep", fmt, work)
 
 
 @app.command()
@@ -560,44 +444,24 @@ def check(
 ) -> None:
     """Check every layer of one or more spec files; exit 2 if any is invalid, else 1 if any failed."""
     target = output_target(output)
-    from convinspect.api import iter_check, read_files, run_check
-    from convinspect.core.checkrun import CHECK_SCHEMA, Tally
-    from convinspect.output import check_output, write, write_stream
-    from convinspect.render.checks import summary_line
+    from convinspect.output import write_check_stream
 
-    def work(out: Format) -> int:
+    def work(out: Any) -> int:
         paths = [str(path) for path in files]
-        check_output(target, read_files(paths))
-        options: dict[str, Any] = {
-            "engine": Engine.parse(engine, "engine"),
-            "forward": Forward.parse(forward, "forward"),
-            "budget": parse_size(budget, "budget"),
-            "cpu_kernels": CpuKernels.parse(cpu_kernels, "cpu_kernels"),
-        }
-        if backend is not None:
-            from convinspect.engines.keras import backend_name, select_backend
-
-            if Engine.parse(engine, "engine") is Engine.ANALYTIC:
-                raise ConvinspectError("chooses the Keras engine's backend; the analytic engine has none", "backend")
-            select_backend(backend_name(backend))
-        with _progress("checking") as (on_total, on_result):
-            if out is Format.JSON:  # streamed: each entry's report is written, then let go
-                from convinspect.render.json import check_json_stream
-
-                tally = Tally()
-                results = iter_check(paths, on_total=on_total, **options)
-                if on_result:
-                    results = (on_result(r) or r for r in results)
-                write_stream(check_json_stream(results, tally), target, lambda: summary_line(tally), json_text=True)
-                return tally.exit_code
-            run = run_check(paths, on_total=on_total, on_result=on_result, **options)
+        check_output(target, api.read_files(paths))
+        options = api.check_options(engine, forward, budget, cpu_kernels, backend)
+        with progress("checking") as bar:
+            if out == "json":  # streamed: each entry's report is written, then let go
+                return write_check_stream(api.iter_check(paths, on_total=bar.total, **options), target, bar)
+            run = api.run_check(paths, on_total=bar.total, on_result=bar.advance, **options)
         write(run, out, target)
-        return run.exit_code
+        return verdict(run, out, target)
 
-    _run(fmt, CHECK_FORMATS, CHECK_SCHEMA, work)
+    _run("check", fmt, work)
 
 
 @app.command()
+@layer_options(after="output_shape")
 def solve(
     layer: Layer = "conv2d",
     input: Annotated[
@@ -614,19 +478,6 @@ def solve(
             help="The shape you need, batch first; ? for an axis you do not care about: ?,25,25,16.",
         ),
     ] = None,
-    filters: Filters = None,
-    kernel: Kernel = None,
-    strides: Strides = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    groups: Groups = None,
-    depth_multiplier: DepthMultiplier = None,
-    output_padding: OutputPadding = None,
-    data_format: DataFormat = None,
-    activation: Activation = None,
-    use_bias: UseBias = True,
-    dtype: Dtype = None,
-    name: Name = None,
     max_kernel: Annotated[
         str, Opt("--max-kernel", metavar="INT", rich_help_panel=LAYER, help="Largest kernel tried per axis.")
     ] = "7",
@@ -653,6 +504,7 @@ def solve(
     explain: Annotated[
         bool, Opt("--explain", rich_help_panel=OUTPUT, help="Show each axis's arithmetic for every solution.")
     ] = False,
+    **options: Any,
 ) -> None:
     """Find the layer settings that turn --input into --output.
 
@@ -660,25 +512,17 @@ def solve(
     dilation before dilation, kernels that cover their stride, smaller kernels, same before valid, the same
     settings on every axis, smaller strides. Exit 1 when nothing within the bounds fits (with the nearest
     reachable sizes)."""
-    arguments = layer_values(locals())
+    values = layer_values(layer, input, options)
     target = output_target(output)
-    from convinspect.api import run_solve
-    from convinspect.core.solve import SOLVE_SCHEMA
-    from convinspect.output import check_output, write
 
-    def work(out: Format) -> int:
+    def work(out: Any) -> int:
         check_output(target, option="output_file")
-        result = run_solve(arguments, output_shape, max_kernel=max_kernel, max_stride=max_stride,
-                           max_dilation=max_dilation, limit=limit)  # fmt: skip
+        result = api.run_solve(values, output_shape, max_kernel=max_kernel, max_stride=max_stride,
+                               max_dilation=max_dilation, limit=limit)  # fmt: skip
         write(result, out, target, diagram=explain)
-        if not result.solutions:
-            say("convinspect: no solution within the bounds")
-        return result.exit_code
+        return verdict(result, out, target)
 
-    _run(fmt, SOLVE_FORMATS, SOLVE_SCHEMA, work)
-
-
-MODEL = "Model"
+    _run("solve", fmt, work)
 
 
 @app.command()
@@ -767,99 +611,26 @@ def model(
 ) -> None:
     """Every layer of a Keras model: output shapes, parameters, MACs, memory and receptive fields."""
     target = output_target(output)
-    from convinspect.api import inspect_layer, inspect_model
-    from convinspect.core.expectations import parse_expectations, with_checks
-    from convinspect.core.model import SCHEMA as MODEL_SCHEMA
-    from convinspect.core.modelcheck import ModelResult, compare, evaluate, find_row, read_snapshot, snapshot_text
-    from convinspect.output import check_output, write, write_atomically
-    from convinspect.render.model import runtime_warning as model_runtime_warning
-    from convinspect.render.words import check_text
+    expect = {"expect_params": expect_params, "max_params": max_params, "max_macs": max_macs,
+              "expect_runs": expect_runs or None}  # fmt: skip
+    from convinspect.output import check_snapshot, write_snapshot
 
-    def work(out: Format) -> int:
-        from convinspect.engines.sources import input_files
-
-        inputs = [*input_files(source, imports or ()), *([] if against is None else [against])]
+    def work(out: Any) -> int:
+        inputs = api.model_inputs(source, imports or (), against)
         check_output(target, inputs)
-        if snapshot is not None:
-            if against is not None and os.path.realpath(snapshot) == os.path.realpath(against):
-                raise ConvinspectError(
-                    "is the --against baseline: writing it would replace the lock it is compared with (a rerun would "
-                    "then pass); write the new snapshot to another file", "snapshot")  # fmt: skip
-            check_output(snapshot, inputs, "snapshot")
-            if target is not None and os.path.realpath(snapshot) == os.path.realpath(target):
-                raise ConvinspectError("is the same file as --output; give them different names", "snapshot")
-        old = None
-        if against is not None:
-            old = read_snapshot(_read_text(against, "against"), against)
-        fold = None if depth is None else parse_int(depth, "depth", minimum=0, maximum=1000)
-        chosen = Engine.parse(engine, "engine")
-        with _model_progress(chosen) as progress:
-            report = inspect_model(source, engine=chosen, input=input, unsafe=unsafe, imports=imports or (),
-                                   load_weights=load_weights, progress=progress, backend=backend,
-                                   cpu_kernels=cpu_kernels)  # fmt: skip
-        if layer is not None:
-            if out is Format.CSV:
-                raise ConvinspectError("--layer shows a build report: use table, json, markdown or plain", "format")
-            row = find_row(report, layer)
-            if row.conv is None:
-                raise ConvinspectError(
-                    f"layer {shown(row.qualified)} is a {shown(row.class_name)}; --layer shows conv layers "
-                    "(the ten kinds `convinspect build` inspects)", "layer")  # fmt: skip
-            if expect_params or max_params or max_macs:
-                raise ConvinspectError("checks the whole model; with --layer only --expect-runs applies", "layer")
-            built = inspect_layer(row.conv, engine=chosen, cpu_kernels=cpu_kernels)
-            built = with_checks(built, parse_expectations({"expect_runs": expect_runs or None}))
-            write(built, out, target)
-            return _report_verdict(built, out, target)
-        if out is Format.PLAIN:
-            raise ConvinspectError("plain is a build report's format: give --layer NAME, or use table, json, "
-                                   "markdown or csv", "format")  # fmt: skip
-        expectations = {"expect_params": expect_params, "max_params": max_params, "max_macs": max_macs,
-                        "expect_runs": expect_runs or None}  # fmt: skip
-        checks = evaluate(report, expectations, {})
-        changes = None if old is None else compare(old, report)
-        result = ModelResult(report, checks, changes, against, fold)
-        if snapshot is not None:
-            write_atomically(snapshot, snapshot_text(report), "snapshot")
+        check_snapshot(snapshot, against, target, inputs)
+        old = api.read_snapshot(against)
+        keras = engine.strip().lower() != "analytic"  # a bad engine name is refused by the API, as typed
+        with progress("loading Keras", show=keras) as bar:
+            result = api.run_model(source, out, expect, engine=engine, input=input, unsafe=unsafe,
+                                   imports=imports or (), load_weights=load_weights, backend=backend,
+                                   cpu_kernels=cpu_kernels, depth=depth, layer=layer, against=against, old=old,
+                                   progress=bar.step if bar.shown else None)  # fmt: skip
+        write_snapshot(snapshot, result)
         write(result, out, target)
-        warning = model_runtime_warning(report)
-        if warning and (out in (Format.JSON, Format.CSV) or target is not None):  # the others carry it
-            say(f"convinspect: {warning}")
-        for failed in (c for c in checks if not c.ok):
-            say(f"convinspect: check failed: {check_text(failed)}")
-        if changes:
-            say(f"convinspect: {len(changes)} layer change(s) against {against}")
-        return EXIT_OK if result.ok else EXIT_CHECK_FAILED
+        return verdict(result, out, target)
 
-    _run(fmt, (*MODEL_FORMATS, Format.PLAIN), MODEL_SCHEMA, work)
-
-
-def _read_text(path: str, option: str) -> str:
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            return handle.read(64 * 2**20)
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConvinspectError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}", option) from None
-
-
-@contextlib.contextmanager
-def _model_progress(engine: Engine) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A progress bar on a terminal's stderr while the Keras engine builds and reads a model."""
-    if engine is Engine.ANALYTIC or not stderr_is_terminal():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from convinspect.streams import messages
-
-    with Progress(console=Console(file=messages()), transient=True) as bar:
-        task = bar.add_task("loading Keras", total=None)
-
-        def update(what: str, done: int, total: int) -> None:
-            bar.update(task, description=what, completed=done, total=total or None)
-
-        yield update
+    _run("model", fmt, work)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from convinspect.core.text import inert
+from convinspect.core.vocab.text import inert
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 

@@ -6,16 +6,18 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from convinspect.core import arithmetic, story
-from convinspect.core.choices import Engine
-from convinspect.core.cost import layer_cost
-from convinspect.core.graph import Shape, parse_model
-from convinspect.core.measures import measure
-from convinspect.core.model import ModelReport, unbuilt_rows, walk, with_input
-from convinspect.core.report import Report, Variable
-from convinspect.core.runtime import CpuKernels, KernelChoice, choose_kernels
-from convinspect.core.spec import LayerSpec
-from convinspect.core.sweep import SweepRow
+from convinspect.core.commands.sweep import SweepRow
+from convinspect.core.layer import arithmetic, story
+from convinspect.core.layer.cost import layer_cost
+from convinspect.core.layer.measures import measure
+from convinspect.core.layer.report import Report
+from convinspect.core.layer.runtime import CpuKernels, KernelChoice, choose_kernels
+from convinspect.core.layer.spec import LayerSpec
+from convinspect.core.layer.variables import Variable
+from convinspect.core.model.graph import Shape, parse_model
+from convinspect.core.model.report import ModelReport
+from convinspect.core.model.walk import unbuilt_rows, walk, with_input
+from convinspect.core.vocab.choices import Engine
 from convinspect.engines.machine import this_machine
 from convinspect.version import __version__
 
@@ -33,7 +35,7 @@ def inspect(spec: LayerSpec, explain: bool = False, cpu_kernels: CpuKernels = Cp
     """What Keras would report for `spec`, computed from the hyperparameters."""
     output_shape = arithmetic.output_shape(spec)
     variables = tuple(
-        Variable(name, f"{spec.name}/{name}", shape, spec.variable_dtype)
+        Variable(name, shape, spec.variable_dtype, path=f"{spec.name}/{name}")
         for name, shape in arithmetic.variable_shapes(spec)
     )
     measures = measure(

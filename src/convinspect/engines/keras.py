@@ -12,27 +12,29 @@ import os
 import sys
 from typing import Any
 
-from convinspect.core import arithmetic, story
-from convinspect.core.choices import Engine, Forward
-from convinspect.core.config import LayerConfig
-from convinspect.core.forward import DEFAULT_BUDGET, choose_forward, pass_bytes
-from convinspect.core.geometry import effective_kernel
-from convinspect.core.layouts import Layout
-from convinspect.core.measures import measure
-from convinspect.core.report import Report, Step, Variable
-from convinspect.core.runtime import (
+from convinspect.core.layer import arithmetic, story
+from convinspect.core.layer.config import LayerConfig
+from convinspect.core.layer.forward import DEFAULT_BUDGET, choose_forward, pass_bytes
+from convinspect.core.layer.geometry import effective_kernel
+from convinspect.core.layer.layouts import Layout
+from convinspect.core.layer.measures import measure
+from convinspect.core.layer.report import Report, Step
+from convinspect.core.layer.runtime import (
     DTYPE_FEATURES,
     ENV,
     CpuKernels,
     KernelChoice,
+    Rule,
     Runtime,
     choose_kernels,
     observed_failure,
 )
-from convinspect.core.spec import LayerSpec
-from convinspect.core.text import shown
-from convinspect.core.units import human_bytes
-from convinspect.core.verify import Verification, tolerance
+from convinspect.core.layer.spec import LayerSpec
+from convinspect.core.layer.variables import Variable
+from convinspect.core.layer.verify import Verification, tolerance
+from convinspect.core.vocab.choices import Engine, Forward
+from convinspect.core.vocab.text import shown
+from convinspect.core.vocab.units import human_bytes
 from convinspect.engines.machine import set_switch, switch_was_set, this_machine
 from convinspect.errors import BackendError, InvalidInput
 from convinspect.version import __version__
@@ -388,7 +390,7 @@ def _failure(message: str, backend: str, cpu: KernelChoice | None) -> Runtime:
     runtime = observed_failure(message, cpu)
     if backend == "tensorflow":
         return runtime
-    return dataclasses.replace(runtime, backend=backend, rule="backend")
+    return dataclasses.replace(runtime, backend=backend, rule=Rule.BACKEND)
 
 
 def _constructed(layer: Any) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Configurations are deserialized with Keras' safe mode on (a Lambda's bytecode is refused)
 unless the user passes --unsafe. Builders and applications are code the user named, and run.
-The rows come from the same walk as the analytic engine's (core/model.py), fed with what the
+The rows come from the same walk as the analytic engine's (core/model/walk.py), fed with what the
 real model observed, so bookkeeping (shared layers, nested models, totals) is the same code.
 """
 
@@ -19,21 +19,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from convinspect.core.choices import Engine
-from convinspect.core.graph import Shape, override_input, parse_model
-from convinspect.core.model import (
-    Key,
-    LayerRow,
-    ModelReport,
-    Observed,
-    Params,
-    check_size,
-    unbuilt_rows,
-    walk,
-    with_input,
-)
-from convinspect.core.sizing import Weight
-from convinspect.core.text import shown
+from convinspect.core.layer.variables import Params, Variable
+from convinspect.core.model.graph import Shape, override_input, parse_model
+from convinspect.core.model.report import Key, LayerRow, ModelReport, Observed
+from convinspect.core.model.walk import check_size, unbuilt_rows, walk, with_input
+from convinspect.core.vocab.choices import Engine
+from convinspect.core.vocab.text import shown
 from convinspect.engines.keras import load
 from convinspect.engines.sources import Source, SourceKind
 from convinspect.errors import BackendError, InvalidInput, Terminated
@@ -299,16 +290,16 @@ def _shape(shape: Any) -> Shape:
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def _weights(keras: Any, layer: Any, variables: Sequence[Any] | None = None) -> tuple[Weight, ...]:
+def _weights(keras: Any, layer: Any, variables: Sequence[Any] | None = None) -> tuple[Variable, ...]:
     """`layer`'s variables (or those of `variables`, which it holds) as the report's weights."""
     trainable = {id(v) for v in layer.trainable_weights}
     return tuple(
-        Weight(v.name, tuple(int(d) for d in v.shape), id(v) in trainable, keras.backend.standardize_dtype(v.dtype))
+        Variable(v.name, tuple(int(d) for d in v.shape), keras.backend.standardize_dtype(v.dtype), id(v) in trainable)
         for v in (layer.weights if variables is None else variables)
     )
 
 
-def _own_weights(keras: Any, model: Any) -> tuple[Weight, ...]:
+def _own_weights(keras: Any, model: Any) -> tuple[Variable, ...]:
     """Variables the model holds itself (model.add_weight), outside every layer it contains."""
     inside = {id(v) for layer in model._flatten_layers(include_self=False) for v in layer.weights}
     return _weights(keras, model, [v for v in model.weights if id(v) not in inside])
@@ -396,7 +387,7 @@ def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, 
         rows = tuple(walk(graph, shapes, found))  # type: ignore[arg-type]
         own = _own_weights(keras, model)
         if own:  # on a row of their own, after the layers: Keras' summary() counts them too
-            params = Params(sum(w.size for w in own if w.trainable), sum(w.size for w in own if not w.trainable))
+            params = Params.of(own)
             rows += (LayerRow("(own variables)", graph.class_name, (), 0, 1, (), (), own, params),)
         counted = sum(len(row.weights) for row in rows)
         if counted != len(model.weights):

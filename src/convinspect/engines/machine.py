@@ -3,7 +3,7 @@
 Linux: /proc/cpuinfo (the kernel's names for the CPU features TensorFlow tests with CPUID;
 the first processor's, as every core of a machine has the same). macOS: `sysctl` for the
 CPU's name only (TensorFlow's macOS builds have no oneDNN, so no feature decides anything
-there). Elsewhere the features are unknown, and core/runtime.py says what it assumed.
+there). Elsewhere the features are unknown, and core/layer/runtime.py says what it assumed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import platform
 import subprocess
 
-from convinspect.core.runtime import ENV, Machine
+from convinspect.core.layer.runtime import ENV, Machine
 
 CPUINFO = "/proc/cpuinfo"
 _NEOVERSE_V1 = ("0x41", "0xd40")  # Arm's implementer code, and the Neoverse V1 part number

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from convinspect.core.choices import DataFormat
-from convinspect.core.families import Family
-from convinspect.core.geometry import effective_kernel, forward_pads
-from convinspect.core.spec import LayerSpec
+from convinspect.core.layer.families import Family
+from convinspect.core.layer.geometry import effective_kernel, forward_pads
+from convinspect.core.layer.spec import LayerSpec
+from convinspect.core.vocab.choices import DataFormat
 
 
 def _windows(x: Any, spec: LayerSpec, out: tuple[int, ...]) -> list[tuple[tuple[int, ...], Any]]:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convinspect.core.choices import Choice
-from convinspect.core.text import shown
+from convinspect.core.vocab.choices import Choice
+from convinspect.core.vocab.text import shown
 from convinspect.errors import BackendError, InvalidInput
 
 MAX_CONFIG_BYTES = 256 * 2**20  # like spec files: a configuration larger than this is refused

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from convinspect.core.checkrun import CheckRun, EntryResult, Tally
-from convinspect.core.report import Report
+from convinspect.core.checks.checkrun import CheckRun, EntryResult, Tally
+from convinspect.core.layer.report import Report
 from convinspect.render import words
 from convinspect.render.words import inert
 

@@ -7,17 +7,19 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convinspect.core.conformance import BackendRun, Conformance
-from convinspect.core.runtime import KernelSet
-from convinspect.core.text import inert
+from convinspect.core.commands.conformance import BackendRun, Conformance, RunStatus
+from convinspect.core.layer.runtime import KernelSet
+from convinspect.core.vocab.text import inert
 from convinspect.render.words import shape_text
 
 HEADER = ("backend", "runs", "output", "variables", "verify")
 
 
 def _cells(run: BackendRun) -> list[str]:
-    if run.report is None:
-        state = run.error if run.status == "missing" else run.status + (f": {run.error}" if run.error else "")
+    if not run.built:
+        state = (
+            run.error if run.status is RunStatus.MISSING else f"{run.status}" + (f": {run.error}" if run.error else "")
+        )
         return [run.backend, "", "", "", inert(state or "")]
     variables = ", ".join(f"{inert(name)} {'×'.join(map(str, shape))}" for name, shape in run.variables or [])
     verify = run.verify

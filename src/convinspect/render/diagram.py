@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import pairwise
 
-from convinspect.core.geometry import AxisGeometry
+from convinspect.core.layer.geometry import AxisGeometry
 
 CELL = 2  # characters per cell
 MAX_CELLS = 32  # visible cells per diagram

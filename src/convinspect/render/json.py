@@ -7,12 +7,13 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from convinspect.core.checkrun import CHECK_SCHEMA, CheckRun, EntryResult, Tally
-from convinspect.core.conformance import Conformance
-from convinspect.core.modelcheck import ModelResult
-from convinspect.core.report import REPORT_SCHEMA, Report
-from convinspect.core.sweep import Sweep
-from convinspect.core.text import inert_json
+from convinspect.core.checks.checkrun import CHECK_SCHEMA, CheckRun, EntryResult, Tally
+from convinspect.core.checks.results import ModelResult
+from convinspect.core.commands.conformance import Conformance
+from convinspect.core.commands.solve import SolveResult
+from convinspect.core.commands.sweep import Sweep
+from convinspect.core.layer.report import REPORT_SCHEMA, Report
+from convinspect.core.vocab.text import inert_json
 from convinspect.errors import ConvinspectError
 from convinspect.render import words
 
@@ -121,4 +122,8 @@ def _entry_report(report: Report | ModelResult) -> dict[str, Any]:
 
 
 def conformance_json(result: Conformance) -> str:
+    return dumps(result.to_dict())
+
+
+def solve_json(result: SolveResult) -> str:
     return dumps(result.to_dict())

@@ -10,10 +10,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convinspect.core.model import LayerRow, ModelReport, ReceptiveField
-from convinspect.core.modelcheck import Change, ModelResult
-from convinspect.core.runtime import Runtime
-from convinspect.core.text import inert
+from convinspect.core.checks.results import ModelResult
+from convinspect.core.checks.snapshot import Change
+from convinspect.core.layer.runtime import Rule, Runtime
+from convinspect.core.model.report import LayerRow, ModelReport, ReceptiveField
+from convinspect.core.vocab.text import inert
 from convinspect.render.words import check_text, human_bytes, md_code, thousands, value_text
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
@@ -116,7 +117,7 @@ def runtime_warning(report: ModelReport) -> str | None:
     runtime = report.runtime
     if runtime is None or runtime.runs:
         return None
-    by_rule: dict[str, list[str]] = {}
+    by_rule: dict[Rule, list[str]] = {}
     for key, rule in runtime.refused:
         by_rule.setdefault(rule, []).append(key)
     convs = sum(1 for row in report.rows if row.conv is not None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from convinspect.core.report import Report
+from convinspect.core.layer.report import Report
 from convinspect.render import story, words
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from convinspect.core.geometry import layer_geometry
-from convinspect.core.solve import Solution, SolveResult
+from convinspect.core.commands.solve import Solution, SolveResult
+from convinspect.core.layer.geometry import layer_geometry
 from convinspect.render.words import geometry_formula, md_code, shape_text
 
 RANKING = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from convinspect.core.choices import Forward
-from convinspect.core.report import Report
+from convinspect.core.layer.report import Report
+from convinspect.core.vocab.choices import Forward
 from convinspect.render.words import inert, shape_text, tuple_text
 
 

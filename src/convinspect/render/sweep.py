@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from convinspect.core.story import constructor
-from convinspect.core.sweep import Sweep
-from convinspect.core.text import inert
+from convinspect.core.commands.sweep import Sweep
+from convinspect.core.layer.story import constructor
+from convinspect.core.vocab.text import inert
 from convinspect.render import words
 from convinspect.render.story import call_text
 

@@ -10,7 +10,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from convinspect.core.report import Report
+from convinspect.core.layer.report import Report
 from convinspect.render import story, words
 
 

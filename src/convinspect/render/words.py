@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from convinspect.core.choices import Forward
-from convinspect.core.forward import ForwardChoice, Reason
-from convinspect.core.geometry import AxisGeometry
-from convinspect.core.layouts import Layout
-from convinspect.core.report import Report, Variable
-from convinspect.core.text import inert
-from convinspect.core.units import human_bytes, thousands
-from convinspect.core.verify import Verification
+from convinspect.core.layer.forward import ForwardChoice, Reason
+from convinspect.core.layer.geometry import AxisGeometry
+from convinspect.core.layer.layouts import Layout
+from convinspect.core.layer.report import Report
+from convinspect.core.layer.variables import Variable
+from convinspect.core.layer.verify import Verification
+from convinspect.core.vocab.choices import Forward
+from convinspect.core.vocab.text import inert
+from convinspect.core.vocab.units import human_bytes, thousands
 
 __all__ = ["human_bytes", "inert", "thousands"]
 

@@ -17,44 +17,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core import arithmetic
-from convinspect.core.choices import DataFormat, Padding
-from convinspect.core.cost import layer_cost
-from convinspect.core.dtypes import DTYPE_POLICIES
-from convinspect.core.families import conv_length
-from convinspect.core.geometry import effective_kernel, forward_pads
-from convinspect.core.graph import policy_name
-from convinspect.core.kinds import KINDS, Kind
-from convinspect.core.spec import ACTIVATIONS, UNSUPPORTED_ACTIVATIONS, LayerSpec, parse_spec
-from convinspect.core.text import shown
+from convinspect.core.layer import arithmetic
+from convinspect.core.layer.cost import layer_cost
+from convinspect.core.layer.families import conv_length
+from convinspect.core.layer.geometry import effective_kernel, forward_pads
+from convinspect.core.layer.kinds import KINDS, Kind
+from convinspect.core.layer.spec import ACTIVATIONS, UNSUPPORTED_ACTIVATIONS, LayerSpec, parse_spec
+from convinspect.core.layer.variables import Variable
+from convinspect.core.model.graph import policy_name
+from convinspect.core.vocab.choices import DataFormat, Padding
+from convinspect.core.vocab.dtypes import DTYPE_POLICIES, ITEMSIZE
+from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
 Shape = tuple[int | None, ...]
 Config = Mapping[str, Any]
-ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int8": 1, "int16": 2, "int32": 4,
-            "int64": 8, "uint8": 1, "bool": 1}  # fmt: skip
 
 
 class Unsizable(InvalidInput):
     """A layer class (or a configuration of it) the analytic engine has no rule for."""
-
-
-@dataclass(frozen=True)
-class Weight:
-    """One variable a layer creates."""
-
-    name: str
-    shape: tuple[int, ...]
-    trainable: bool
-    dtype: str
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def bytes(self) -> int:
-        return self.size * ITEMSIZE.get(self.dtype, 4)
 
 
 @dataclass(frozen=True)
@@ -71,7 +52,7 @@ class Window:
 @dataclass(frozen=True)
 class Sized:
     outputs: tuple[Shape, ...]
-    weights: tuple[Weight, ...] = ()
+    weights: tuple[Variable, ...] = ()
     macs: int | None = 0  # None: unknown, the input's spatial size is
     bias_adds: int | None = 0
     # Per axis of the first output: the window that produced it, or None when that axis mixes
@@ -225,7 +206,7 @@ def _conv(name: str, config: Config, inputs: Sequence[Shape], class_name: str) -
         output = tuple(None if axis in unknown else d for axis, d in enumerate(output))
     shapes = arithmetic.variable_shapes(spec)
     dtype = variable_dtype(policy, name)
-    weights = tuple(Weight(var, shape, True, dtype) for var, shape in shapes)
+    weights = tuple(Variable(var, shape, dtype) for var, shape in shapes)
     cost = layer_cost(spec.kind.recipe, spec.data_format, spec.input_shape, arithmetic.output_shape(spec),
                       dict(shapes), spec.config.use_bias)  # fmt: skip
     macs, bias_adds = (None, None) if unknown else (cost.macs, cost.bias_adds)
@@ -255,9 +236,9 @@ def _dense(name: str, config: Config, inputs: Sequence[Shape], class_name: str) 
         raise InvalidInput(f"layer {shown(name)} (Dense) needs a known last axis, got {_show(shape)}")
     dtype = variable_dtype(_policy(config), name)
     use_bias = config.get("use_bias", True) is not False
-    weights = [Weight("kernel", (shape[-1], units), True, dtype)]
+    weights = [Variable("kernel", (shape[-1], units), dtype)]
     if use_bias:
-        weights.append(Weight("bias", (units,), True, dtype))
+        weights.append(Variable("bias", (units,), dtype))
     output = (*shape[:-1], units)
     rows = math.prod(1 if d is None else d for d in shape[:-1])  # an unknown batch counts one example
     windows = (*identity_windows(shape)[:-1], None)
@@ -331,13 +312,13 @@ def _batch_norm(name: str, config: Config, inputs: Sequence[Shape], class_name: 
     dtype = variable_dtype(_policy(config), name)
     weights = []
     if config.get("scale", True) is not False:
-        weights.append(Weight("gamma", dims, True, dtype))
+        weights.append(Variable("gamma", dims, dtype))
     if config.get("center", True) is not False:
-        weights.append(Weight("beta", dims, True, dtype))
+        weights.append(Variable("beta", dims, dtype))
     names = ["moving_mean", "moving_variance"]
     if config.get("renorm"):
         names += ["moving_stddev", "renorm_mean", "renorm_stddev"]
-    weights += [Weight(n, dims, False, dtype) for n in names]
+    weights += [Variable(n, dims, dtype, False) for n in names]
     return Sized((shape,), tuple(weights), windows=identity_windows(shape))
 
 
@@ -350,9 +331,9 @@ def _layer_norm(name: str, config: Config, inputs: Sequence[Shape], class_name: 
     rms = config.get("rms_scaling", False) is True or class_name == "RMSNormalization"
     weights = []
     if config.get("scale", True) is not False or rms:
-        weights.append(Weight("gamma" if class_name != "RMSNormalization" else "scale", dims, True, dtype))
+        weights.append(Variable("gamma" if class_name != "RMSNormalization" else "scale", dims, dtype))
     if config.get("center", True) is not False and not rms:
-        weights.append(Weight("beta", dims, True, dtype))
+        weights.append(Variable("beta", dims, dtype))
     # Normalising over an axis mixes all of its cells.
     windows = tuple(None if a in axis else w for a, w in enumerate(identity_windows(shape)))
     return Sized((shape,), tuple(weights), windows=windows)
@@ -364,11 +345,11 @@ def _normalization(name: str, config: Config, inputs: Sequence[Shape], class_nam
     raw_axis = config.get("axis", -1)
     axis = () if raw_axis is None else _axes(raw_axis, len(shape), name)
     dims = _known(shape, axis, name)
-    weights: tuple[Weight, ...] = ()
+    weights: tuple[Variable, ...] = ()
     if config.get("mean") is None:  # statistics to be adapted live in variables; given ones are constants
         dtype = variable_dtype(_policy(config), name)
-        weights = (Weight("mean", dims, False, dtype), Weight("variance", dims, False, dtype),
-                   Weight("count", (), False, "int64"))  # fmt: skip
+        weights = (Variable("mean", dims, dtype, False), Variable("variance", dims, dtype, False),
+                   Variable("count", (), "int64", False))  # fmt: skip
     return Sized((shape,), weights, windows=identity_windows(shape))
 
 
@@ -380,7 +361,7 @@ def _prelu(name: str, config: Config, inputs: Sequence[Shape], class_name: str) 
     dims = [1 if (i + 1) in shared else d for i, d in enumerate(shape[1:])]
     if any(d is None for d in dims):
         raise InvalidInput(f"layer {shown(name)}: PReLU needs known axes, got {_show(shape)}")
-    weight = Weight("alpha", tuple(dims), True, variable_dtype(_policy(config), name))  # type: ignore[arg-type]
+    weight = Variable("alpha", tuple(dims), variable_dtype(_policy(config), name))  # type: ignore[arg-type]
     return Sized((shape,), (weight,), windows=identity_windows(shape))
 
 
@@ -389,7 +370,7 @@ def _layer_scale(name: str, config: Config, inputs: Sequence[Shape], class_name:
     dim = config.get("projection_dim")
     if type(dim) is not int or dim < 1:
         raise InvalidInput(f"layer {shown(name)}: projection_dim is {shown(dim)}")
-    weight = Weight("gamma", (dim,), True, variable_dtype(_policy(config), name))
+    weight = Variable("gamma", (dim,), variable_dtype(_policy(config), name))
     return Sized((inputs[0],), (weight,), windows=identity_windows(inputs[0]))
 
 
@@ -594,8 +575,8 @@ def size_layer(name: str, class_name: str, config: Config, inputs: Sequence[Shap
     sized = found(name, config, inputs, class_name)
     # Keras' variables and tensors are int64-indexed: larger counts are refused, not reported
     for weight in sized.weights:
-        arithmetic.fits_int64(weight.size, f"layer {shown(name)}'s {weight.name}")
-    arithmetic.fits_int64(sum(w.size for w in sized.weights), f"layer {shown(name)}'s parameters")
+        arithmetic.fits_int64(weight.params, f"layer {shown(name)}'s {weight.name}")
+    arithmetic.fits_int64(sum(w.params for w in sized.weights), f"layer {shown(name)}'s parameters")
     for output in sized.outputs:
         arithmetic.fits_int64(math.prod(d for d in output if d is not None), f"layer {shown(name)}'s output")
     return sized

@@ -10,16 +10,16 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from convinspect.core.choices import DataFormat, Padding
-from convinspect.core.config import LayerConfig, keras_name
-from convinspect.core.dtypes import DTYPE_POLICIES
-from convinspect.core.kinds import Kind, get_kind
-from convinspect.core.text import shown
+from convinspect.core.layer.config import LayerConfig, keras_name
+from convinspect.core.layer.kinds import Kind, get_kind
+from convinspect.core.vocab.choices import DataFormat, Padding
+from convinspect.core.vocab.dtypes import DTYPE_POLICIES
+from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
 INT64_MAX = 2**63 - 1
@@ -389,3 +389,40 @@ def parse_spec(values: Mapping[str, object]) -> LayerSpec:
     if any("\ud800" <= char <= "\udfff" for char in name):  # bytes that were not UTF-8, in a file or argv
         raise InvalidInput(f"a layer name must be valid Unicode text; got {shown(name)}", "name")
     return LayerSpec(kind=kind, config=LayerConfig(**resolved), input_shape=input_shape, name=name)
+
+
+def flags(spec: LayerSpec, every: bool = False) -> list[str]:
+    """The `convinspect build` options that rebuild `spec`: those off their default, or `every` one."""
+    c = spec.config
+
+    def listed(values: Sequence[int | None]) -> str:
+        return ",".join("?" if v is None else str(v) for v in values)
+
+    def short(values: Sequence[int]) -> str:  # one value for every axis, when they are equal
+        return listed([values[0]] if len(set(values)) == 1 else values)
+
+    out = ["--layer", spec.kind.key]
+    if c.filters is not None:
+        out += ["--filters", str(c.filters)]
+    out += ["--kernel", short(c.kernel_size)]
+    for option, values in (("--strides", c.strides), ("--dilation", c.dilation_rate)):
+        if every or set(values) != {1}:
+            out += [option, short(values)]
+    if every or c.padding != Padding.VALID:
+        out += ["--padding", str(c.padding)]
+    if c.output_padding is not None:
+        out += ["--output-padding", listed(c.output_padding)]
+    for option, value in (("--groups", c.groups), ("--depth-multiplier", c.depth_multiplier)):
+        if value is not None and (every or value != 1):
+            out += [option, str(value)]
+    if every or c.data_format != DataFormat.CHANNELS_LAST:
+        out += ["--data-format", str(c.data_format)]
+    if every or c.activation != "linear":
+        out += ["--activation", c.activation]
+    if not c.use_bias:
+        out.append("--no-bias")
+    if every or c.dtype != "float32":
+        out += ["--dtype", c.dtype]
+    if every or spec.name != spec.kind.default_name:
+        out += ["--name", spec.name]
+    return [*out, "--input", listed(spec.input_shape)]

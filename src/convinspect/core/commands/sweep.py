@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core.choices import Engine
-from convinspect.core.cost import Cost
-from convinspect.core.runtime import KernelChoice
-from convinspect.core.spec import LayerSpec
+from convinspect.core.layer.cost import Cost
+from convinspect.core.layer.runtime import KernelChoice
+from convinspect.core.layer.spec import LayerSpec
+from convinspect.core.vocab.choices import Engine
 
 SWEEP_SCHEMA = "convinspect.sweep/1"
 

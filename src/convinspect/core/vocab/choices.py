@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import TypeVar
 
-from convinspect.core.text import shown
+from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
 C = TypeVar("C", bound="Choice")
@@ -19,6 +19,9 @@ class Choice(str, Enum):
 
     def __format__(self, spec: str) -> str:
         return format(str(self.value), spec)
+
+    def __hash__(self) -> int:  # equal to its value, so a member and its string are one dictionary key
+        return hash(self.value)
 
     @classmethod
     def parse(cls: type[C], raw: object, option: str, allowed: tuple[C, ...] | None = None) -> C:
@@ -52,14 +55,6 @@ class Format(Choice):
     JUNIT = "junit"
     GITHUB = "github"
     CSV = "csv"
-
-
-# The formats of each kind of result.
-REPORT_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.PLAIN)
-CHECK_FORMATS = (Format.TABLE, Format.JSON, Format.JUNIT, Format.GITHUB, Format.MARKDOWN)
-SWEEP_FORMATS = (Format.TABLE, Format.JSON, Format.CSV)
-MODEL_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.CSV)
-SOLVE_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN)
 
 
 class Padding(Choice):

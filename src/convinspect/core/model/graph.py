@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core.text import shown
+from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
 Shape = tuple[int | None, ...]

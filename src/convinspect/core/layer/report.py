@@ -2,72 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from convinspect.core.choices import Engine
-from convinspect.core.config import LayerConfig
-from convinspect.core.dtypes import ITEMSIZE
-from convinspect.core.forward import ForwardChoice
-from convinspect.core.kinds import Kind
-from convinspect.core.measures import Measures
-from convinspect.core.runtime import Runtime
-from convinspect.core.verify import Verification
+from convinspect.core.layer.config import LayerConfig
+from convinspect.core.layer.forward import ForwardChoice
+from convinspect.core.layer.kinds import Kind
+from convinspect.core.layer.measures import Measures
+from convinspect.core.layer.runtime import Runtime
+from convinspect.core.layer.variables import Params, Variable
+from convinspect.core.layer.verify import Verification
+from convinspect.core.vocab.choices import Engine
 
 REPORT_SCHEMA = "convinspect.report/1"
 Shape = tuple[int | None, ...]
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One variable of a layer, as Keras created it (or would)."""
-
-    name: str  # kernel | bias | depthwise_kernel | pointwise_kernel
-    path: str  # e.g. "conv2d/kernel"
-    shape: tuple[int, ...]
-    dtype: str
-    trainable: bool = True
-
-    @property
-    def params(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def bytes(self) -> int:
-        return self.params * ITEMSIZE[self.dtype]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "path": self.path,
-            "shape": list(self.shape),
-            "dtype": self.dtype,
-            "trainable": self.trainable,
-            "params": self.params,
-            "bytes": self.bytes,
-        }
-
-
-@dataclass(frozen=True)
-class Params:
-    trainable: int
-    non_trainable: int
-    bytes: int
-
-    @property
-    def total(self) -> int:
-        return self.trainable + self.non_trainable
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "trainable": self.trainable,
-            "non_trainable": self.non_trainable,
-            "total": self.total,
-            "bytes": self.bytes,
-        }
 
 
 @dataclass(frozen=True)
@@ -131,12 +81,7 @@ class Report:
 
     @property
     def params(self) -> Params:
-        variables = self.variables_after
-        return Params(
-            trainable=sum(v.params for v in variables if v.trainable),
-            non_trainable=sum(v.params for v in variables if not v.trainable),
-            bytes=sum(v.bytes for v in variables),
-        )
+        return Params.of(self.variables_after)
 
     def variable(self, name: str) -> Variable | None:
         return next((v for v in self.variables_after if v.name == name), None)

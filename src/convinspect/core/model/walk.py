@@ -1,7 +1,7 @@
 """A whole model's report: one row per layer call, in call order, and totals that equal Keras'.
 
-`walk()` runs a parsed configuration (core/graph.py) through the layer rules
-(core/sizing.py). The Keras engine runs the same walk with what the real model
+`walk()` runs a parsed configuration (core/model/graph.py) through the layer rules
+(core/model/sizing.py). The Keras engine runs the same walk with what the real model
 observed (output shapes and variables), so both engines share the bookkeeping:
 shared layers own their variables at their first call, nested models get a row
 of their own whose figures are the sum of their rows, and receptive fields are
@@ -11,30 +11,24 @@ carried from the model's input through every call.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from convinspect.core.choices import Engine
-from convinspect.core.graph import Graph, LayerDef, Ref
-from convinspect.core.runtime import RULES, KernelChoice
-from convinspect.core.sizing import ITEMSIZE, Sized, Unsizable, Weight, compute_dtype, size_layer
-from convinspect.core.spec import LayerSpec
-from convinspect.core.text import shown
+from convinspect.core.layer.variables import Params
+from convinspect.core.model.graph import Graph, LayerDef, Ref
+from convinspect.core.model.report import (
+    AxisField,
+    Key,
+    LayerRow,
+    Observed,
+    ReceptiveField,
+    Shape,
+    known_sum,
+)
+from convinspect.core.model.sizing import Sized, Unsizable, compute_dtype, size_layer
+from convinspect.core.vocab.dtypes import itemsize
+from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
-
-SCHEMA = "convinspect.model/1"
-Shape = tuple[int | None, ...]
-Key = tuple[tuple[str, ...], str, int]  # (containing models, layer name, call)
-
-
-@dataclass(frozen=True)
-class AxisField:
-    """Output cell i of an axis reads input cells start + i·jump … start + i·jump + size − 1."""
-
-    size: int
-    jump: int
-    start: int
 
 
 @dataclass(frozen=True)
@@ -47,253 +41,6 @@ class Field:
     @classmethod
     def input(cls, ndim: int) -> Field:
         return cls((None,) + (AxisField(1, 1, 0),) * (ndim - 1))
-
-
-@dataclass(frozen=True)
-class ReceptiveField:
-    """What a conv or pooling row reports: per spatial axis, or the whole input."""
-
-    whole: bool
-    axes: tuple[tuple[int, AxisField], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        axes = [{"axis": a, "size": f.size, "jump": f.jump, "start": f.start} for a, f in self.axes]
-        return {"whole_input": self.whole, "axes": axes}
-
-
-@dataclass(frozen=True)
-class Params:
-    trainable: int = 0
-    non_trainable: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.trainable + self.non_trainable
-
-    def __add__(self, other: Params) -> Params:
-        return Params(self.trainable + other.trainable, self.non_trainable + other.non_trainable)
-
-    def to_dict(self) -> dict[str, int]:
-        return {"trainable": self.trainable, "non_trainable": self.non_trainable, "total": self.total}
-
-
-@dataclass(frozen=True)
-class Observed:
-    """What the real model says about one call: its output shapes and (first call) its variables."""
-
-    outputs: tuple[Shape, ...]
-    weights: tuple[Weight, ...]
-
-
-@dataclass(frozen=True)
-class LayerRow:
-    name: str
-    class_name: str
-    path: tuple[str, ...]  # the nested models holding it, outermost first
-    call: int  # 0 for the first call of a layer
-    calls: int
-    inbound: tuple[str, ...]
-    outputs: tuple[Shape, ...] | None  # None: unbuilt
-    weights: tuple[Weight, ...]  # the variables this row owns (a shared layer's first call)
-    params: Params
-    macs: int | None = 0  # None: unknown (an input of unknown spatial size)
-    bias_adds: int | None = 0
-    activation_bytes: int | None = 0
-    receptive_field: ReceptiveField | None = None
-    container: bool = False  # a nested model; its figures sum its own rows
-    shared: bool = False  # its variables belong to an earlier row (a shared layer's, or a shared model's)
-    conv: LayerSpec | None = None
-    sized: bool = True  # False: the analytic rules do not know the class (Keras engine only)
-
-    @property
-    def depth(self) -> int:
-        return len(self.path)
-
-    @property
-    def qualified(self) -> str:
-        return "/".join((*self.path, self.name))
-
-    @property
-    def key(self) -> str:
-        """Unique within a report: the path, and `#call` for a shared layer's later calls."""
-        return self.qualified + (f"#{self.call}" if self.call else "")
-
-    @property
-    def output_shape(self) -> Shape | None:
-        return None if not self.outputs else self.outputs[0]
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "class": self.class_name,
-            "path": self.qualified,
-            "depth": self.depth,
-            "call": self.call,
-            "calls": self.calls,
-            "container": self.container,
-            "inbound": list(self.inbound),
-            "output_shape": None if self.output_shape is None else list(self.output_shape),
-            "params": self.params.to_dict(),
-            "macs": self.macs,
-            "bias_adds": self.bias_adds,
-            "activation_bytes": self.activation_bytes,
-            "receptive_field": None if self.receptive_field is None else self.receptive_field.to_dict(),
-            "variables": [
-                {"name": w.name, "shape": list(w.shape), "dtype": w.dtype, "trainable": w.trainable}
-                for w in self.weights
-            ],
-        }
-        if self.outputs is not None and len(self.outputs) > 1:
-            out["output_shapes"] = [list(s) for s in self.outputs]
-        return out
-
-
-@dataclass(frozen=True)
-class Totals:
-    params: Params
-    bytes_by_dtype: Mapping[str, int]
-    macs: int | None  # None when any layer's is unknown
-    bias_adds: int | None
-    activation_bytes: int | None
-
-    @property
-    def bytes(self) -> int:
-        return sum(self.bytes_by_dtype.values())
-
-    @property
-    def flops(self) -> int | None:
-        return None if self.macs is None or self.bias_adds is None else 2 * self.macs + self.bias_adds
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "params": self.params.to_dict(),
-            "bytes": self.bytes,
-            "bytes_by_dtype": dict(self.bytes_by_dtype),
-            "macs": self.macs,
-            "bias_adds": self.bias_adds,
-            "flops": self.flops,
-            "activation_bytes": self.activation_bytes,
-        }
-
-
-def totals(rows: Sequence[LayerRow]) -> Totals:
-    leaves = [row for row in rows if not row.container]
-    by_dtype: dict[str, int] = {}
-    for row in leaves:
-        for weight in row.weights:
-            by_dtype[weight.dtype] = by_dtype.get(weight.dtype, 0) + weight.bytes
-    return Totals(
-        params=sum((row.params for row in leaves), Params()),
-        bytes_by_dtype=by_dtype,
-        macs=known_sum(row.macs for row in leaves),
-        bias_adds=known_sum(row.bias_adds for row in leaves),
-        activation_bytes=known_sum(row.activation_bytes for row in leaves),
-    )
-
-
-def known_sum(values: Iterable[int | None]) -> int | None:
-    """The sum, or None when any term is unknown."""
-    total = 0
-    for value in values:
-        if value is None:
-            return None
-        total += value
-    return total
-
-
-@dataclass(frozen=True)
-class ModelRuntime:
-    """Whether TensorFlow's CPU kernels run each conv layer, predicted from its configuration with the
-    rules of core/runtime.py (nothing in a model is run eagerly), and the kernel set of each dtype."""
-
-    kernels: Mapping[str, KernelChoice]  # per compute dtype of the model's conv layers
-    refused: tuple[tuple[str, str], ...]  # (row key, rule) of each conv call the kernels refuse
-
-    @property
-    def runs(self) -> bool:
-        return not self.refused
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "runs": self.runs,
-            "kernels": {dtype: choice.to_dict() for dtype, choice in self.kernels.items()},
-            "refused": [{"layer": key, "rule": rule, "reason": RULES[rule][0]} for key, rule in self.refused],
-        }
-
-
-def model_runtime(rows: Iterable[LayerRow], choose: Callable[[str], KernelChoice]) -> ModelRuntime:
-    """The conv rows' verdicts, on the kernel set `choose` picks for each compute dtype."""
-    kernels: dict[str, KernelChoice] = {}
-    refused = []
-    for row in rows:
-        spec = row.conv
-        if spec is None:
-            continue
-        dtype = spec.compute_dtype
-        if dtype not in kernels:
-            kernels[dtype] = choose(dtype)
-        rule = spec.kind.recipe.cpu_rule(spec.config, spec.kind.rank, kernels[dtype].kernels)
-        if rule is not None:
-            refused.append((row.key, rule))
-    return ModelRuntime(kernels, tuple(refused))
-
-
-@dataclass(frozen=True)
-class ModelReport:
-    name: str
-    class_name: str
-    source: Mapping[str, Any]
-    engine: Engine
-    input_shapes: tuple[Shape | None, ...]
-    lazy: bool  # the configuration has no input shape: Keras creates no variables until it is built
-    built: bool  # False: lazy and no --input, so no shapes and no variables ("0 (unbuilt)" in summary())
-    variables_before: int  # variables the model holds as loaded, before --input builds it
-    rows: tuple[LayerRow, ...]
-    versions: Mapping[str, str | None]
-    agreed_with: Engine | None = None
-    runtime: ModelRuntime | None = None  # None: no conv layer is sized (an unbuilt model)
-    totals: Totals = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "totals", totals(self.rows))
-
-    @property
-    def batch_known(self) -> bool:
-        return all(shape is not None and shape[0] is not None for shape in self.input_shapes)
-
-    @property
-    def variable_count(self) -> int:
-        return sum(len(row.weights) for row in self.rows)
-
-    @property
-    def shared(self) -> tuple[LayerRow, ...]:
-        """The first row of each layer called more than once."""
-        return tuple(row for row in self.rows if row.calls > 1 and row.call == 0)
-
-    def row(self, name: str) -> LayerRow | None:
-        for row in self.rows:
-            if name in (row.name, row.qualified, row.key):
-                return row
-        return None
-
-    def to_dict(self) -> dict[str, Any]:
-        inputs = [None if s is None else list(s) for s in self.input_shapes]
-        return {
-            "schema": SCHEMA,
-            "model": {"name": self.name, "class": self.class_name},
-            "source": dict(self.source),
-            "engine": str(self.engine),
-            "agreed_with": None if self.agreed_with is None else str(self.agreed_with),
-            "input_shape": inputs[0] if len(inputs) == 1 else inputs,
-            "lazy": self.lazy,
-            "built": self.built,
-            "per_example": not self.batch_known,
-            "variables_before": self.variables_before,
-            "layers": [row.to_dict() for row in self.rows],
-            "totals": self.totals.to_dict(),
-            "runtime": None if self.runtime is None else self.runtime.to_dict(),
-            "versions": dict(self.versions),
-        }
 
 
 # -- the walk ---------------------------------------------------------------------------
@@ -368,8 +115,8 @@ def _bytes(shapes: Sequence[Shape], policy: str) -> int | None:
     """Output bytes (an unknown batch counts one example; any other unknown size: unknown)."""
     if any(d is None for shape in shapes for d in shape[1:]):
         return None
-    itemsize = ITEMSIZE.get(compute_dtype(policy), 4)
-    return sum(math.prod(1 if d is None else d for d in shape) * itemsize for shape in shapes)
+    size = itemsize(compute_dtype(policy))
+    return sum(math.prod(1 if d is None else d for d in shape) * size for shape in shapes)
 
 
 def _needed(graph: Graph) -> set[tuple[str, int]]:
@@ -522,7 +269,9 @@ class _Walk:
         weights = sized.weights if first else ()
         if seen is None and not (trainable and layer.trainable):
             weights = tuple(replace(w, trainable=False) for w in weights)
-        params = Params(sum(w.size for w in weights if w.trainable), sum(w.size for w in weights if not w.trainable))
+        params = Params(
+            sum(w.params for w in weights if w.trainable), sum(w.params for w in weights if not w.trainable)
+        )
         field_ = _field(sized, inputs, sized.outputs[0]) if sized_ok else None
         self.rows.append(
             LayerRow(

@@ -18,13 +18,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from convinspect.core.choices import DataFormat
-from convinspect.core.dtypes import ITEMSIZE
-
-if TYPE_CHECKING:
-    from convinspect.core.families import Recipe
+from convinspect.core.vocab.choices import DataFormat
+from convinspect.core.vocab.dtypes import ITEMSIZE
 
 Shape = tuple[int | None, ...]
 
@@ -113,8 +110,16 @@ class Memory:
         }
 
 
+class CostTerms(Protocol):
+    """What a family's recipe (core/layer/families.py) tells the cost: the convolutions inside the layer."""
+
+    def cost_parts(
+        self, positions: int, inputs: int, out_channels: int, kernels: Mapping[str, tuple[int, ...]], bias_adds: int
+    ) -> list[CostPart]: ...
+
+
 def layer_cost(
-    recipe: Recipe,
+    recipe: CostTerms,
     data_format: DataFormat,
     input_shape: Shape,
     output_shape: Shape,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from convinspect.core.choices import DataFormat, Padding
-from convinspect.core.families import RECIPES, Family, Recipe
-from convinspect.core.text import shown
+from convinspect.core.layer.families import RECIPES, Family, Recipe
+from convinspect.core.vocab.choices import DataFormat, Padding
+from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
 _SPATIAL = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}

@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core.choices import Choice, Forward
-from convinspect.core.dtypes import ITEMSIZE
-from convinspect.core.geometry import effective_kernel, forward_pads
-from convinspect.core.spec import LayerSpec
-from convinspect.core.units import human_bytes
+from convinspect.core.layer.geometry import effective_kernel, forward_pads
+from convinspect.core.layer.spec import LayerSpec
+from convinspect.core.vocab.choices import Choice, Forward
+from convinspect.core.vocab.dtypes import ITEMSIZE
+from convinspect.core.vocab.units import human_bytes
 from convinspect.errors import InvalidInput
 
 DEFAULT_BUDGET = 256 * 2**20  # activation bytes an automatic eager pass may take

@@ -2,16 +2,16 @@
 
 Mirrors keras/src/layers/convolutional/* and keras/src/ops/operation_utils.py,
 but in Python integers, so sizes up to the int64 range come out exact. What
-differs between families is asked of the kind's recipe (core/families.py).
+differs between families is asked of the kind's recipe (core/layer/families.py).
 """
 
 from __future__ import annotations
 
 import math
 
-from convinspect.core.geometry import effective_kernel
-from convinspect.core.runtime import KernelChoice, Runtime, predicted
-from convinspect.core.spec import INT64_MAX, LayerSpec
+from convinspect.core.layer.geometry import effective_kernel
+from convinspect.core.layer.runtime import KernelChoice, Runtime, predicted
+from convinspect.core.layer.spec import INT64_MAX, LayerSpec
 from convinspect.errors import InvalidInput
 
 
@@ -35,7 +35,7 @@ def check_runnable(spec: LayerSpec, shape: tuple[int | None, ...]) -> None:
 
     - empty outputs (a transposed conv can compute a size of 0; Keras rejects it for valid convs);
     - element counts past int64.
-    What TensorFlow's kernels refuse although Keras accepts it is not invalid: see core/runtime.py.
+    What TensorFlow's kernels refuse although Keras accepts it is not invalid: see core/layer/runtime.py.
     """
     c = spec.config
     sizes = zip(spec.kind.spatial_axes, spec.data_format.spatial(shape), spec.spatial, c.kernel_size, c.dilation_rate)
@@ -60,7 +60,7 @@ def output_shape(spec: LayerSpec) -> tuple[int | None, ...]:
 
 def runtime(spec: LayerSpec, kernels: KernelChoice) -> Runtime:
     """Whether TensorFlow on the CPU runs this valid layer on the kernel set `kernels` chose, predicted
-    from the rules of core/runtime.py."""
+    from the rules of core/layer/runtime.py."""
     return predicted(spec.kind.recipe.cpu_rule(spec.config, spec.kind.rank, kernels.kernels), kernels)
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convinspect.core.expectations import EXPECTATION_KEYS
-from convinspect.core.spec import OPTION_NAMES
-from convinspect.core.text import shown
+from convinspect.core.checks.expectations import EXPECTATION_KEYS
+from convinspect.core.layer.spec import OPTION_NAMES
+from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
 ENTRY_KEYS = (*OPTION_NAMES, *EXPECTATION_KEYS, "verify", "cpu_kernels")

@@ -7,18 +7,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core.modelcheck import ModelResult
-from convinspect.core.report import Report
-from convinspect.core.specfile import Entry
+from convinspect.core.checks.results import ModelResult
+from convinspect.core.checks.specfile import Entry
+from convinspect.core.layer.report import Report
+from convinspect.core.vocab.choices import Choice
 from convinspect.errors import EXIT_BACKEND, EXIT_CHECK_FAILED, EXIT_INVALID, EXIT_OK
 
 CHECK_SCHEMA = "convinspect.check/1"
 
 
+class Status(Choice):
+    PASSED = "passed"
+    FAILED = "failed"
+    INVALID = "invalid"  # the entry or its file is wrong
+    ERROR = "error"  # TensorFlow (or the backend) failed
+
+
 @dataclass(frozen=True)
 class EntryResult:
     entry: Entry
-    status: str  # passed | failed | invalid (the entry or file is wrong) | error (TensorFlow failed)
+    status: Status
     report: Report | ModelResult | None = None
     error: str | None = None
 
@@ -29,7 +37,7 @@ class EntryResult:
             "entry": self.entry.index,
             "line": self.entry.line,
             "name": self.entry.label,
-            "status": self.status,
+            "status": str(self.status),
             "error": self.error,
             "checks": [] if self.report is None else [c.to_dict() for c in self.report.checks],
             "report": None if self.report is None or not with_report else self.report.to_dict(),
@@ -40,7 +48,7 @@ class Tally:
     """Counts of a run's statuses, kept as results stream past (see render/json.check_json_stream)."""
 
     def __init__(self, results: Iterable[EntryResult] = ()) -> None:
-        self.counts = {"passed": 0, "failed": 0, "invalid": 0, "error": 0}
+        self.counts = {status: 0 for status in Status}
         self.files: set[str] = set()
         for result in results:
             self.add(result)
@@ -50,20 +58,24 @@ class Tally:
         self.files.add(result.entry.file)
         return result
 
-    def count(self, status: str) -> int:
-        return self.counts[status]
+    def count(self, status: Status | str) -> int:
+        return self.counts[Status(status)]
 
     @property
     def exit_code(self) -> int:
         """3 when the environment failed, else 2 when a spec is wrong, else 1 when a check failed."""
-        if self.counts["error"]:
+        if self.counts[Status.ERROR]:
             return EXIT_BACKEND
-        if self.counts["invalid"]:
+        if self.counts[Status.INVALID]:
             return EXIT_INVALID
-        return EXIT_CHECK_FAILED if self.counts["failed"] else EXIT_OK
+        return EXIT_CHECK_FAILED if self.counts[Status.FAILED] else EXIT_OK
 
     def summary(self) -> dict[str, int]:
-        return {"total": sum(self.counts.values()), **self.counts, "exit_code": self.exit_code}
+        return {
+            "total": sum(self.counts.values()),
+            **{str(k): v for k, v in self.counts.items()},
+            "exit_code": self.exit_code,
+        }
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,7 @@ class CheckRun:
         """Counted once: the summary, the exit code and every renderer ask for it."""
         return Tally(self.results)
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status | str) -> int:
         return self.tally.count(status)
 
     @property

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core.choices import DataFormat, Padding
+from convinspect.core.vocab.choices import DataFormat, Padding
 
 # Option names that differ from Keras' argument names.
 KERAS_NAMES = {"kernel": "kernel_size", "dilation": "dilation_rate"}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convinspect.core.config import LayerConfig
-from convinspect.core.cost import Cost, Memory, layer_cost, layer_memory
-from convinspect.core.geometry import AxisGeometry, layer_geometry
-from convinspect.core.kinds import Kind
-from convinspect.core.layouts import Layout, bias_layout, torch_padding
+from convinspect.core.layer.config import LayerConfig
+from convinspect.core.layer.cost import Cost, Memory, layer_cost, layer_memory
+from convinspect.core.layer.geometry import AxisGeometry, layer_geometry
+from convinspect.core.layer.kinds import Kind
+from convinspect.core.layer.layouts import Layout, bias_layout, torch_padding
 
 Shape = tuple[int | None, ...]
 

@@ -3,7 +3,7 @@
 Each spatial axis is searched on its own (its output length depends on its own kernel,
 stride, dilation and output padding, and on the layer's one padding), then the axes are
 combined, best first, and every combination is judged by the same rules as `build`
-(core/arithmetic.py): strides with dilation, output_padding below strides, groups, and the
+(core/layer/arithmetic.py): strides with dilation, output_padding below strides, groups, and the
 even-kernel transposed `same` case that TensorFlow refuses.
 
 Ranking, the way a person chooses: no output_padding before output_padding, no dilation
@@ -22,14 +22,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from convinspect.core import arithmetic, story
-from convinspect.core.choices import DataFormat, Padding
-from convinspect.core.families import Family
-from convinspect.core.geometry import effective_kernel
-from convinspect.core.kinds import Kind
-from convinspect.core.runtime import KernelSet
-from convinspect.core.spec import LayerSpec, parse_spec
-from convinspect.core.text import shown
+from convinspect.core.layer import arithmetic, story
+from convinspect.core.layer.families import Family, too_short_to_map_back
+from convinspect.core.layer.geometry import effective_kernel
+from convinspect.core.layer.kinds import Kind
+from convinspect.core.layer.runtime import KernelSet, Rule
+from convinspect.core.layer.spec import LayerSpec, flags, parse_spec
+from convinspect.core.vocab.choices import DataFormat, Padding
+from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
 SOLVE_SCHEMA = "convinspect.solve/1"
@@ -39,7 +39,6 @@ MAX_LIMIT = 1000
 # settings reach an axis's target (a size-1 axis with `same` padding is reached by every setting).
 AXIS_CANDIDATES = {1: 10_000, 2: 150, 3: 30}
 _PADDING_ORDER = {Padding.SAME: 0, Padding.VALID: 1, Padding.CAUSAL: 2}
-_EVEN_SAME = "transpose_same_even_kernel"  # Keras accepts it, TensorFlow refuses it in every dtype
 
 
 @dataclass(frozen=True)
@@ -179,38 +178,7 @@ def keras_call(spec: LayerSpec) -> str:
 
 def command(spec: LayerSpec) -> str:
     """The `convinspect build` command for the same layer."""
-    c = spec.config
-
-    def listed(values: Sequence[int | None]) -> str:
-        return ",".join("?" if v is None else str(v) for v in values)
-
-    parts = ["convinspect build", f"--layer {spec.kind.key}"]
-    if c.filters is not None:
-        parts.append(f"--filters {c.filters}")
-    parts.append(f"--kernel {listed([_scalar(c.kernel_size)] if len(set(c.kernel_size)) == 1 else c.kernel_size)}")
-    for option, values, default in (("strides", c.strides, 1), ("dilation", c.dilation_rate, 1)):
-        if set(values) != {default}:
-            parts.append(f"--{option} {listed([values[0]] if len(set(values)) == 1 else values)}")
-    if c.padding != Padding.VALID:
-        parts.append(f"--padding {c.padding}")
-    if c.output_padding is not None:
-        parts.append(f"--output-padding {listed(c.output_padding)}")
-    if c.groups not in (None, 1):
-        parts.append(f"--groups {c.groups}")
-    if c.depth_multiplier not in (None, 1):
-        parts.append(f"--depth-multiplier {c.depth_multiplier}")
-    if c.data_format != DataFormat.CHANNELS_LAST:
-        parts.append(f"--data-format {c.data_format}")
-    if c.activation != "linear":
-        parts.append(f"--activation {shlex.quote(c.activation)}")
-    if not c.use_bias:
-        parts.append("--no-bias")
-    if c.dtype != "float32":
-        parts.append(f"--dtype {c.dtype}")
-    if spec.name != spec.kind.default_name:
-        parts.append(f"--name {shlex.quote(spec.name)}")
-    parts.append(f"--input {shlex.quote(listed(spec.input_shape))}")
-    return " ".join(parts)
+    return " ".join(["convinspect build", *(shlex.quote(flag) for flag in flags(spec))])
 
 
 # -- the search ----------------------------------------------------------------------------
@@ -252,18 +220,13 @@ def _axis_choices(
         else:
             pads = [None, *range(s)] if transposed else [None]
         for op in pads:
-            if (op is not None and op >= s) or _refused(transposed, padding, k, d, op):
+            if (op is not None and op >= s) or (transposed and too_short_to_map_back(padding, k, d, op)):
                 continue
             length = recipe.output_length(n, k, s, d, padding, op)
             if length > 0 and (target is None or length == target):
                 found.append(Axis(k, s, d, op, length))
     found.sort(key=lambda a: a.score)
     return found
-
-
-def _refused(transposed: bool, padding: Padding, k: int, d: int, op: int | None) -> bool:
-    """The even-kernel transposed `same` case with output_padding 0, which TensorFlow refuses."""
-    return transposed and padding == Padding.SAME and op == 0 and effective_kernel(k, d) % 2 == 0
 
 
 def _combination_score(axes: Sequence[Axis], padding: Padding) -> tuple[int, ...]:
@@ -353,7 +316,7 @@ def solve(
         except InvalidInput:
             continue
         # the one rule of both kernel sets (oneDNN's rules are the plain kernels' shared ones)
-        if recipe.cpu_rule(spec.config, kind.rank, KernelSet.ONEDNN) == _EVEN_SAME:
+        if recipe.cpu_rule(spec.config, kind.rank, KernelSet.ONEDNN) == Rule.TRANSPOSE_SAME_EVEN_KERNEL:
             continue
         if any(t is not None and t != s for t, s in zip(target, shape)):
             continue

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from convinspect.core.config import LayerConfig
-from convinspect.core.geometry import AxisGeometry
+from convinspect.core.layer.config import LayerConfig
+from convinspect.core.layer.geometry import AxisGeometry
 
 _KERNEL_AXES = {1: ("kw",), 2: ("kh", "kw"), 3: ("kd", "kh", "kw")}
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core.choices import Padding
-from convinspect.core.config import LayerConfig
+from convinspect.core.layer.config import LayerConfig
+from convinspect.core.vocab.choices import Padding
 
 
 def effective_kernel(k: int, d: int) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from convinspect.core.config import keras_name
-from convinspect.core.layouts import Layout
-from convinspect.core.report import Step, Variable
-from convinspect.core.spec import LayerSpec
+from convinspect.core.layer.config import keras_name
+from convinspect.core.layer.layouts import Layout
+from convinspect.core.layer.report import Step
+from convinspect.core.layer.spec import LayerSpec
+from convinspect.core.layer.variables import Variable
 
 
 def constructor(spec: LayerSpec) -> dict[str, Any]:

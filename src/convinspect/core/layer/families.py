@@ -16,12 +16,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from convinspect.core.choices import Choice, DataFormat, Padding
-from convinspect.core.config import LayerConfig
-from convinspect.core.cost import CostPart
-from convinspect.core.geometry import effective_kernel
-from convinspect.core.layouts import Layout, kernel_axes, kernel_layout, torch_module
-from convinspect.core.runtime import KernelSet
+from convinspect.core.layer.config import LayerConfig
+from convinspect.core.layer.cost import CostPart
+from convinspect.core.layer.geometry import effective_kernel
+from convinspect.core.layer.layouts import Layout, kernel_axes, kernel_layout, torch_module
+from convinspect.core.layer.runtime import KernelSet, Rule
+from convinspect.core.vocab.choices import Choice, DataFormat, Padding
 from convinspect.errors import InvalidInput
 
 
@@ -106,8 +106,8 @@ class Recipe(ABC):
         """The family's build() rules, which need the input (none, for most families)."""
         return None
 
-    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> str | None:
-        """The rule (core/runtime.py) that keeps TensorFlow's CPU kernel set `kernels` from running a
+    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> Rule | None:
+        """The rule (core/layer/runtime.py) that keeps TensorFlow's CPU kernel set `kernels` from running a
         layer Keras accepts, or None when it runs."""
         return None
 
@@ -172,11 +172,11 @@ class ConvRecipe(Recipe):
                 rule="groups_channels",
             )
 
-    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> str | None:
+    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> Rule | None:
         # Keras sends grouped and 3D channels_first convs through XLA, which runs them.
         plain = kernels is KernelSet.PLAIN
         if plain and config.data_format == DataFormat.CHANNELS_FIRST and rank in (1, 2) and config.groups == 1:
-            return "nchw_cpu"
+            return Rule.NCHW_CPU
         return None
 
     def kernels(self, config: LayerConfig, channels: int, rank: int) -> list[tuple[str, tuple[int, ...]]]:
@@ -215,18 +215,18 @@ class TransposeRecipe(Recipe):
                     rule="output_padding",
                 )
 
-    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> str | None:
+    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> Rule | None:
         plain = kernels is KernelSet.PLAIN
         if plain and config.data_format == DataFormat.CHANNELS_FIRST:
-            return "transpose_nchw_cpu"
+            return Rule.TRANSPOSE_NCHW_CPU
         if plain and max(config.dilation_rate) > 1:
-            return "transpose_dilation_cpu"
+            return Rule.TRANSPOSE_DILATION_CPU
         # With `same`, an even effective kernel and output_padding 0, the output (in-1)·s is too short
         # for its `same` conv to give the input back: Conv*DBackpropInput refuses it, on both kernel sets.
-        if config.padding == Padding.SAME and config.output_padding is not None:
+        if config.output_padding is not None:
             for k, d, op in zip(config.kernel_size, config.dilation_rate, config.output_padding):
-                if op == 0 and effective_kernel(k, d) % 2 == 0:
-                    return "transpose_same_even_kernel"
+                if too_short_to_map_back(config.padding, k, d, op):
+                    return Rule.TRANSPOSE_SAME_EVEN_KERNEL
         return None
 
     def output_length(self, n: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> int:
@@ -260,11 +260,11 @@ class DepthwiseRecipe(Recipe):
     bias_axis = "in*mult"
     kernel_name: ClassVar[str] = "kernel"  # Keras 3 names a depthwise layer's kernel `kernel`
 
-    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> str | None:
+    def cpu_rule(self, config: LayerConfig, rank: int, kernels: KernelSet) -> Rule | None:
         # 1D layers become 2D ones with strides (s, s); strides with dilation are decomposed by Keras.
         plain = kernels is KernelSet.PLAIN
         unequal = rank == 2 and config.strides[0] != config.strides[1] and max(config.dilation_rate) == 1
-        return "unequal_strides" if plain and unequal else None
+        return Rule.UNEQUAL_STRIDES if plain and unequal else None
 
     def output_channels(self, config: LayerConfig, channels: int) -> int:
         assert config.depth_multiplier is not None
@@ -342,3 +342,10 @@ class SeparableRecipe(DepthwiseRecipe):
 RECIPES: dict[Family, Recipe] = {
     recipe.family: recipe for recipe in (ConvRecipe(), TransposeRecipe(), DepthwiseRecipe(), SeparableRecipe())
 }
+
+
+def too_short_to_map_back(padding: str, k: int, d: int, output_padding: int | None) -> bool:
+    """A transposed axis with `same`, an even effective kernel and output_padding 0: its output (in-1)·s
+    is too short for its `same` conv to give the input back, and Conv*DBackpropInput refuses it on both
+    kernel sets (Keras accepts it)."""
+    return padding == Padding.SAME and output_padding == 0 and effective_kernel(k, d) % 2 == 0

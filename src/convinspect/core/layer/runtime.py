@@ -12,7 +12,7 @@ op on one of two kernel sets, chosen once per process and then per dtype
 2. With oneDNN on, a compute dtype runs on it only where the CPU supports it (DTYPE_FEATURES);
    float64 never. Everything else runs on TensorFlow's plain (Eigen) kernels.
 
-Each kernel set has its own rules (the recipes in core/families.py say which of them a
+Each kernel set has its own rules (the recipes in core/layer/families.py say which of them a
 layer breaks). They were found by experiment on TensorFlow 2.21 / Keras 3.15, forcing each
 set with TF_ENABLE_ONEDNN_OPTS on one machine: the plain kernels refuse the same configs
 in every dtype, oneDNN refuses only what both refuse. The dtype paths that need AVX-512
@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from convinspect.core.choices import Choice
+from convinspect.core.vocab.choices import Choice
 
 
 class KernelSet(Choice):
@@ -195,47 +195,59 @@ def choose_kernels(
     )
 
 
-# rule code -> (what fails, what would work; for a plain-kernel rule, oneDNN or a GPU too)
-RULES: dict[str, tuple[str, str]] = {
-    "nchw_cpu": (
+class Rule(Choice):
+    """Why a backend does not run a layer: a TensorFlow CPU kernel's limit, or a failure observed."""
+
+    NCHW_CPU = "nchw_cpu"
+    UNEQUAL_STRIDES = "unequal_strides"
+    TRANSPOSE_NCHW_CPU = "transpose_nchw_cpu"
+    TRANSPOSE_DILATION_CPU = "transpose_dilation_cpu"
+    TRANSPOSE_SAME_EVEN_KERNEL = "transpose_same_even_kernel"
+    TENSORFLOW = "tensorflow"
+    BACKEND = "backend"
+
+
+# rule -> (what fails, what would work; for a plain-kernel rule, oneDNN or a GPU too)
+RULES: dict[Rule, tuple[str, str]] = {
+    Rule.NCHW_CPU: (
         "TensorFlow's plain CPU Conv1D/Conv2D kernels take channels_last (NHWC) only",
         "channels_last, groups > 1",
     ),
-    "unequal_strides": (
+    Rule.UNEQUAL_STRIDES: (
         "TensorFlow's plain CPU depthwise kernel needs equal strides on both axes",
         "equal strides",
     ),
-    "transpose_nchw_cpu": (
+    Rule.TRANSPOSE_NCHW_CPU: (
         "TensorFlow's plain CPU transposed-conv kernels take channels_last only",
         "channels_last",
     ),
-    "transpose_dilation_cpu": (
+    Rule.TRANSPOSE_DILATION_CPU: (
         "TensorFlow's plain CPU transposed-conv kernels do not support dilation > 1",
         "dilation 1",
     ),
-    "transpose_same_even_kernel": (
+    Rule.TRANSPOSE_SAME_EVEN_KERNEL: (
         "with padding='same', an even effective kernel and output_padding=0 on an axis, Keras' output is one "
         "step too short for TensorFlow to map back onto the input",
         "output_padding >= 1 on that axis, or output_padding unset",
     ),
-    "tensorflow": ("TensorFlow failed to run the forward pass", "another dtype or data format, or a GPU"),
-    "backend": (
+    Rule.TENSORFLOW: ("TensorFlow failed to run the forward pass", "another dtype or data format, or a GPU"),
+    Rule.BACKEND: (
         "the Keras backend failed to run the forward pass",
         "another backend (--backend), dtype or data format",
     ),
 }
 # The rules only the plain kernels have: oneDNN kernels, where they run a dtype, would take the layer.
-PLAIN_ONLY = frozenset({"nchw_cpu", "unequal_strides", "transpose_nchw_cpu", "transpose_dilation_cpu"})
+PLAIN_ONLY = frozenset({Rule.NCHW_CPU, Rule.UNEQUAL_STRIDES, Rule.TRANSPOSE_NCHW_CPU, Rule.TRANSPOSE_DILATION_CPU})
 
 # TensorFlow's messages -> the rule they report (the Keras engine classifies what it observes).
-_MESSAGES = (
-    ("only supports the NHWC tensor format", "nchw_cpu"),
-    ("equal length strides", "unequal_strides"),
-    ("only supports NHWC", "transpose_nchw_cpu"),
-    ("only supports NDHWC", "transpose_nchw_cpu"),
-    ("dilation rates larger than 1", "transpose_dilation_cpu"),
-    ("Size of out_backprop doesn't match computed", "transpose_same_even_kernel"),
-    ("could not create a primitive descriptor", "transpose_same_even_kernel"),
+_MESSAGES: tuple[tuple[str, Rule], ...] = (
+    ("only supports the NHWC tensor format", Rule.NCHW_CPU),
+    ("equal length strides", Rule.UNEQUAL_STRIDES),
+    ("only supports NHWC", Rule.TRANSPOSE_NCHW_CPU),
+    ("only supports NDHWC", Rule.TRANSPOSE_NCHW_CPU),
+    ("dilation rates larger than 1", Rule.TRANSPOSE_DILATION_CPU),
+    ("Size of out_backprop doesn't match computed", Rule.TRANSPOSE_SAME_EVEN_KERNEL),
+    ("could not create a primitive descriptor", Rule.TRANSPOSE_SAME_EVEN_KERNEL),
 )
 
 
@@ -245,7 +257,7 @@ class Runtime:
 
     runs: bool
     observed: bool
-    rule: str | None = None  # why it does not run
+    rule: Rule | None = None  # why it does not run
     reason: str | None = None  # TensorFlow's own words when observed, the rule's when predicted
     backend: str = "tensorflow"
     device: str = "CPU"
@@ -271,7 +283,7 @@ class Runtime:
         return out
 
 
-def predicted(rule: str | None, kernels: KernelChoice | None = None) -> Runtime:
+def predicted(rule: Rule | None, kernels: KernelChoice | None = None) -> Runtime:
     """The analytic engine's verdict from a recipe's rule (None: it runs)."""
     if rule is None:
         return Runtime(runs=True, observed=False, kernels=kernels)
@@ -285,5 +297,5 @@ def observed_failure(message: str, kernels: KernelChoice | None = None) -> Runti
     lines = [line for line in lines if not line.startswith("Exception encountered when calling")] or [message]
     first = re.sub(r"\{\{[^}]*\}\}\s*", "", lines[0])
     first = first if len(first) <= 240 else first[:237] + "..."
-    rule = next((code for phrase, code in _MESSAGES if phrase in message), "tensorflow")
+    rule = next((code for phrase, code in _MESSAGES if phrase in message), Rule.TENSORFLOW)
     return Runtime(runs=False, observed=True, rule=rule, reason=first, kernels=kernels)

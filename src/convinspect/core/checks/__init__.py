@@ -1,0 +1,1 @@
+"""Expectations, spec files and check runs over layers and models."""
