@@ -136,3 +136,12 @@ def test_the_longest_legal_file_name_works(cli: Any, tmp_path: Path) -> None:
     target = tmp_path / ("r" * 250)
     assert cli("build", *ANALYTIC, "-o", str(target)).exit_code == 0
     assert target.exists()
+
+
+def test_every_human_writer_fills_every_section_of_the_one_list() -> None:
+    """The table, Markdown and plain writers give the same sections, in the order of render/sections.py."""
+    from convinspect.render import markdown, plain, table
+    from convinspect.render.sections import SECTIONS
+
+    for module in (table, markdown, plain):
+        assert tuple(module._SECTIONS) == SECTIONS, module.__name__

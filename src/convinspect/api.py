@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import itertools
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -15,14 +14,14 @@ from typing import Any
 from convinspect.core.checks.checkrun import CHECK_SCHEMA, CheckRun, EntryResult, Status
 from convinspect.core.checks.expectations import EXPECTATION_KEYS, parse_expectations, with_checks
 from convinspect.core.checks.results import ModelResult
-from convinspect.core.checks.specfile import Entry, load_entries, validate_keys, validate_model_keys
+from convinspect.core.checks.specfile import Entry, SpecFileError, load_entries, validate_keys, validate_model_keys
 from convinspect.core.commands.conformance import BackendRun, Conformance, RunStatus
 from convinspect.core.commands.solve import SOLVE_SCHEMA, SolveResult
 from convinspect.core.commands.sweep import SWEEP_SCHEMA, Sweep, SweepRow
 from convinspect.core.layer.families import DEFAULTS
 from convinspect.core.layer.forward import DEFAULT_BUDGET
 from convinspect.core.layer.kinds import KINDS
-from convinspect.core.layer.report import REPORT_SCHEMA, Report, compare, lookup
+from convinspect.core.layer.report import REPORT_SCHEMA, Report, compare
 from convinspect.core.layer.runtime import CpuKernels
 from convinspect.core.layer.spec import (
     OPTION_NAMES,
@@ -133,12 +132,11 @@ def _both(keras: Any, spec: LayerSpec, *, cpu_kernels: CpuKernels, **options: An
         rejected, accepted = ("keras", "analytic") if isinstance(keras_result, InvalidInput) else ("analytic", "keras")
         reason = verdicts[Engine(rejected)]
         raise BackendError(f"engines disagree: {accepted} accepted the layer, {rejected} rejected it ({reason})")
-    fields = compare(keras_result, analytic_result)
-    if fields:
-        k, a = keras_result.to_dict(), analytic_result.to_dict()
-        shown = "; ".join(f"{f}: keras {lookup(k, f)!r}, analytic {lookup(a, f)!r}" for f in fields[:5])
-        more = f" (and {len(fields) - 5} more)" if len(fields) > 5 else ""
-        raise BackendError(f"engines disagree on {len(fields)} field(s): {shown}{more}")
+    found = compare(keras_result, analytic_result)
+    if found:
+        listed = "; ".join(f"{d.path}: keras {d.left!r}, analytic {d.right!r}" for d in found[:5])
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise BackendError(f"engines disagree on {len(found)} field(s): {listed}{more}")
     return dataclasses.replace(keras_result, agreed_with=Engine.ANALYTIC)
 
 
@@ -254,7 +252,8 @@ def iter_check(
         try:
             plan.extend(load_entries(path))
         except InvalidInput as err:
-            plan.append(EntryResult(Entry(path, 0, _error_line(err), {}), Status.INVALID, error=err.message()))
+            line = err.line if isinstance(err, SpecFileError) else 1
+            plan.append(EntryResult(Entry(path, 0, line, {}), Status.INVALID, error=err.message()))
     if on_total:
         on_total(len(plan))
     previous: EntryResult | None = None
@@ -288,11 +287,6 @@ def read_files(paths: Iterable[str]) -> list[str]:
             if isinstance(source, str) and source:
                 files += input_files(_beside(entry.file, source))
     return files
-
-
-def _error_line(err: InvalidInput) -> int:
-    match = re.match(r"[^:]+:(\d+):", err.problem)
-    return int(match.group(1)) if match else 1
 
 
 # -- sweeps ----------------------------------------------------------------------------

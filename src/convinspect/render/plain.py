@@ -4,34 +4,44 @@ from __future__ import annotations
 
 from convinspect.core.layer.report import Report
 from convinspect.render import story, words
+from convinspect.render.sections import Section, assemble
 
 
 def _csv(values: tuple[int | None, ...] | list[int | None]) -> str:
     return ",".join("?" if v is None else str(v) for v in values)
 
 
-def report_plain(report: Report, diagram: bool = False) -> str:
-    lines = [
+def _heading(report: Report, _diagram: bool) -> list[str]:
+    return [
         f"layer: {report.class_name} name={words.inert(report.name)}",
         f"engine: {report.engine} forward={'none' if report.forward is None else report.forward.mode}",
-        "config: " + " ".join(f"{k}={_config_value(v)}" for k, v in words.config_dict(report).items()),
-        f"input_shape: {_csv(report.input_shape)}",
-        f"output_shape: {_csv(report.output_shape)}",
-        f"variables_before: {len(report.variables_before)}",
     ]
-    for v in report.variables_after:
-        lines.append(
-            f"variable: {words.inert(v.path)} shape={_csv(v.shape)} dtype={v.dtype} "
-            f"trainable={str(v.trainable).lower()} params={v.params} bytes={v.bytes}"
-        )
+
+
+def _after(report: Report, _diagram: bool) -> list[str]:
+    return [
+        f"variable: {words.inert(v.path)} shape={_csv(v.shape)} dtype={v.dtype} "
+        f"trainable={str(v.trainable).lower()} params={v.params} bytes={v.bytes}"
+        for v in report.variables_after
+    ]
+
+
+def _totals(report: Report, _diagram: bool) -> list[str]:
     p = report.params
-    lines.append(f"params: trainable={p.trainable} non_trainable={p.non_trainable} total={p.total} bytes={p.bytes}")
-    lines.append(f"arithmetic: {words.arithmetic(report.variables_after, p.total)}")
-    lines.append("cost: " + _pairs(report.measures.cost.to_dict(), skip=("parts",)))
-    if len(report.measures.cost.parts) > 1:
-        lines.extend("cost_part: " + _pairs(part.to_dict()) for part in report.measures.cost.parts)
-    lines.append("memory: " + _pairs(report.measures.memory.to_dict()))
-    lines.extend("geometry: " + _pairs(g.to_dict()) for g in report.measures.geometry)
+    return [
+        f"params: trainable={p.trainable} non_trainable={p.non_trainable} total={p.total} bytes={p.bytes}",
+        f"arithmetic: {words.arithmetic(report.variables_after, p.total)}",
+    ]
+
+
+def _cost(report: Report, _diagram: bool) -> list[str]:
+    cost = report.measures.cost
+    parts = [f"cost_part: {_pairs(part.to_dict())}" for part in cost.parts] if len(cost.parts) > 1 else []
+    return ["cost: " + _pairs(cost.to_dict(), skip=("parts",)), *parts]
+
+
+def _layouts(report: Report, _diagram: bool) -> list[str]:
+    lines = []
     for layout in report.measures.layouts:
         lines.append(
             f"layout: variable={layout.variable} keras={_csv(layout.keras_shape)} "
@@ -40,23 +50,58 @@ def report_plain(report: Report, diagram: bool = False) -> str:
         )
         if layout.torch_module:
             lines.append(f"torch_module: {words.module_text(layout)}")
-    for check in report.checks:
-        lines.append(f"check: {check.name} expected={_config_value(check.expected)} "
-                     f"actual={_config_value(check.actual)} ok={str(check.ok).lower()}")  # fmt: skip
+    return lines
+
+
+def _checks(report: Report, _diagram: bool) -> list[str]:
+    return [f"check: {check.name} expected={_config_value(check.expected)} "
+            f"actual={_config_value(check.actual)} ok={str(check.ok).lower()}" for check in report.checks]  # fmt: skip
+
+
+def _runtime(report: Report, _diagram: bool) -> list[str]:
     # The kernel set is a fact of the machine: said where it decides something (JSON always has it).
     machine = ("reason",) if not report.runtime.runs else ("reason", "kernels", "onednn", "because")
-    lines.append("runtime: " + _pairs({k: v for k, v in report.runtime.to_dict().items() if k not in machine}))
+    lines = ["runtime: " + _pairs({k: v for k, v in report.runtime.to_dict().items() if k not in machine})]
     warning = words.runtime_warning(report)
-    if warning:
-        lines.append(warning)
-    lines.extend(f"note: {note}" for note in words.notes(report))
-    if report.story:
-        lines.extend(f"explain: {line.strip()}" for line in story.explain_lines(report) if line)
-    if diagram:
-        from convinspect.render.diagram import axis_diagram
+    return [*lines, warning] if warning else lines
 
-        lines.extend(f"diagram: {line}" for g in report.measures.geometry for line in axis_diagram(g))
-    return "\n".join(lines) + "\n"
+
+def _diagram(report: Report, diagram: bool) -> list[str]:
+    if not diagram:
+        return []
+    from convinspect.render.diagram import axis_diagram
+
+    return [f"diagram: {line}" for g in report.measures.geometry for line in axis_diagram(g)]
+
+
+_SECTIONS: dict[str, Section[str]] = {
+    "heading": _heading,
+    "config": lambda report, _: [
+        "config: " + " ".join(f"{k}={_config_value(v)}" for k, v in words.config_dict(report).items())
+    ],
+    "shapes": lambda report, _: [
+        f"input_shape: {_csv(report.input_shape)}",
+        f"output_shape: {_csv(report.output_shape)}",
+    ],
+    "before": lambda report, _: [f"variables_before: {len(report.variables_before)}"],
+    "after": _after,
+    "totals": _totals,
+    "cost": _cost,
+    "memory": lambda report, _: ["memory: " + _pairs(report.measures.memory.to_dict())],
+    "geometry": lambda report, _: ["geometry: " + _pairs(g.to_dict()) for g in report.measures.geometry],
+    "layouts": _layouts,
+    "checks": _checks,
+    "runtime": _runtime,
+    "notes": lambda report, _: [f"note: {note}" for note in words.notes(report)],
+    "story": lambda report, _: (
+        [f"explain: {line.strip()}" for line in story.explain_lines(report) if line] if report.story else []
+    ),
+    "diagram": _diagram,
+}
+
+
+def report_plain(report: Report, diagram: bool = False) -> str:
+    return "\n".join(assemble(_SECTIONS, report, diagram)) + "\n"
 
 
 def _pairs(data: dict[str, object], skip: tuple[str, ...] = ()) -> str:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from convinspect.core.layer.report import Report
 from convinspect.render import story, words
+from convinspect.render.sections import Section, assemble
 
 
 def _config_grid(report: Report) -> Table:
@@ -106,49 +107,89 @@ def _diagram(report: Report) -> list[RenderableType]:
     return parts
 
 
-def report_table(report: Report, diagram: bool = False) -> RenderableType:
-    p = report.params
+def _heading(report: Report, _diagram: bool) -> list[RenderableType]:
     title = Text.assemble(
         (report.class_name, "bold magenta"), f" '{words.inert(report.name)}'  ",
         (f"engine: {report.engine} · {words.forward_text(report)}", "dim"),
     )  # fmt: skip
-    shapes = Text.assemble(
+    return [title]
+
+
+def _shapes(report: Report, _diagram: bool) -> list[RenderableType]:
+    return [Text.assemble(
         "input ", (words.shape_text(report.input_shape), "bold"), "  →  output ",
         (words.shape_text(report.output_shape), "bold green"),
-    )  # fmt: skip
-    before = Text.assemble(("Before the forward pass: ", "bold"), words.before_text(report))
-    parts: list[RenderableType] = [title, _config_grid(report), shapes, Text(), before]
+    )]  # fmt: skip
+
+
+def _before(report: Report, _diagram: bool) -> list[RenderableType]:
+    parts: list[RenderableType] = [
+        Text(),
+        Text.assemble(("Before the forward pass: ", "bold"), words.before_text(report)),
+    ]
     if not report.variables_before:
         parts.append(Padding(Text(words.why_empty(report), style="italic"), (0, 0, 0, 2)))
-    parts += [Text(), Text("After the forward pass:", style="bold"), _variables_table(report)]
-    parts.append(Text.assemble(("Totals: ", "bold"), words.totals_text(report)))
-    parts.append(Text("  " + words.arithmetic(report.variables_after, p.total), style="yellow"))
-    parts += [
-        Text(),
-        Text.assemble(("Cost: ", "bold"), words.cost_text(report)),
-        *(_aside(line) for line in words.cost_detail(report)),
-        Text.assemble(("Memory: ", "bold"), words.memory_text(report)),
-        _aside(words.memory_detail(report)),
-        Text(),
-        _geometry_table(report),
-        *(_aside(words.geometry_formula(g)) for g in report.measures.geometry),
-        Text(),
-        _layouts_table(report),
-        *(_aside("PyTorch: " + words.module_text(x)) for x in report.measures.layouts if x.torch_module),
+    return parts
+
+
+def _totals(report: Report, _diagram: bool) -> list[RenderableType]:
+    return [
+        Text.assemble(("Totals: ", "bold"), words.totals_text(report)),
+        Text("  " + words.arithmetic(report.variables_after, report.params.total), style="yellow"),
     ]
-    if report.checks:
-        parts += [Text(), _checks_table(report)]
+
+
+def _cost(report: Report, _diagram: bool) -> list[RenderableType]:
+    return [Text(), Text.assemble(("Cost: ", "bold"), words.cost_text(report)),
+            *(_aside(line) for line in words.cost_detail(report))]  # fmt: skip
+
+
+def _memory(report: Report, _diagram: bool) -> list[RenderableType]:
+    return [Text.assemble(("Memory: ", "bold"), words.memory_text(report)), _aside(words.memory_detail(report))]
+
+
+def _geometry(report: Report, _diagram: bool) -> list[RenderableType]:
+    return [Text(), _geometry_table(report), *(_aside(words.geometry_formula(g)) for g in report.measures.geometry)]
+
+
+def _layouts(report: Report, _diagram: bool) -> list[RenderableType]:
+    modules = (_aside("PyTorch: " + words.module_text(x)) for x in report.measures.layouts if x.torch_module)
+    return [Text(), _layouts_table(report), *modules]
+
+
+def _runtime(report: Report, _diagram: bool) -> list[RenderableType]:
     warning = words.runtime_warning(report)
-    if warning:
-        parts.append(Text(warning, style="bold yellow"))
-    for note in words.notes(report):
-        parts.append(Text(f"note: {note}", style="dim"))
-    if report.story:
-        lines = story.explain_lines(report)
-        parts += [Text(), Text(lines[0], style="bold"), *(_step_line(line) for line in lines[1:])]
-    if diagram:
-        parts += _diagram(report)
-    return Group(*parts)
+    return [Text(warning, style="bold yellow")] if warning else []
+
+
+def _story(report: Report, _diagram: bool) -> list[RenderableType]:
+    if not report.story:
+        return []
+    lines = story.explain_lines(report)
+    return [Text(), Text(lines[0], style="bold"), *(_step_line(line) for line in lines[1:])]
+
+
+_SECTIONS: dict[str, Section[RenderableType]] = {
+    "heading": _heading,
+    "config": lambda report, _: [_config_grid(report)],
+    "shapes": _shapes,
+    "before": _before,
+    "after": lambda report, _: [Text(), Text("After the forward pass:", style="bold"), _variables_table(report)],
+    "totals": _totals,
+    "cost": _cost,
+    "memory": _memory,
+    "geometry": _geometry,
+    "layouts": _layouts,
+    "checks": lambda report, _: [Text(), _checks_table(report)] if report.checks else [],
+    "runtime": _runtime,
+    "notes": lambda report, _: [Text(f"note: {note}", style="dim") for note in words.notes(report)],
+    "story": _story,
+    "diagram": lambda report, diagram: list(_diagram(report)) if diagram else [],
+}
+
+
+def report_table(report: Report, diagram: bool = False) -> RenderableType:
+    return Group(*assemble(_SECTIONS, report, diagram))
 
 
 def _step_line(line: str) -> RenderableType:

@@ -187,6 +187,14 @@ def _read(path: str) -> str:
         raise InvalidInput(f"{path}: cannot read: {err.strerror or err}") from None
 
 
+class SpecFileError(InvalidInput):
+    """A spec file that cannot be read, and the line the problem is on (1 when it is on none)."""
+
+    def __init__(self, problem: str, line: int = 1) -> None:
+        super().__init__(problem)
+        self.line = line
+
+
 def load_entries(path: str) -> list[Entry]:
     """Read one TOML or JSON spec file (`-`: standard input); InvalidInput names the file (and line)."""
     if sys.version_info >= (3, 11):
@@ -202,13 +210,16 @@ def load_entries(path: str) -> list[Entry]:
     try:
         data = decoder.decode(text) if is_json else tomllib.loads(text)
     except json.JSONDecodeError as err:
-        raise InvalidInput(
-            f"{path}:{err.lineno}: JSON syntax error: {err.msg} (line {err.lineno}, column {err.colno})"
+        raise SpecFileError(
+            f"{path}:{err.lineno}: JSON syntax error: {err.msg} (line {err.lineno}, column {err.colno})", err.lineno
         ) from None
     except tomllib.TOMLDecodeError as err:
-        match = re.search(r"line (\d+)", str(err))
-        where = f"{path}:{match.group(1)}" if match else path
-        raise InvalidInput(f"{where}: TOML syntax error: {err}") from None
+        line = getattr(err, "lineno", None)  # tomllib's since Python 3.14; older ones say it in the message
+        if line is None:
+            match = re.search(r"line (\d+)", str(err))
+            line = int(match.group(1)) if match else None
+        where = path if line is None else f"{path}:{line}"
+        raise SpecFileError(f"{where}: TOML syntax error: {err}", line or 1) from None
     except _DuplicateKey as err:
         raise InvalidInput(f"{path}: the key {shown(err.args[0])} is given twice in one object") from None
     except RecursionError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -124,57 +125,47 @@ class Report:
         return out
 
 
-# Fields that describe the layer itself; engine, forward choice and versions
-# legitimately differ between engines.
-SHARED_FIELDS = (
-    "layer", "input_shape", "output_shape", "variables_before", "variables_after", "params",
-    "cost", "memory", "geometry", "layouts", "runtime",
-)  # fmt: skip
+# The fields that describe the layer itself (engine, forward choice and versions legitimately differ
+# between engines, and params derive from the variables).
+SHARED_FIELDS = ("name", "config", "input_shape", "output_shape", "variables_before", "variables_after", "measures")
 
 
-def differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
-    """Dotted paths of every leaf where two report dicts disagree."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        found: list[str] = []
-        for key in sorted(set(a) | set(b), key=str):
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if key not in a or key not in b:
-                found.append(path)
-            else:
-                found.extend(differences(a[key], b[key], path))
+@dataclass(frozen=True)
+class Difference:
+    """A field on which two reports disagree: its path (`variables_after[0].shape[2]`) and both values."""
+
+    path: str
+    left: object
+    right: object
+
+
+def differences(a: object, b: object, path: str = "") -> list[Difference]:
+    """Every leaf where two values (dataclasses, mappings, sequences of them) disagree."""
+    if dataclasses.is_dataclass(a) and not isinstance(a, type) and type(a) is type(b):
+        named = ((f.name, f"{path}.{f.name}" if path else f.name) for f in dataclasses.fields(a))
+        return [d for name, where in named for d in differences(getattr(a, name), getattr(b, name), where)]
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        found: list[Difference] = []
+        for key in [*a, *(k for k in b if k not in a)]:
+            where = f"{path}.{key}" if path else str(key)
+            found += differences(a[key], b[key], where) if key in a and key in b else [
+                Difference(where, a.get(key), b.get(key))]  # fmt: skip
         return found
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [p for i, (x, y) in enumerate(zip(a, b)) for p in differences(x, y, f"{prefix}[{i}]")]
-    return [] if a == b else [prefix]
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [Difference(path, a, b)]
 
 
-def compare(a: Report, b: Report) -> list[str]:
+def compare(a: Report, b: Report) -> list[Difference]:
     """The shared fields on which two engines' reports differ (empty when they agree). The runtime
-    verdict is compared only on the same backend (the analytic engine predicts TensorFlow's)."""
-    left, right = _shared(a), _shared(b)
-    if a.runtime.backend != b.runtime.backend:
-        del left["runtime"], right["runtime"]
-    return differences(left, right)
+    verdict (whether it runs, the rule, the kernel set; TensorFlow words it, the rules predict it) is
+    compared only on the same backend (the analytic engine predicts TensorFlow's)."""
+    found = [d for name in SHARED_FIELDS for d in differences(getattr(a, name), getattr(b, name), name)]
+    if a.runtime.backend == b.runtime.backend:
+        found += differences(_verdict(a.runtime), _verdict(b.runtime), "runtime")
+    return found
 
 
-def _shared(report: Report) -> dict[str, Any]:
-    """The shared fields; of the runtime, the verdict and its rule (TensorFlow words it, the rules predict it)."""
-    data = report.to_dict()
-    shared = {k: data[k] for k in SHARED_FIELDS}
-    kernels = report.runtime.kernels
-    shared["runtime"] = {"runs": report.runtime.runs, "rule": report.runtime.rule,
-                         "kernels": None if kernels is None else str(kernels.kernels)}  # fmt: skip
-    return shared
-
-
-def lookup(data: object, path: str) -> object:
-    """Follow a dotted/indexed path such as `variables_after[0].shape[2]`."""
-    for part in path.replace("[", ".[").split("."):
-        if not part:
-            continue
-        if part.startswith("["):
-            index = int(part[1:-1])
-            data = data[index] if isinstance(data, list) and index < len(data) else None
-        else:
-            data = data.get(part) if isinstance(data, dict) else None
-    return data
+def _verdict(runtime: Runtime) -> dict[str, object]:
+    return {"runs": runtime.runs, "rule": runtime.rule,
+            "kernels": None if runtime.kernels is None else runtime.kernels.kernels}  # fmt: skip
