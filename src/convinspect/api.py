@@ -543,77 +543,10 @@ def run_solve(
     within the bounds. Channels come from the target: `filters` for conv kinds, a
     `depth_multiplier` for depthwise ones.
     """
-    from convinspect.core.commands.solve import MAX_LIMIT, Bounds, Fixed, parse_target, solve
-    from convinspect.core.layer.kinds import get_kind
-    from convinspect.core.layer.spec import parse_shape
+    from convinspect.core.commands import solve
 
-    if not isinstance(values, Mapping):
-        raise InvalidInput(f"expected a mapping of options such as {{'layer': 'conv2d'}}; got {shown(values)}")
-    given = {k: v for k, v in values.items() if v is not None}
-    kind = get_kind(given.get("layer", "conv2d"))
-    if "input" not in given:
-        raise InvalidInput("is required: the shape you have, batch first", "input")
-    if output is None:
-        raise InvalidInput("is required: the shape you need, batch first, ? for any axis", "output")
-    bounds = Bounds(
-        parse_int(max_kernel, "max_kernel"),
-        parse_int(max_stride, "max_stride"),
-        parse_int(max_dilation, "max_dilation"),
-    )
-    limit = parse_int(limit, "limit", maximum=MAX_LIMIT)
-    input_shape = parse_shape(given["input"])
-    target = parse_target(output, len(input_shape))
-    from convinspect.core.layer.spec import INT64_MAX
-
-    known = 1
-    for dim in target:
-        known *= dim or 1
-    if known > INT64_MAX:
-        raise InvalidInput(f"the target holds {known:,} elements, over the int64 limit {INT64_MAX:,}", "output")
-    base = {k: v for k, v in given.items() if k not in ("kernel", "strides", "dilation", "padding", "output_padding")}
-    probe = parse_spec({**base, "kernel": 1, "filters": base.get("filters", 1)} if "filters" in kind.options
-                       else {**base, "kernel": 1})  # fmt: skip
-    data_format, channels = probe.data_format, probe.channels
-    wanted = target[data_format.channel_axis]
-    if wanted is not None:
-        if kind.family.value == "depthwise":
-            if wanted % channels:
-                raise InvalidInput(
-                    f"a depthwise layer gives input channels × depth_multiplier: {wanted} is not a multiple of the "
-                    f"input's {channels} channels", "output")  # fmt: skip
-            base.setdefault("depth_multiplier", wanted // channels)
-            multiplier = parse_int(base["depth_multiplier"], "depth_multiplier")
-            if multiplier * channels != wanted:
-                raise InvalidInput(f"--depth-multiplier {multiplier} gives {multiplier * channels} channels, not "
-                                   f"{wanted}", "output")  # fmt: skip
-        else:
-            if "filters" in base and str(base["filters"]) != str(wanted):
-                raise InvalidInput(f"--filters {base['filters']} contradicts the target's {wanted} channels", "output")
-            base["filters"] = wanted
-    note = None
-    if wanted is None and "filters" in kind.options and "filters" not in base:
-        base["filters"] = channels
-        note = f"the target's channels are '?': filters = {channels}, the input's"
-    fixed_spec = parse_spec({**base, "kernel": given.get("kernel", 1), "strides": given.get("strides"),
-                             "dilation": given.get("dilation"), "padding": given.get("padding"),
-                             "output_padding": given.get("output_padding")})  # fmt: skip
-    c = fixed_spec.config
-    # What no search can change is checked now, with build's messages: groups, sizes past int64.
-    if not kind.recipe.transposed:  # a transposed kind's argument rule ties output_padding to the searched strides
-        fixed_spec.kind.recipe.check_arguments(c)
-    fixed_spec.kind.recipe.check_input(c, fixed_spec.channels, fixed_spec.input_shape)
-    from convinspect.core.layer.arithmetic import variable_shapes
-
-    variable_shapes(fixed_spec)
-    fixed = Fixed(
-        kernel=c.kernel_size if "kernel" in given else None,
-        strides=c.strides if "strides" in given else None,
-        dilation=c.dilation_rate if "dilation" in given else None,
-        padding=c.padding if "padding" in given else None,
-        output_padding=c.output_padding if "output_padding" in given else None,
-    )
-    result = solve(kind, base, input_shape, target, fixed, bounds, limit)
-    return dataclasses.replace(result, channels_note=note) if note else result
+    return solve.run(values, output, max_kernel=max_kernel, max_stride=max_stride, max_dilation=max_dilation,
+                     limit=limit)  # fmt: skip
 
 
 # -- the commands, from their options as typed ----------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 from convinspect.core.layer import arithmetic, story
 from convinspect.core.layer.config import LayerConfig
-from convinspect.core.layer.forward import DEFAULT_BUDGET, choose_forward, pass_bytes
+from convinspect.core.layer.forward import DEFAULT_BUDGET, ForwardChoice, choose_forward, pass_bytes
 from convinspect.core.layer.geometry import effective_kernel
 from convinspect.core.layer.layouts import Layout
 from convinspect.core.layer.measures import measure
@@ -476,27 +476,7 @@ def _inspect(
         raise rejected(err, "input") from None
     arithmetic.check_runnable(spec, predicted)
     choice = choose_forward(spec, predicted, forward, budget)
-    symbolic = keras.KerasTensor(spec.input_shape, dtype=layer.compute_dtype)
-    try:
-        if choice.mode is Forward.EAGER:
-            try:
-                output = layer(_dummy(np, spec.input_shape, layer.compute_dtype, seed))
-                runtime = Runtime(runs=True, observed=True, backend=backend, kernels=cpu)
-            except backend_errors() as err:  # valid for Keras, refused by the backend's kernels
-                runtime = _failure(str(err), backend, cpu)
-                output = layer(symbolic)  # the layer is built; its output shape is still Keras' to say
-        else:
-            output = layer(symbolic)
-            runtime = _probe(np, cls, spec, layer.compute_dtype, budget, seed, backend, cpu)
-    except _rejections() as err:
-        verdict = rejected(err, "input")
-        if backend != "tensorflow" and verdict.rule == "keras":  # not one of Keras' rules: the backend failed
-            raise BackendError(f"{backend} failed during the {choice.mode} forward pass: {err}") from None
-        raise verdict from None
-    except Exception as err:  # any other failure is the backend's, not the user's
-        raise BackendError(
-            f"{backend} failed during the {choice.mode} forward pass: {type(err).__name__}: {err}"
-        ) from None
+    output, runtime = _forward(keras, np, cls, layer, spec, choice, budget, seed, backend, cpu)
     output_shape = _shape(output.shape)
     arithmetic.check_runnable(spec, output_shape)
     after = _variables(layer)
@@ -521,3 +501,32 @@ def _inspect(
         runtime=runtime,
         story=steps,
     )
+
+
+def _forward(
+    keras: Any, np: Any, cls: Any, layer: Any, spec: LayerSpec, choice: ForwardChoice, budget: int,
+    seed: int | None, backend: str, cpu: KernelChoice | None,
+) -> tuple[Any, Runtime]:  # fmt: skip
+    """The forward pass the choice asks for: the output, and whether the backend ran the layer."""
+    symbolic = keras.KerasTensor(spec.input_shape, dtype=layer.compute_dtype)
+    try:
+        if choice.mode is Forward.EAGER:
+            try:
+                output = layer(_dummy(np, spec.input_shape, layer.compute_dtype, seed))
+                runtime = Runtime(runs=True, observed=True, backend=backend, kernels=cpu)
+            except backend_errors() as err:  # valid for Keras, refused by the backend's kernels
+                runtime = _failure(str(err), backend, cpu)
+                output = layer(symbolic)  # the layer is built; its output shape is still Keras' to say
+        else:
+            output = layer(symbolic)
+            runtime = _probe(np, cls, spec, layer.compute_dtype, budget, seed, backend, cpu)
+    except _rejections() as err:
+        verdict = rejected(err, "input")
+        if backend != "tensorflow" and verdict.rule == "keras":  # not one of Keras' rules: the backend failed
+            raise BackendError(f"{backend} failed during the {choice.mode} forward pass: {err}") from None
+        raise verdict from None
+    except Exception as err:  # any other failure is the backend's, not the user's
+        raise BackendError(
+            f"{backend} failed during the {choice.mode} forward pass: {type(err).__name__}: {err}"
+        ) from None
+    return output, runtime

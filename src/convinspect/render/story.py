@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convinspect.core.layer.report import Report
+from convinspect.core.layer.report import Report, Step
 from convinspect.core.vocab.choices import Forward
 from convinspect.render.words import inert, shape_text, tuple_text
 
@@ -57,6 +57,26 @@ def _observed(value: Any, observed: bool, text: str) -> str:
     return text.format(value) if observed else text.format("?") + " (needs Keras)"
 
 
+def _construct_lines(construct: Step) -> list[str]:
+    """Step 1: the constructor stores the arguments, and creates nothing."""
+    c = construct.facts
+    lines = ["1. Construct the layer", f"   layer = {call_text(c['call'])}"]
+    if not construct.observed:
+        return [
+            *lines,
+            "   the constructor only stores the arguments: no input, so no channel count, so no kernel shape",
+            "   layer.built → ? (needs Keras); layer.trainable_variables → ? (needs Keras)",
+            "   layer.count_params() → ? (needs Keras: it raises until the layer is built)",
+        ]
+    return [
+        *lines,
+        f"   layer.built → {c['built']}",
+        f"   layer.trainable_variables → {c['trainable_variables']}",
+        f"   layer.count_params() raises {c['count_params_error']}" if c["count_params_error"]
+        else "   layer.count_params() → 0",
+    ]  # fmt: skip
+
+
 def explain_lines(report: Report) -> list[str]:
     """The numbered story: construct, first call, explicit build, symbolic input."""
     steps = {step.key: step for step in report.story}
@@ -69,22 +89,8 @@ def explain_lines(report: Report) -> list[str]:
         if construct.observed
         else ("computed by the analytic engine; the facts marked (needs Keras) are shown by --engine keras")
     )
-    c, f = construct.facts, first.facts
-    lines = [f"Why the variable list starts empty ({how}):", "", "1. Construct the layer",
-             f"   layer = {call_text(c['call'])}"]  # fmt: skip
-    if construct.observed:
-        lines += [
-            f"   layer.built → {c['built']}",
-            f"   layer.trainable_variables → {c['trainable_variables']}",
-            f"   layer.count_params() raises {c['count_params_error']}" if c["count_params_error"]
-            else "   layer.count_params() → 0",
-        ]  # fmt: skip
-    else:
-        lines += [
-            "   the constructor only stores the arguments: no input, so no channel count, so no kernel shape",
-            "   layer.built → ? (needs Keras); layer.trainable_variables → ? (needs Keras)",
-            "   layer.count_params() → ? (needs Keras: it raises until the layer is built)",
-        ]
+    f = first.facts
+    lines = [f"Why the variable list starts empty ({how}):", "", *_construct_lines(construct)]
     built_with = _observed(shape_text(f["build_input_shape"] or []), construct.observed, "build(input_shape={})")
     lines += [
         "",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import math
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,9 +26,9 @@ from typing import Any
 from convinspect.core.layer import arithmetic, story
 from convinspect.core.layer.families import Family, too_short_to_map_back
 from convinspect.core.layer.geometry import effective_kernel
-from convinspect.core.layer.kinds import Kind
+from convinspect.core.layer.kinds import Kind, get_kind
 from convinspect.core.layer.runtime import KernelSet, Rule
-from convinspect.core.layer.spec import LayerSpec, flags, parse_spec
+from convinspect.core.layer.spec import INT64_MAX, LayerSpec, flags, parse_int, parse_shape, parse_spec
 from convinspect.core.vocab.choices import DataFormat, Padding
 from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
@@ -252,11 +253,39 @@ def _combinations(per_axis: Sequence[Sequence[Axis]], padding: Padding, forbid_s
         yield _combination_score(axes, padding), padding, axes
 
 
+Candidate = tuple[tuple[int, ...], int, Padding, tuple[Axis, ...]]  # (score, order, padding, axes)
+
+
 def solve(
     kind: Kind, base: Mapping[str, object], input_shape: tuple[int | None, ...], target: tuple[int | None, ...],
     fixed: Fixed, bounds: Bounds, limit: int,
 ) -> SolveResult:  # fmt: skip
     """Every layer configuration within the bounds that gives `target`, best first (at most `limit`)."""
+    _check_bounds(kind, bounds)
+    probe = parse_spec({**base, "kernel": 1})  # every fixed option checked once, as build checks it
+    data_format = probe.data_format
+    if target[0] is not None and target[0] != input_shape[0]:  # an unknown batch stays unknown
+        batch = "?" if input_shape[0] is None else input_shape[0]
+        raise InvalidInput(f"a conv layer keeps the batch: the input's is {batch}, the target's {target[0]} "
+                           "(give ? as the target's batch for any)", "output")  # fmt: skip
+    spatial_in = probe.spatial
+    spatial_target = target[1:-1] if data_format is DataFormat.CHANNELS_LAST else target[2:]
+    paddings = [fixed.padding] if fixed.padding is not None else sorted(kind.paddings, key=lambda p: _PADDING_ORDER[p])
+    per_padding = {
+        padding: [_axis_choices(n, t, kind.recipe, padding, fixed, i, bounds, kind.recipe.transposed)
+                  for i, (n, t) in enumerate(zip(spatial_in, spatial_target))]
+        for padding in paddings
+    }  # fmt: skip
+    heap, truncated = _candidates(kind, per_padding)
+    solutions = _best(heap, kind, base, target, limit)
+    nearest = () if solutions else _nearest(kind, spatial_in, spatial_target, kind.recipe, per_padding, fixed, bounds)
+    note = None
+    if target[data_format.channel_axis] is None and kind.family is Family.DEPTHWISE and "depth_multiplier" not in base:
+        note = "the target's channels are '?': depth_multiplier = 1"
+    return SolveResult(kind, input_shape, target, bounds, limit, tuple(solutions), nearest, note, truncated)
+
+
+def _check_bounds(kind: Kind, bounds: Bounds) -> None:
     for name, value in (("max_kernel", bounds.kernel), ("max_stride", bounds.stride),
                         ("max_dilation", bounds.dilation)):  # fmt: skip
         if value < 1:
@@ -270,28 +299,16 @@ def solve(
             f"{MAX_AXIS_SEARCH:,}; lower --max-kernel, --max-stride or --max-dilation",
             "max_kernel",
         )
-    probe = parse_spec({**base, "kernel": 1})  # every fixed option checked once, as build checks it
-    data_format, recipe, transposed = probe.data_format, kind.recipe, kind.recipe.transposed
-    if target[0] is not None and target[0] != input_shape[0]:  # an unknown batch stays unknown
-        batch = "?" if input_shape[0] is None else input_shape[0]
-        raise InvalidInput(f"a conv layer keeps the batch: the input's is {batch}, the target's {target[0]} "
-                           "(give ? as the target's batch for any)", "output")  # fmt: skip
-    out_channels = target[data_format.channel_axis]
-    spatial_in = probe.spatial
-    spatial_target = target[1:-1] if data_format is DataFormat.CHANNELS_LAST else target[2:]
-    paddings = [fixed.padding] if fixed.padding is not None else sorted(kind.paddings, key=lambda p: _PADDING_ORDER[p])
-    heap: list[tuple[tuple[int, ...], int, Padding, tuple[Axis, ...]]] = []
-    per_padding: dict[Padding, list[list[Axis]]] = {}
+
+
+def _candidates(kind: Kind, per_padding: Mapping[Padding, list[list[Axis]]]) -> tuple[list[Candidate], bool]:
+    """Every combination of the axes' choices, as a heap by score; and whether the per-axis cap cut some."""
+    heap: list[Candidate] = []
     counter, truncated, cap = 0, False, AXIS_CANDIDATES[kind.rank]
-    for padding in paddings:
-        per_axis = [
-            _axis_choices(n, t, recipe, padding, fixed, i, bounds, transposed)
-            for i, (n, t) in enumerate(zip(spatial_in, spatial_target))
-        ]
-        per_padding[padding] = per_axis
+    for padding, per_axis in per_padding.items():
         if any(not axis for axis in per_axis):
             continue
-        if transposed:  # output_padding is set on every axis or on none: two searches, each within the cap
+        if kind.recipe.transposed:  # output_padding is set on every axis or on none: two searches, each capped
             modes = [[[a for a in axis if a.output_padding is None] for axis in per_axis],
                      [[a for a in axis if a.output_padding is not None] for axis in per_axis]]  # fmt: skip
         else:
@@ -301,10 +318,17 @@ def solve(
             truncated = truncated or any(len(axis) > cap for axis in mode)
             combined.append([axis[:cap] for axis in mode])
         for score, pad, axes in itertools.chain.from_iterable(
-            _combinations(mode, padding, recipe.forbids_strided_dilation) for mode in combined
+            _combinations(mode, padding, kind.recipe.forbids_strided_dilation) for mode in combined
         ):
             counter += 1
             heapq.heappush(heap, (score, counter, pad, axes))
+    return heap, truncated
+
+
+def _best(
+    heap: list[Candidate], kind: Kind, base: Mapping[str, object], target: tuple[int | None, ...], limit: int
+) -> list[Solution]:
+    """The best `limit` candidates that build, run and give the target."""
     solutions: list[Solution] = []
     while heap and len(solutions) < limit:
         _, _, padding, axes = heapq.heappop(heap)
@@ -316,16 +340,12 @@ def solve(
         except InvalidInput:
             continue
         # the one rule of both kernel sets (oneDNN's rules are the plain kernels' shared ones)
-        if recipe.cpu_rule(spec.config, kind.rank, KernelSet.ONEDNN) == Rule.TRANSPOSE_SAME_EVEN_KERNEL:
+        if kind.recipe.cpu_rule(spec.config, kind.rank, KernelSet.ONEDNN) == Rule.TRANSPOSE_SAME_EVEN_KERNEL:
             continue
         if any(t is not None and t != s for t, s in zip(target, shape)):
             continue
-        solutions.append(Solution(spec, shape, _encoder(spec, shape) if transposed else None))
-    nearest = () if solutions else _nearest(kind, spatial_in, spatial_target, recipe, per_padding, fixed, bounds)
-    note = None
-    if out_channels is None and kind.family is Family.DEPTHWISE and "depth_multiplier" not in base:
-        note = "the target's channels are '?': depth_multiplier = 1"
-    return SolveResult(kind, input_shape, target, bounds, limit, tuple(solutions), nearest, note, truncated)
+        solutions.append(Solution(spec, shape, _encoder(spec, shape) if kind.recipe.transposed else None))
+    return solutions
 
 
 def _spec(base: Mapping[str, object], kind: Kind, axes: Sequence[Axis], padding: Padding) -> LayerSpec | None:
@@ -425,3 +445,87 @@ def _hint(n: int, t: int, recipe: Any, per_padding: Mapping[Padding, Any], fixed
                 if parts:
                     return f"{t} needs " + ", ".join(parts) + f" with padding {padding}{blocked}"
     return None
+
+
+# -- the command's arguments ---------------------------------------------------------------
+
+
+def run(
+    values: Mapping[str, object],
+    output: object,
+    *,
+    max_kernel: int | str = 7,
+    max_stride: int | str = 4,
+    max_dilation: int | str = 3,
+    limit: int | str = 20,
+) -> SolveResult:
+    """`convinspect solve`: its arguments checked as build checks them, then the search (see api.run_solve)."""
+    if not isinstance(values, Mapping):
+        raise InvalidInput(f"expected a mapping of options such as {{'layer': 'conv2d'}}; got {shown(values)}")
+    given = {k: v for k, v in values.items() if v is not None}
+    kind = get_kind(given.get("layer", "conv2d"))
+    if "input" not in given:
+        raise InvalidInput("is required: the shape you have, batch first", "input")
+    if output is None:
+        raise InvalidInput("is required: the shape you need, batch first, ? for any axis", "output")
+    bounds = Bounds(parse_int(max_kernel, "max_kernel"), parse_int(max_stride, "max_stride"),
+                    parse_int(max_dilation, "max_dilation"))  # fmt: skip
+    count = parse_int(limit, "limit", maximum=MAX_LIMIT)
+    input_shape = parse_shape(given["input"])
+    target = parse_target(output, len(input_shape))
+    known = math.prod(dim or 1 for dim in target)
+    if known > INT64_MAX:
+        raise InvalidInput(f"the target holds {known:,} elements, over the int64 limit {INT64_MAX:,}", "output")
+    base = {k: v for k, v in given.items() if k not in ("kernel", "strides", "dilation", "padding", "output_padding")}
+    note = _channels(kind, base, target)
+    result = solve(kind, base, input_shape, target, _fixed(kind, base, given), bounds, count)
+    return replace(result, channels_note=note) if note else result
+
+
+def _channels(kind: Kind, base: dict[str, object], target: tuple[int | None, ...]) -> str | None:
+    """The channels the target asks for, as `filters` or a `depth_multiplier` in `base`; a note when
+    the target leaves them open."""
+    probe = parse_spec({**base, "kernel": 1, "filters": base.get("filters", 1)} if "filters" in kind.options
+                       else {**base, "kernel": 1})  # fmt: skip
+    channels = probe.channels
+    wanted = target[probe.data_format.channel_axis]
+    if wanted is None:
+        if "filters" in kind.options and "filters" not in base:
+            base["filters"] = channels
+            return f"the target's channels are '?': filters = {channels}, the input's"
+        return None
+    if kind.family is not Family.DEPTHWISE:
+        if "filters" in base and str(base["filters"]) != str(wanted):
+            raise InvalidInput(f"--filters {base['filters']} contradicts the target's {wanted} channels", "output")
+        base["filters"] = wanted
+        return None
+    if wanted % channels:
+        raise InvalidInput(
+            f"a depthwise layer gives input channels × depth_multiplier: {wanted} is not a multiple of the "
+            f"input's {channels} channels", "output")  # fmt: skip
+    base.setdefault("depth_multiplier", wanted // channels)
+    multiplier = parse_int(base["depth_multiplier"], "depth_multiplier")
+    if multiplier * channels != wanted:
+        raise InvalidInput(f"--depth-multiplier {multiplier} gives {multiplier * channels} channels, not "
+                           f"{wanted}", "output")  # fmt: skip
+    return None
+
+
+def _fixed(kind: Kind, base: Mapping[str, object], given: Mapping[str, object]) -> Fixed:
+    """The settings the user gave, which the search keeps; what no search can change (groups, sizes past
+    int64) is checked now, with build's messages."""
+    spec = parse_spec({**base, "kernel": given.get("kernel", 1), "strides": given.get("strides"),
+                       "dilation": given.get("dilation"), "padding": given.get("padding"),
+                       "output_padding": given.get("output_padding")})  # fmt: skip
+    c = spec.config
+    if not kind.recipe.transposed:  # a transposed kind's argument rule ties output_padding to the searched strides
+        spec.kind.recipe.check_arguments(c)
+    spec.kind.recipe.check_input(c, spec.channels, spec.input_shape)
+    arithmetic.variable_shapes(spec)
+    return Fixed(
+        kernel=c.kernel_size if "kernel" in given else None,
+        strides=c.strides if "strides" in given else None,
+        dilation=c.dilation_rate if "dilation" in given else None,
+        padding=c.padding if "padding" in given else None,
+        output_padding=c.output_padding if "output_padding" in given else None,
+    )
