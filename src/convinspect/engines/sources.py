@@ -48,10 +48,6 @@ class Source:
     target: str | None = None  # builders: module or file; applications: the class name
     function: str | None = None  # builders
 
-    @property
-    def is_code(self) -> bool:
-        return self.kind in (SourceKind.BUILDER, SourceKind.APPLICATION)
-
     def to_dict(self) -> dict[str, Any]:
         return {"kind": str(self.kind), "location": self.text}
 

@@ -90,10 +90,6 @@ class Memory:
     compute_dtype: str
 
     @property
-    def activations(self) -> int:
-        return self.input + self.output
-
-    @property
     def total(self) -> int:
         return self.weights + self.input + self.output
 

@@ -61,7 +61,6 @@ class Sized:
     whole: bool = False  # every output cell reads the whole input (global pooling)
     spatial: tuple[int, ...] | None = None  # conv and pooling layers: the axes whose receptive field is reported
     conv: LayerSpec | None = None  # conv layers: the spec `convinspect build` would inspect
-    merge_axis: int | None = None  # Concatenate's axis (its cells come from one input or another)
 
 
 def variable_dtype(policy: str, layer: str) -> str:
@@ -509,7 +508,7 @@ def _concatenate(name: str, config: Config, inputs: Sequence[Shape], class_name:
             )
         out.append(known.pop() if known else None)
     windows = tuple(None if a == axis else Window(a) for a in range(ndim))
-    return Sized((tuple(out),), windows=windows, merge_axis=axis)
+    return Sized((tuple(out),), windows=windows)
 
 
 @rule("Flatten")
