@@ -15,13 +15,9 @@ import argparse
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
-from timing import run_once
+from timing import run_once, worktree
 
 HEADLINE = ["--filters", "64", "--kernel", "5", "--input", "2,32,32,1"]
 CLI = [sys.executable, "-m", "convinspect", "build", *HEADLINE, "--format", "json"]
@@ -49,19 +45,6 @@ COMMANDS = {
     "convinspect build --explain (keras)": [*CLI, "--explain"],
     "convinspect build --explain --diagram -e analytic": [*CLI, "--explain", "--diagram", "--engine", "analytic"],
 }
-
-
-@contextlib.contextmanager
-def worktree(ref: str) -> Iterator[Path]:
-    """An earlier commit's sources, in a temporary git worktree."""
-    root = Path(__file__).resolve().parents[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(root), "worktree", "add", "-q", "--detach", str(path), ref], check=True)
-        try:
-            yield path
-        finally:
-            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(path)], check=False)
 
 
 def main() -> None:

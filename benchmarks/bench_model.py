@@ -7,19 +7,22 @@ median wall time and peak RSS side by side, with ratios.
 Targets (issue 11): analytic at most 0.3 s and at least 10x faster than the Keras engine on the
 same file; the Keras engine at most 1.2x a bare script that loads the model and counts its params.
 
-Usage: python benchmarks/bench_model.py [N] [--application NAME]
+Usage: python benchmarks/bench_model.py [N] [--application NAME] [--against REF]
+  --against REF  also runs both engines from an earlier commit (a temporary git worktree), side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from timing import run_once
+from timing import run_once, worktree
 
 # What the Keras engine does without --load-weights: build the model from config.json, count.
 BARE = """
@@ -45,25 +48,31 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("rounds", nargs="?", type=int, default=7)
     parser.add_argument("--application", default="ResNet50")
+    parser.add_argument("--against", metavar="REF", help="an earlier commit to compare with")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
         path = str(Path(tmp) / f"{args.application}.keras")
         subprocess.run([sys.executable, "-c", SAVE, path, args.application], check=True, capture_output=True)
         cli = [sys.executable, "-m", "convinspect", "model", path, "--format", "json"]
-        commands = {
-            "bare keras script (load config, count_params)": [sys.executable, "-c", BARE, path],
-            "convinspect model (keras engine)": cli,
-            "convinspect model --engine analytic": [*cli, "--engine", "analytic"],
+        commands: dict[str, tuple[list[str], dict[str, str] | None]] = {
+            "bare keras script (load config, count_params)": ([sys.executable, "-c", BARE, path], None),
+            "convinspect model (keras engine)": (cli, None),
+            "convinspect model --engine analytic": ([*cli, "--engine", "analytic"], None),
         }
+        if args.against:
+            env = {**os.environ, "PYTHONPATH": str(stack.enter_context(worktree(args.against)) / "src")}
+            commands[f"{args.against}: model (keras engine)"] = (cli, env)
+            commands[f"{args.against}: model --engine analytic"] = ([*cli, "--engine", "analytic"], env)
         times: dict[str, list[float]] = {name: [] for name in commands}
         memory: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.rounds):
-            for name, argv in commands.items():
-                wall, rss = run_once(argv)
+            for name, (argv, env_) in commands.items():
+                wall, rss = run_once(argv, env_)
                 times[name].append(wall)
                 memory[name].append(rss)
     median = {name: statistics.median(values) for name, values in times.items()}
-    bare, keras_engine, analytic = median.values()
+    bare, keras_engine, analytic = list(median.values())[:3]
     print(f"{args.application} (weights=None) saved as .keras; {args.rounds} rounds, medians")
     print(f"{'command':<48} {'wall':>8} {'peak RSS':>10}")
     for name in commands:
@@ -71,6 +80,10 @@ def main() -> None:
     print(f"keras engine / bare script:     {keras_engine / bare:.2f}x  (target <= 1.2x)")
     print(f"keras engine / analytic engine: {keras_engine / analytic:.1f}x  (target >= 10x)")
     print(f"analytic engine:                {analytic:.3f}s  (target <= 0.3 s)")
+    if args.against:
+        before_keras, before_analytic = list(median.values())[3:]
+        print(f"keras engine / {args.against}'s:      {keras_engine / before_keras:.2f}x")
+        print(f"analytic engine / {args.against}'s:   {analytic / before_analytic:.2f}x")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 
 def run_once(argv: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
@@ -16,3 +20,16 @@ def run_once(argv: list[str], env: dict[str, str] | None = None, ok: tuple[int, 
     if os.waitstatus_to_exitcode(status) not in ok:
         raise SystemExit(f"command failed ({status}): {' '.join(argv)}")
     return wall, usage.ru_maxrss / 1024
+
+
+@contextlib.contextmanager
+def worktree(ref: str) -> Iterator[Path]:
+    """An earlier commit's sources, in a temporary git worktree."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "-q", "--detach", str(path), ref], check=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(path)], check=False)

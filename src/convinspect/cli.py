@@ -47,7 +47,8 @@ class OneLineErrors(typer.core.TyperGroup):
             message = " ".join(err.format_message().split())  # type: ignore[attr-defined]
             if not message:  # no command at all: Typer printed the help
                 message = "no command given; expected one of build, model, check, sweep, solve (see convinspect --help)"
-            sys.exit(_usage_failure(UsageError(message), list(sys.argv[1:] if args is None else args)))
+            argv = list(sys.argv[1:] if args is None else args)
+            sys.exit(_usage_failure(UsageError(message), _command_of(err, argv), argv))
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
@@ -55,9 +56,19 @@ class UsageError(ConvinspectError):
     """Typer's usage errors, in convinspect's words (exit 2)."""
 
 
-def _usage_failure(err: UsageError, args: list[str]) -> int:
-    """One line on stderr, and a JSON error object too when the command line asked for JSON."""
-    command = next((arg for arg in args if arg in api.SCHEMAS), "build")
+def _command_of(err: Exception, args: list[str]) -> str:
+    """The command a usage error is in: Click's context names it; before one is chosen, the first
+    command name on the line (build when there is none)."""
+    ctx = getattr(err, "ctx", None)
+    name = getattr(ctx, "info_name", None)
+    if name in api.SCHEMAS:
+        return str(name)
+    return next((arg for arg in args if arg in api.SCHEMAS), "build")
+
+
+def _usage_failure(err: UsageError, command: str, args: list[str]) -> int:
+    """One line on stderr, and a JSON error object too when the command line asked for JSON (its value is
+    not parsed yet when the line itself is wrong, so it is read from the line)."""
     return fail(err, _asks_for_json(args), api.SCHEMAS[command])
 
 
