@@ -309,11 +309,11 @@ def test_a_layer_the_backend_cannot_run_says_verify_was_skipped(workers: dict[st
 
 def test_backend_all_shows_a_skipped_verification_as_skipped(workers: dict[str, Worker]) -> None:
     """TensorFlow's real report on its plain kernels, in the conformance table: skipped, never "ok"."""
-    from convinspect.core.commands.conformance import BackendRun, Conformance
+    from convinspect.core.commands.conformance import BackendRun, Conformance, RunStatus
     from convinspect.render.conformance import conformance_plain
 
     report = workers["plain"](DEFECT, verify=True)["report"]
-    run = BackendRun("tensorflow", "error", "2.21", report, f"cannot run it: {report['runtime']['reason']}")
+    run = BackendRun.from_report("tensorflow", RunStatus.ERROR, report, f"cannot run it: {report['runtime']['reason']}")
     result = Conformance("Conv2D", {}, [1, 4, 10, 10], (run,))
     text = conformance_plain(result)
     row = next(line for line in text.splitlines() if line.startswith("tensorflow "))

@@ -30,6 +30,9 @@ class EntryResult:
     report: Report | ModelResult | None = None
     error: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))  # a status given by its name is the member
+
     def to_dict(self, with_report: bool = True) -> dict[str, Any]:
         return {
             "file": self.entry.file,

@@ -33,6 +33,9 @@ class BackendRun:
     runs: bool | None = None
     error: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", RunStatus(self.status))  # a status given by its name is the member
+
     @classmethod
     def from_report(cls, backend: str, status: RunStatus, document: Mapping[str, Any], error: str | None = None
                     ) -> BackendRun:  # fmt: skip
