@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from convinspect.core.families import Family
-from convinspect.core.geometry import AxisGeometry
-from convinspect.core.layouts import Layout
-from convinspect.core.report import Report
+from convinspect.core.layer.families import Family
+from convinspect.core.layer.geometry import AxisGeometry
+from convinspect.core.layer.layouts import Layout
+from convinspect.core.layer.report import Report
 
 Array = Any  # a NumPy array
 

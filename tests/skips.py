@@ -60,12 +60,15 @@ def tallied(request: pytest.FixtureRequest, *checks: Check) -> Iterator[None]:
     """The body of a fixture around one property test: the tallies start at zero, and after the
     test each check must have run for some example and been skipped by at most its limit's share.
     A broken limit fails pytest (an error at the test's teardown). When the test itself failed,
-    the tallies (shrinking included) say nothing more and are not checked."""
+    the tallies (shrinking included) say nothing more and are not checked. Each check's tally is
+    printed, for pytest -rP or -s."""
     for check in checks:
         check.reset()
     failed_before = request.session.testsfailed
     yield
     if request.session.testsfailed > failed_before:
         return
+    for check in checks:
+        print(check.summary())  # shown by pytest -rP (or -s)
     broken = [check.summary() for check in checks if check.runs == 0 or check.share > check.limit]
     assert not broken, "property checks skipped too often: " + "; ".join(broken)

@@ -1,9 +1,9 @@
 """Weight layouts, proven numerically.
 
-A NumPy convolution written the PyTorch way (NCHW input, (out, in/groups, kh, kw)
-weights, transposed weights (in, out, kh, kw)) is fed the Keras layer's weights,
-converted with the report's reshape/transpose, and the geometry's padding and
-cropping. It must reproduce the real Keras layer's output.
+The NumPy convolutions of tests/oracles.py, written the PyTorch way (NCHW input,
+(out, in/groups, kh, kw) weights, transposed weights (in, out, kh, kw)), are fed the
+Keras layer's weights, converted with the report's reshape/transpose (oracles.to_torch),
+and the geometry's padding and cropping. They must reproduce the real Keras layer's output.
 """
 
 from __future__ import annotations
@@ -13,57 +13,25 @@ from typing import Any
 import pytest
 
 from convinspect import inspect_layer
-from convinspect.core.geometry import AxisGeometry
-from convinspect.core.layouts import Layout
-from convinspect.core.spec import parse_spec
+from convinspect.core.layer.geometry import AxisGeometry
+from convinspect.core.layer.spec import parse_spec
 
 keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
 
+from oracles import conv_nd, conv_transpose_nd, to_torch  # noqa: E402  (after the skips: it needs NumPy)
+
 
 def torch_conv2d(x: Any, w: Any, b: Any, geometry: tuple[AxisGeometry, ...], groups: int) -> Any:
-    """Cross-correlation as torch.nn.functional.conv2d: x (N, C, H, W), w (F, C/groups, kh, kw)."""
-    (gh, gw) = geometry
-    x = np.pad(x, ((0, 0), (0, 0), (gh.pad_before, gh.pad_after), (gw.pad_before, gw.pad_after)))
-    n = x.shape[0]
-    f, per_group, kh, kw = w.shape
-    out = np.zeros((n, f, gh.output, gw.output))
-    fg = f // groups
-    for g in range(groups):
-        xs = x[:, g * per_group : (g + 1) * per_group]
-        for i in range(kh):
-            for j in range(kw):
-                top, left = i * gh.dilation, j * gw.dilation
-                patch = xs[:, :, top : top + (gh.output - 1) * gh.stride + 1 : gh.stride,
-                           left : left + (gw.output - 1) * gw.stride + 1 : gw.stride]  # fmt: skip
-                out[:, g * fg : (g + 1) * fg] += np.einsum("nchw,fc->nfhw", patch, w[g * fg : (g + 1) * fg, :, i, j])
-    return out + (0 if b is None else b[None, :, None, None])
+    """torch.nn.functional.conv2d (oracles.conv_nd) with the geometry's strides, dilations and padding."""
+    return conv_nd(x, w, b, strides=[g.stride for g in geometry], dilations=[g.dilation for g in geometry],
+                   pads=[(g.pad_before, g.pad_after) for g in geometry], groups=groups)  # fmt: skip
 
 
 def torch_conv_transpose2d(x: Any, w: Any, b: Any, geometry: tuple[AxisGeometry, ...]) -> Any:
-    """As torch.nn.functional.conv_transpose2d: x (N, C, H, W), w (C, F, kh, kw); then Keras' crop."""
-    (gh, gw) = geometry
-    n = x.shape[0]
-    _, f, kh, kw = w.shape
-    full = np.zeros((n, f, gh.scatter_length + gh.extra_after, gw.scatter_length + gw.extra_after))
-    for i in range(kh):
-        for j in range(kw):
-            top, left = i * gh.dilation, j * gw.dilation
-            full[:, :, top : top + (gh.input - 1) * gh.stride + 1 : gh.stride,
-                 left : left + (gw.input - 1) * gw.stride + 1 : gw.stride] += np.einsum("nchw,cf->nfhw", x,
-                                                                                         w[:, :, i, j])  # fmt: skip
-    out = full[:, :, gh.crop_before : gh.crop_before + gh.output, gw.crop_before : gw.crop_before + gw.output]
-    return out + (0 if b is None else b[None, :, None, None])
-
-
-def to_torch(array: Any, layout: Layout) -> Any:
-    """Apply the report's conversion: reshape (depthwise only), then transpose."""
-    assert tuple(array.shape) == layout.keras_shape
-    if layout.reshape is not None:
-        array = array.reshape(layout.reshape)
-    converted = array.transpose(layout.transpose)
-    assert tuple(converted.shape) == layout.torch_shape
-    return converted
+    """torch.nn.functional.conv_transpose2d (oracles.conv_transpose_nd), then the geometry's crops."""
+    return conv_transpose_nd(x, w, b, strides=[g.stride for g in geometry], dilations=[g.dilation for g in geometry],
+                             crops=[(g.crop_before, g.crop_after, g.extra_after) for g in geometry])  # fmt: skip
 
 
 def run_keras(values: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
@@ -143,9 +111,9 @@ def test_separable_conv2d_is_depthwise_then_pointwise() -> None:
         depthwise, pointwise = report.measures.layouts[:2]
         middle = torch_conv2d(x, w["depthwise_kernel"], None, report.measures.geometry,
                               depthwise.torch_module["groups"])  # fmt: skip
-        ones = tuple(g.__class__(g.axis, g.output, 1, 1, 1, "valid", g.output) for g in report.measures.geometry)
         assert pointwise.torch_module["kernel_size"] == [1, 1]
-        return torch_conv2d(middle, w["pointwise_kernel"], w.get("bias"), ones, 1)
+        return conv_nd(middle, w["pointwise_kernel"], w.get("bias"), strides=[1, 1], dilations=[1, 1],
+                       pads=[(0, 0), (0, 0)], groups=1)  # fmt: skip
 
     compare_with_keras(values, forward)
 

@@ -4,6 +4,7 @@ Keras, gives the target."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,13 +13,31 @@ from typer.testing import CliRunner
 
 from convinspect.api import inspect_layer, run_solve
 from convinspect.cli import app
-from convinspect.core.kinds import KINDS
-from convinspect.core.runtime import KernelSet
-from convinspect.core.spec import parse_spec
+from convinspect.core.layer.kinds import KINDS
+from convinspect.core.layer.runtime import KernelSet
+from convinspect.core.layer.spec import parse_spec
+from convinspect.errors import InvalidInput
 
+from skips import Check, tallied
 from strategies import SMALL, valid_options
 
 runner = CliRunner()
+
+# The property's two checks, and the largest share of its examples allowed to leave each out.
+# Measured (TF 2.21, Keras 3.15, oneDNN on) over 1,500 examples and over 39 runs of the test's 60
+# (random seeds and the CI profile): Keras rejected none of the configs (valid_options builds them
+# valid, and test_properties.py holds that construction to Keras' verdict), so "solved and
+# rebuilt" ran for all: limit 5%. The original's settings went unchecked in 24% of the 1,500 and
+# in 27% of the 39 runs' examples (8% to 45% a run, sd 9.5%), every time because more than the
+# listed 1,000 settings (or combined per axis) reach the target, never because TensorFlow refuses
+# the original: limit 60%, 3.7 sd above the mean run.
+SOLVED = Check("solved and rebuilt", limit=0.05)
+ORIGINAL_OFFERED = Check("the original's settings offered", limit=0.60)
+
+
+@pytest.fixture
+def solve_tally(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield from tallied(request, SOLVED, ORIGINAL_OFFERED)
 
 
 def _settings(spec: Any) -> tuple[Any, ...]:
@@ -26,13 +45,15 @@ def _settings(spec: Any) -> tuple[Any, ...]:
     return (c.kernel_size, c.strides, c.dilation_rate, str(c.padding), c.output_padding)
 
 
+@pytest.mark.usefixtures("solve_tally")
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(options=valid_options(KINDS, SMALL))
 def test_every_shape_keras_produces_is_solved_and_every_solution_gives_it(options: dict[str, Any]) -> None:
     original = parse_spec(options)
     try:
         real = inspect_layer(original, forward="symbolic")
-    except Exception:
+    except InvalidInput as err:  # Keras rejects the config: there is no target to solve for
+        SOLVED.skipped(f"Keras rejected it ({err.rule})")
         return
     c = original.config
     target = ",".join("?" if d is None else str(d) for d in real.output_shape)
@@ -45,13 +66,19 @@ def test_every_shape_keras_produces_is_solved_and_every_solution_gives_it(option
     result = run_solve(fixed, target, limit=1000, **bounds)
     assert result.solutions, (options, target, result.nearest)
     offered = {_settings(s.spec) for s in result.solutions}
-    refused = original.kind.recipe.cpu_rule(c, original.kind.rank, KernelSet.ONEDNN) == "transpose_same_even_kernel"
-    # The original, unless more settings reach the target than are listed (or combined per axis).
-    listed_all = len(result.solutions) < 1000 and not result.truncated
-    assert _settings(original) in offered or refused or not listed_all, (options, target)
+    # The original is offered, unless TensorFlow refuses to run it (solve leaves those out) or more
+    # settings reach the target than are listed (or combined per axis).
+    if original.kind.recipe.cpu_rule(c, original.kind.rank, KernelSet.ONEDNN) == "transpose_same_even_kernel":
+        ORIGINAL_OFFERED.skipped("TensorFlow refuses to run it")
+    elif len(result.solutions) >= 1000 or result.truncated:
+        ORIGINAL_OFFERED.skipped("more solutions than listed")
+    else:
+        ORIGINAL_OFFERED.ran()
+        assert _settings(original) in offered, (options, target)
     for solution in result.solutions[:4]:  # rebuilt in real Keras, each gives the target
         rebuilt = inspect_layer(solution.spec, forward="symbolic")
         assert rebuilt.output_shape == real.output_shape, (solution.to_dict(), real.output_shape)
+    SOLVED.ran()
 
 
 def test_the_autoencoder_question() -> None:
@@ -164,6 +191,6 @@ def test_the_pasted_text_is_the_same_layer() -> None:
 
 
 def test_explain_arithmetic_stays_true_in_ascii() -> None:
-    from convinspect.core.text import for_encoding
+    from convinspect.core.vocab.text import for_encoding
 
     assert for_encoding("(12−1)·2+3 = 25", "ascii") == "(12-1)*2+3 = 25"
