@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from convinspect.api import compare_models
+from convinspect.core.model.report import model_differences
 from convinspect.engines import analytic
 from convinspect.engines.keras import load
 from convinspect.engines.keras_model import model_report
@@ -44,7 +44,7 @@ def test_application_through_both_engines(name: str) -> None:
         real = model_report(model, Source(name, SourceKind.APPLICATION, target=name), len(model.weights))
         assert_matches_keras(computed, model)
         assert_matches_keras(real, model)
-        assert compare_models(computed, real) == []
+        assert model_differences(computed, real) == []
         if name in PUBLISHED:
             published, pinned = PUBLISHED[name]
             assert computed.totals.macs == pinned

@@ -34,7 +34,7 @@ from convinspect.core.layer.spec import (
     parse_spec,
 )
 from convinspect.core.model.report import SCHEMA as MODEL_SCHEMA
-from convinspect.core.model.report import ModelReport
+from convinspect.core.model.report import ModelReport, model_differences
 from convinspect.core.vocab.choices import Engine, Format, Forward
 from convinspect.core.vocab.text import shown
 from convinspect.engines import analytic
@@ -45,6 +45,7 @@ __all__ = [  # what the command line (and any program) takes from here
     "check_options", "inspect_layer", "inspect_model", "iter_check", "model_inputs", "read_files", "read_snapshot",
     "run_build", "run_check", "run_conformance", "run_model", "run_solve", "run_sweep", "sweep_options",
 ]  # fmt: skip
+NO_BACKEND = "chooses the Keras engine's backend; the analytic engine has none"
 RELEASE_EVERY = 200  # Keras-engine check entries between two clear_session() calls
 
 
@@ -94,7 +95,7 @@ def inspect_layer(
                 "needs the real forward pass, and the analytic engine runs none: use --engine keras or both", "verify"
             )
         if backend is not None:
-            raise InvalidInput("chooses the Keras engine's backend; the analytic engine has none", "backend")
+            raise InvalidInput(NO_BACKEND, "backend")
         return analytic.inspect(spec, explain=explain, cpu_kernels=cpu_kernels)
     keras = _keras_engine()
     keras.select_kernels(cpu_kernels, keras.select_backend(backend))
@@ -396,7 +397,7 @@ def _model(
             "engine",
         )
     if engine is Engine.ANALYTIC and backend is not None:
-        raise InvalidInput("chooses the Keras engine's backend; the analytic engine has none", "backend")
+        raise InvalidInput(NO_BACKEND, "backend")
     if engine is Engine.ANALYTIC and (unsafe or imports or load_weights):
         flag = "--unsafe" if unsafe else "--import" if imports else "--load-weights"
         raise InvalidInput(f"{flag} needs the Keras engine (the analytic engine runs nothing)", "engine")
@@ -413,7 +414,7 @@ def _model(
         computed = analytic.inspect_model(config, found.to_dict(), None)
     else:
         computed = _analytic_model(found, shape)
-    differences = compare_models(computed, real)
+    differences = model_differences(computed, real)
     if differences:
         listed = "; ".join(differences[:5]) + (f" (and {len(differences) - 5} more)" if len(differences) > 5 else "")
         raise BackendError(f"the engines disagree: {listed}")
@@ -430,32 +431,6 @@ def _analytic_model(found: Any, shape: Any) -> ModelReport:
         config = keras_model.application_config(found, shape)
         shape = None if shape is None or shape[0] is None else shape
     return analytic.inspect_model(config, found.to_dict(), shape)
-
-
-def compare_models(a: ModelReport, b: ModelReport) -> list[str]:
-    """Every field on which two model reports differ. Input layers aside (Keras names and adds them), and
-    variables by shape, trainability and dtype: a layer that does not name its variables gets Keras' `variable_N`."""
-
-    def rows(report: ModelReport) -> dict[str, Any]:
-        return {
-            row.key: {"class": row.class_name, "output_shape": row.output_shape, "params": row.params.to_dict(),
-                      "variables": [(w.shape, w.trainable, w.dtype) for w in row.weights]}
-            for row in report.rows
-            if row.class_name != "InputLayer"
-        }  # fmt: skip
-
-    left, right = rows(a), rows(b)
-    found = [f"layer {shown(k)} only in the {a.engine} report" for k in left if k not in right]
-    found += [f"layer {shown(k)} only in the {b.engine} report" for k in right if k not in left]
-    for key in left.keys() & right.keys():
-        for name, value in left[key].items():
-            if right[key][name] != value:
-                found.append(f"{shown(key)} {name}: {a.engine} {value} vs {b.engine} {right[key][name]}")
-    if a.totals.params != b.totals.params:
-        found.append(f"total params: {a.engine} {a.totals.params.to_dict()} vs {b.engine} {b.totals.params.to_dict()}")
-    if a.totals.bytes_by_dtype != b.totals.bytes_by_dtype:
-        found.append(f"bytes: {a.engine} {dict(a.totals.bytes_by_dtype)} vs {b.engine} {dict(b.totals.bytes_by_dtype)}")
-    return found
 
 
 # -- every backend -----------------------------------------------------------------------
@@ -556,7 +531,6 @@ def run_solve(
 
 SCHEMAS = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA, "model": MODEL_SCHEMA,
            "solve": SOLVE_SCHEMA}  # fmt: skip
-NO_BACKEND = "chooses the Keras engine's backend; the analytic engine has none"
 _ONE_BACKEND = ("explain", "diagram", "expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params",
                 "max_macs", "expect_runs")  # fmt: skip
 

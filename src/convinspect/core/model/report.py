@@ -14,6 +14,7 @@ from convinspect.core.layer.runtime import RULES, KernelChoice, Rule
 from convinspect.core.layer.spec import LayerSpec
 from convinspect.core.layer.variables import Params, Variable
 from convinspect.core.vocab.choices import Engine
+from convinspect.core.vocab.text import shown
 
 SCHEMA = "convinspect.model/1"
 Shape = tuple[int | None, ...]
@@ -258,3 +259,29 @@ class ModelReport:
             "runtime": None if self.runtime is None else self.runtime.to_dict(),
             "versions": dict(self.versions),
         }
+
+
+def model_differences(a: ModelReport, b: ModelReport) -> list[str]:
+    """Every field on which two model reports differ. Input layers aside (Keras names and adds them), and
+    variables by shape, trainability and dtype: a layer that does not name its variables gets Keras' `variable_N`."""
+
+    def rows(report: ModelReport) -> dict[str, Any]:
+        return {
+            row.key: {"class": row.class_name, "output_shape": row.output_shape, "params": row.params.to_dict(),
+                      "variables": [(w.shape, w.trainable, w.dtype) for w in row.weights]}
+            for row in report.rows
+            if row.class_name != "InputLayer"
+        }  # fmt: skip
+
+    left, right = rows(a), rows(b)
+    found = [f"layer {shown(k)} only in the {a.engine} report" for k in left if k not in right]
+    found += [f"layer {shown(k)} only in the {b.engine} report" for k in right if k not in left]
+    for key in left.keys() & right.keys():
+        for name, value in left[key].items():
+            if right[key][name] != value:
+                found.append(f"{shown(key)} {name}: {a.engine} {value} vs {b.engine} {right[key][name]}")
+    if a.totals.params != b.totals.params:
+        found.append(f"total params: {a.engine} {a.totals.params.to_dict()} vs {b.engine} {b.totals.params.to_dict()}")
+    if a.totals.bytes_by_dtype != b.totals.bytes_by_dtype:
+        found.append(f"bytes: {a.engine} {dict(a.totals.bytes_by_dtype)} vs {b.engine} {dict(b.totals.bytes_by_dtype)}")
+    return found
