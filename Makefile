@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Reinstall whenever the dependency list changes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,jax]'
+	$(BIN)/python -m pip install -q -e '.[test,jax,corpus]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -306,8 +306,8 @@ def _own_weights(keras: Any, model: Any) -> tuple[Variable, ...]:
 
 
 def _functional(model: Any) -> Any:
-    """The Functional graph of a model (a Sequential keeps one once built)."""
-    return getattr(model, "_functional", None) or model
+    """The Functional graph of a model (a Sequential keeps one once built; a subclass, see _graph_model)."""
+    return getattr(model, "_functional", None) or getattr(model, "_convinspect_graph", None) or model
 
 
 def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Observed],
@@ -347,11 +347,85 @@ def inspect_model(
     return _report(keras, model, serialized, source, before, progress), serialized
 
 
+_PLAIN = ("Functional", "Sequential")
+
+
 def _serialized(keras: Any, model: Any) -> dict[str, Any]:
+    """The model's configuration as a graph of layer calls, however it was defined: a subclass keeps
+    its class name, with the graph of the built model (see _graph_model) in place of its constructor's
+    arguments; nested models likewise."""
     try:
-        return dict(keras.saving.serialize_keras_object(model))
+        config = dict(keras.saving.serialize_keras_object(model))
+        if type(model).__name__ not in _PLAIN:
+            graph = _graph_model(keras, model)
+            if graph is not model:
+                inner = dict(keras.saving.serialize_keras_object(graph))["config"]
+                config["config"] = {**inner, "name": model.name, "trainable": model.trainable}
+        _expand_nested(keras, model if type(model).__name__ in _PLAIN else _graph_model(keras, model), config)
+        return config
+    except (InvalidInput, BackendError):
+        raise
     except Exception as error:
         raise BackendError(f"Keras cannot serialize the model: {error}") from None
+
+
+def _expand_nested(keras: Any, model: Any, config: dict[str, Any]) -> None:
+    """Each nested model's entry holds its graph too (a nested subclass's saved form holds its arguments)."""
+    layers = config.get("config", {}).get("layers")
+    if not isinstance(layers, list):
+        return
+    by_name = {layer.name: layer for layer in getattr(model, "layers", [])}
+    for entry in layers:
+        live = by_name.get(entry.get("config", {}).get("name") if isinstance(entry, dict) else None)
+        if isinstance(live, keras.Model) and type(live).__name__ not in _PLAIN:
+            graph = _graph_model(keras, live)
+            if graph is not live or _has_graph(entry):
+                entry["config"] = {**dict(keras.saving.serialize_keras_object(graph))["config"], "name": live.name}
+            _expand_nested(keras, graph, entry)
+        elif isinstance(live, keras.Model):
+            _expand_nested(keras, live, entry)
+
+
+def _has_graph(entry: Mapping[str, Any]) -> bool:
+    config = entry.get("config")
+    return isinstance(config, Mapping) and "layers" in config
+
+
+def _graph_model(keras: Any, model: Any) -> Any:
+    """The model whose layer calls the walk follows: a Functional over the same layers. A subclass of
+    Functional (a keras_hub backbone) is re-wrapped from its own inputs and outputs; a model with its own
+    call() is traced once on a symbolic input of its build shape; Functional and Sequential are themselves."""
+    from keras.src.models.functional import Functional
+
+    if type(model).__name__ in _PLAIN:
+        return model
+    cached = getattr(model, "_convinspect_graph", None)
+    if cached is not None:
+        return cached
+    if isinstance(model, Functional):
+        graph = Functional(model.inputs, model.outputs, name=model.name)
+    else:
+        graph = _traced(keras, model)
+    object.__setattr__(model, "_convinspect_graph", graph)
+    return graph
+
+
+def _traced(keras: Any, model: Any) -> Any:
+    from keras.src.models.functional import Functional
+
+    shape = (model.get_build_config() or {}).get("input_shape") if model.built else None
+    if shape is None:
+        raise InvalidInput(
+            f"the model is a {shown(type(model).__name__)}, a subclass of keras.Model that has not been built: "
+            "give --input so that Keras can build it and convinspect trace its calls", "input")  # fmt: skip
+    try:
+        inputs = keras.Input(batch_shape=(None, *tuple(shape)[1:]))
+        outputs = model.call(inputs)
+        return Functional(inputs, outputs, name=model.name)
+    except Exception as error:
+        raise InvalidInput(
+            f"cannot trace the calls of {shown(type(model).__name__)}.call() on a symbolic input: {_keras_words(error)}"
+        ) from None
 
 
 def model_report(model: Any, source: Source, before: int, progress: Progress | None = None) -> ModelReport:
@@ -363,19 +437,7 @@ def model_report(model: Any, source: Source, before: int, progress: Progress | N
 def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, before: int,
             progress: Progress | None) -> ModelReport:  # fmt: skip
     _, _, versions = load()
-    try:
-        graph = parse_model(serialized)
-    except InvalidInput:
-        if isinstance(model, (keras.Sequential, keras.Model)) and type(model).__name__ not in (
-            "Functional",
-            "Sequential",
-        ):
-            raise InvalidInput(
-                f"the model is a {shown(type(model).__name__)}, a subclass of keras.Model, and its serialized "
-                "form holds no graph of layer calls to walk; give a Functional model (keras.Model(inputs, "
-                "outputs)) or a Sequential one, or inspect its conv layers with convinspect build"
-            ) from None
-        raise
+    graph = parse_model(serialized)
     built = bool(model.built) and graph.built
     if not built:
         rows = tuple(unbuilt_rows(graph))

@@ -183,11 +183,8 @@ def parse_model(raw: object, depth: int = 0) -> Graph:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("config"), Mapping):
         raise InvalidInput("not a Keras model configuration: expected an object with `class_name` and `config`")
     class_name = raw.get("class_name")
-    if class_name not in CONTAINERS:
-        raise InvalidInput(
-            f"not a Keras model configuration: the top-level class is {shown(class_name)}, "
-            "expected Functional, Sequential or Model"
-        )
+    if not holds_graph(raw):
+        raise InvalidInput(_no_graph(raw))
     config = raw["config"]
     layers_raw = config.get("layers")
     if isinstance(layers_raw, tuple):
@@ -203,13 +200,35 @@ def parse_model(raw: object, depth: int = 0) -> Graph:
     return _functional(str(name), str(class_name), layers_raw, config, trainable, depth)
 
 
+def holds_graph(raw: Mapping[str, Any]) -> bool:
+    """A Functional, Sequential or Model configuration, or a subclass's whose saved configuration holds
+    the functional graph (`layers`, `input_layers`, `output_layers`)."""
+    config = raw.get("config")
+    if raw.get("class_name") in CONTAINERS:
+        return True
+    return isinstance(config, Mapping) and all(key in config for key in ("layers", "input_layers", "output_layers"))
+
+
+def _no_graph(raw: Mapping[str, Any]) -> str:
+    class_name, module = raw.get("class_name"), raw.get("module")
+    module = module if isinstance(module, str) and module else None
+    if not isinstance(class_name, str) or (module or "").startswith(("keras.layers", "keras.src.layers")):
+        return (f"not a Keras model configuration: the top-level class is {shown(class_name)}, expected "
+                "Functional, Sequential or Model")  # fmt: skip
+    where = f" (from {shown(module)})" if module else ""
+    package = module.split(".")[0] if module else "MODULE"
+    return (f"the model is a {shown(class_name)}{where}, a subclass of keras.Model whose saved configuration "
+            "holds its constructor's arguments, not its graph of layers: the analytic engine cannot read it; "
+            f"use --engine keras --import {package}")  # fmt: skip
+
+
 def _layer(raw: object, depth: int, calls: tuple[tuple[Ref, ...], ...] | None = None) -> LayerDef:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("config"), Mapping):
         raise InvalidInput(f"a layer entry is not an object with `class_name` and `config`: {shown(raw)}")
     config = raw["config"]
     class_name = _name(raw.get("class_name"), "a layer's class")
     name = _name(raw.get("name", config.get("name")), f"a {shown(class_name)} layer")
-    model = parse_model(raw, depth + 1) if class_name in CONTAINERS else None
+    model = parse_model(raw, depth + 1) if holds_graph(raw) else None
     module = raw.get("module") if isinstance(raw.get("module"), str) else None
     return LayerDef(
         name=name,

@@ -1,0 +1,162 @@
+"""`convinspect model` on models that are not plain Functional or Sequential ones: keras_hub
+backbones and task models (subclasses of Functional), a user's model with its own call(), and the
+nested shapes Keras allows. Each is checked against the framework that made it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convinspect.api import inspect_model
+from convinspect.engines.keras import load
+from convinspect.errors import InvalidInput
+
+keras, np, _ = load()
+L = keras.layers
+keras_hub = pytest.importorskip("keras_hub")
+
+
+def _resnet(image: int = 32) -> Any:
+    return keras_hub.models.ResNetBackbone(
+        input_conv_filters=[64], input_conv_kernel_sizes=[3], stackwise_num_filters=[64, 32],
+        stackwise_num_blocks=[1, 1], stackwise_num_strides=[1, 2], block_type="basic_block",
+        use_pre_activation=False, image_shape=(image, image, 3),
+    )  # fmt: skip
+
+
+@keras.saving.register_keras_serializable(package="convinspect_tests")
+class OwnCall(keras.Model):
+    """A model subclassed the keras.io way: layers as attributes, the graph in call()."""
+
+    def __init__(self, classes: int = 10, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.classes = classes
+        self.first = L.Conv2D(8, 3, padding="same", name="first")
+        self.second = L.Conv2D(8, 3, padding="same", name="second")
+        self.pool = L.GlobalAveragePooling2D(name="pool")
+        self.head = L.Dense(classes, name="head")
+
+    def call(self, x: Any) -> Any:
+        y = self.first(x)
+        y = keras.ops.relu(y) + self.second(y)
+        return self.head(self.pool(y))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "classes": self.classes}
+
+
+def _saved(model: Any, tmp_path: Path, name: str) -> str:
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    return path
+
+
+def _layers_by_name(model: Any) -> dict[str, Any]:
+    return {layer.name: layer for layer in model._flatten_layers(include_self=False)}
+
+
+def _agrees_with_keras(report: Any, model: Any) -> None:
+    assert report.totals.params.total == model.count_params()
+    trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+    assert report.totals.params.trainable == trainable
+    layers = _layers_by_name(model)
+    for row in report.rows:
+        layer = layers.get(row.name)
+        if layer is None or row.class_name == "InputLayer" or not hasattr(layer, "output"):
+            continue
+        try:
+            real = layer.output.shape
+        except (AttributeError, ValueError):  # a layer called more than once has no single output
+            continue
+        assert row.output_shape == tuple(real), row.key
+
+
+def test_a_keras_hub_backbone_is_walked_on_its_built_graph(tmp_path: Path) -> None:
+    backbone = _resnet()
+    path = _saved(backbone, tmp_path, "resnet")
+    report = inspect_model(path, engine="keras", imports=["keras_hub"])
+    assert report.class_name == "ResNetBackbone"
+    _agrees_with_keras(report, backbone)
+    convs = [row for row in report.rows if row.class_name == "Conv2D"]
+    assert convs and all(row.macs for row in convs)
+
+
+def test_the_analytic_engine_refuses_a_backbone_in_one_line_naming_the_class_and_the_import(tmp_path: Path) -> None:
+    path = _saved(_resnet(), tmp_path, "resnet")
+    with pytest.raises(InvalidInput) as caught:
+        inspect_model(path, engine="analytic")
+    message = caught.value.message()
+    assert "'ResNetBackbone'" in message and "--engine keras --import keras_hub" in message
+    assert "\n" not in message
+
+
+def test_a_keras_hub_task_model_expands_its_backbone(tmp_path: Path) -> None:
+    classifier = keras_hub.models.ImageClassifier(backbone=_resnet(), num_classes=5)
+    path = _saved(classifier, tmp_path, "classifier")
+    report = inspect_model(path, engine="keras", imports=["keras_hub"])
+    assert report.class_name == "ImageClassifier"
+    backbone = next(row for row in report.rows if row.class_name == "ResNetBackbone")
+    assert backbone.container and any(row.path == (backbone.name,) for row in report.rows)
+    _agrees_with_keras(report, classifier)
+
+
+def test_a_model_with_its_own_call_is_traced(tmp_path: Path) -> None:
+    model = OwnCall(name="own_call")
+    model(np.zeros((1, 16, 16, 3), dtype="float32"))
+    path = _saved(model, tmp_path, "own")
+    report = inspect_model(path, engine="keras")
+    assert report.class_name == "OwnCall"
+    assert [row.name for row in report.rows if row.class_name == "Conv2D"] == ["first", "second"]
+    assert report.totals.params.total == model.count_params()
+    assert report.row("head") is not None and report.row("head").output_shape == (None, 10)  # type: ignore[union-attr]
+    with pytest.raises(InvalidInput, match=r"'OwnCall'.*--engine keras --import"):
+        inspect_model(path, engine="analytic")
+
+
+@keras.saving.register_keras_serializable(package="convinspect_tests")
+class GraphSubclass(keras.Model):
+    """A subclass of Functional that keeps Keras' own get_config: its saved form holds the graph."""
+
+
+def test_a_subclass_whose_saved_config_holds_the_graph_is_read_by_both_engines(tmp_path: Path) -> None:
+    x = keras.Input((12, 12, 3))
+    model = GraphSubclass(x, L.Dense(4)(L.Flatten()(L.Conv2D(6, 3)(x))), name="graph_subclass")
+    path = _saved(model, tmp_path, "graph")
+    for engine in ("keras", "analytic", "both"):
+        report = inspect_model(path, engine=engine)
+        assert report.class_name == "GraphSubclass"
+        assert report.totals.params.total == model.count_params()
+
+
+def _nested_models() -> dict[str, Any]:
+    x = keras.Input((16, 16, 3))
+    head = keras.Sequential([L.GlobalAveragePooling2D(), L.Dense(10)], name="head")
+    seq_in_fn = keras.Model(x, head(L.Conv2D(8, 3)(x)), name="seq_in_fn")
+    i = keras.Input((16, 16, 3))
+    head_in = keras.Sequential([keras.Input((14, 14, 8)), L.Flatten(), L.Dense(3)], name="head")
+    seq_with_input = keras.Model(i, head_in(L.Conv2D(8, 3)(i)), name="seq_with_input")
+    inner_in = keras.Input((16, 16, 3))
+    inner = keras.Model(inner_in, L.Conv2D(4, 3)(inner_in), name="inner")
+    fn_in_seq = keras.Sequential([keras.Input((16, 16, 3)), inner, L.Flatten(), L.Dense(2)], name="fn_in_seq")
+    a = keras.Sequential([L.Conv2D(4, 3), L.ReLU()], name="a")
+    b = keras.Sequential([a, L.Conv2D(2, 1)], name="b")
+    j = keras.Input((12, 12, 3))
+    twice = keras.Model(j, b(j), name="twice")
+    shared_block = keras.Sequential([L.Conv2D(3, 3, padding="same")], name="shared_block")
+    k = keras.Input((8, 8, 3))
+    shared = keras.Model(k, L.Add()([shared_block(k), shared_block(k)]), name="shared")
+    return {"seq_in_fn": seq_in_fn, "seq_with_input": seq_with_input, "fn_in_seq": fn_in_seq, "twice": twice,
+            "shared": shared}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["seq_in_fn", "seq_with_input", "fn_in_seq", "twice", "shared"])
+def test_nested_models_in_every_shape_keras_allows(name: str, tmp_path: Path) -> None:
+    model = _nested_models()[name]
+    path = _saved(model, tmp_path, name)
+    for engine in ("keras", "analytic", "both"):
+        report = inspect_model(path, engine=engine)
+        assert report.totals.params.total == model.count_params(), engine
+        top = [row for row in report.rows if not row.path]
+        assert top[-1].output_shape == tuple(model.outputs[0].shape), engine
