@@ -160,3 +160,69 @@ def test_nested_models_in_every_shape_keras_allows(name: str, tmp_path: Path) ->
         assert report.totals.params.total == model.count_params(), engine
         top = [row for row in report.rows if not row.path]
         assert top[-1].output_shape == tuple(model.outputs[0].shape), engine
+
+
+@keras.saving.register_keras_serializable(package="convinspect_tests")
+class Residual(keras.layers.Layer):
+    """A user's block: two conv layers inside a custom layer's call()."""
+
+    def __init__(self, filters: int = 8, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.a = L.Conv2D(filters, 3, padding="same")
+        self.b = L.Conv2D(filters, 3, padding="same")
+
+    def call(self, x: Any) -> Any:
+        return x + self.b(keras.ops.relu(self.a(x)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "filters": self.filters}
+
+
+@keras.saving.register_keras_serializable(package="convinspect_tests")
+class Scale(keras.layers.Layer):
+    """A layer with arithmetic of its own on a variable of its own: nothing can count it."""
+
+    def build(self, shape: Any) -> None:
+        self.w = self.add_weight(shape=(shape[-1],))
+
+    def call(self, x: Any) -> Any:
+        return x * self.w
+
+
+def _blocks(scale: bool) -> Any:
+    x = keras.Input((16, 16, 8))
+    y = Residual(8, name="res")(x)
+    if scale:
+        y = Scale(name="scale")(y)
+    return keras.Model(x, L.Dense(2, name="dense")(L.GlobalAveragePooling2D()(y)), name="blocks")
+
+
+def test_the_conv_work_inside_a_custom_layer_is_counted_on_its_row(tmp_path: Path) -> None:
+    path = _saved(_blocks(scale=False), tmp_path, "blocks")
+    report = inspect_model(path, engine="keras")
+    res = report.row("res")
+    assert res is not None and res.complete
+    assert res.macs == 2 * (16 * 16 * 8) * (3 * 3 * 8)  # two 3x3 convs, 8 -> 8 channels, every output cell
+    assert report.totals.complete and report.totals.macs == res.macs + 8 * 2
+
+
+def test_work_no_rule_counts_is_said_on_the_row_the_totals_and_fails_max_macs(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from convinspect.cli import app
+
+    path = _saved(_blocks(scale=True), tmp_path, "blocks")
+    report = inspect_model(path, engine="keras")
+    scale = report.row("scale")
+    assert scale is not None and not scale.complete and scale.uncounted == ("scale",)
+    assert not report.totals.complete and report.totals.uncounted == ("scale",)
+    data = report.to_dict()
+    assert data["totals"]["complete"] is False and data["totals"]["uncounted"] == ["scale"]
+    runner = CliRunner()
+    table = runner.invoke(app, ["model", path, "--max-macs", "100000000"])
+    assert table.exit_code == 1, table.output
+    assert "MACs are incomplete" in table.output and "scale (Scale)" in table.output
+    csv = runner.invoke(app, ["model", path, "-F", "csv"])
+    assert csv.exit_code == 0 and csv.output.splitlines()[0].endswith("macs_complete")
+    assert any(line.startswith("scale,") and line.endswith(",false") for line in csv.output.splitlines())

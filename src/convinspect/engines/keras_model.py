@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from convinspect.core.layer.variables import Params, Variable
-from convinspect.core.model.graph import Shape, override_input, parse_model
+from convinspect.core.model.graph import Shape, holds_graph, override_input, parse_model
 from convinspect.core.model.report import Key, LayerRow, ModelReport, Observed
+from convinspect.core.model.sizing import MAC_FREE, RULES, size_layer
 from convinspect.core.model.walk import check_size, unbuilt_rows, walk, with_input
 from convinspect.core.vocab.choices import Engine
 from convinspect.core.vocab.text import shown
@@ -258,6 +259,11 @@ def real_model(
             graph = None
         if graph is not None:
             check_size(graph)  # before Keras traces 2^depth nested calls
+        elif input_shape is not None and not holds_graph(config):
+            raise InvalidInput(
+                f"sets the input of a saved graph of layers, and {shown(config.get('class_name'))} saves its "
+                "constructor's arguments instead: build the model for the input you want (its image_shape or "
+                "input_shape argument) and save it again", "input")  # fmt: skip
         if input_shape is not None:
             with_input(parse_model(config), input_shape)  # the rank is checked before Keras sees it
         if input_shape is not None and parse_model(config).built:  # a lazy model is built below, to count
@@ -328,10 +334,67 @@ def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Obs
                 continue
             leaf = isinstance(operation, keras.layers.Layer) and not isinstance(operation, keras.Model)
             weights = _weights(keras, operation) if call == 0 and leaf else ()  # ops (x + y) hold none
-            found[(path, operation.name, call)] = Observed(tuple(_shape(t.shape) for t in node.outputs), weights)
+            outputs = tuple(_shape(t.shape) for t in node.outputs)
+            work = _inner_work(keras, operation, node) if leaf and type(operation).__name__ not in RULES else None
+            found[(path, operation.name, call)] = Observed(outputs, weights, *(work or (None, None, None)))
             call += 1
         if isinstance(operation, keras.Model):
             _observe(keras, operation, (*path, operation.name), found, progress)
+
+
+def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int, int, tuple[str, ...]] | None:
+    """A layer the rules do not know, looked into: its call() is traced once with every sublayer's calls
+    recorded; the MACs and bias adds of the sublayers the rules size, and the sublayers whose work they
+    cannot count (the layer itself too when it holds variables of its own). None: it calls no sublayer."""
+    from keras.src import backend
+
+    subs = list(layer._flatten_layers(include_self=False))
+    if not subs:
+        return None
+    seen: list[tuple[Any, list[Shape]]] = []
+
+    def recording(sub: Any, call: Callable[..., Any]) -> Callable[..., Any]:
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            seen.append((sub, [_shape(a.shape) for a in keras.tree.flatten(args) if hasattr(a, "shape")]))
+            return call(*args, **kwargs)
+
+        return recorded
+
+    for sub in subs:
+        sub.__dict__["call"] = recording(sub, sub.call)  # the instance's own: Keras' __setattr__ tracks layers
+    try:
+        backend.compute_output_spec(layer.call, *node.arguments.args, **node.arguments.kwargs)
+    except Exception:  # a call that cannot be traced: nothing inside is counted
+        return 0, 0, (layer.name,)
+    finally:
+        for sub in subs:
+            sub.__dict__.pop("call", None)
+    return _sublayer_work(keras, layer, subs, seen)
+
+
+def _sublayer_work(keras: Any, layer: Any, subs: list[Any], seen: list[tuple[Any, list[Shape]]]
+                   ) -> tuple[int, int, tuple[str, ...]]:  # fmt: skip
+    macs = bias_adds = 0
+    uncounted: list[str] = []
+    for sub, shapes in seen:
+        name = type(sub).__name__
+        if list(sub._flatten_layers(include_self=False)):
+            continue  # a container: its own sublayers' calls are recorded too
+        if name in RULES:
+            try:
+                config = keras.saving.serialize_keras_object(sub)["config"]
+                sized = size_layer(sub.name, name, config, shapes)
+                macs, bias_adds = macs + (sized.macs or 0), bias_adds + (sized.bias_adds or 0)
+                continue
+            except (InvalidInput, KeyError, TypeError):
+                pass
+        elif name in MAC_FREE:
+            continue
+        uncounted.append(sub.name)
+    inside = {id(v) for sub in subs for v in sub.weights}
+    if any(id(v) not in inside for v in layer.weights):  # its own variables: its own arithmetic, unknown
+        uncounted.insert(0, layer.name)
+    return macs, bias_adds, tuple(dict.fromkeys(uncounted))
 
 
 def inspect_model(

@@ -100,8 +100,10 @@ def notes(result: ModelResult) -> list[str]:
     if unsized:
         lines.append(
             f"{len(unsized)} layer(s) have no analytic rule (first: {inert(unsized[0].qualified)}, "
-            f"{inert(unsized[0].class_name)}): their shapes and variables are Keras' own, their MACs are not counted."
+            f"{inert(unsized[0].class_name)}): their shapes and variables are Keras' own; their MACs are those of "
+            "the conv and Dense sublayers Keras was seen calling."
         )
+    lines.extend(incomplete_lines(report))
     warning = runtime_warning(report)
     if warning:
         lines.append(warning)
@@ -110,6 +112,21 @@ def notes(result: ModelResult) -> list[str]:
     if result.changes is not None:
         lines.extend(change_lines(result))
     return lines
+
+
+def incomplete_lines(report: ModelReport) -> list[str]:
+    """The gap, said: which rows' MACs leave work out, and what."""
+    rows = [row for row in report.rows if not row.container and row.uncounted]
+    if not rows:
+        return []
+    named = "; ".join(
+        f"{inert(row.key)} ({inert(row.class_name)})"
+        + ("" if row.uncounted == (row.name,) else ": " + ", ".join(inert(n) for n in row.uncounted[:3])
+           + (f" and {len(row.uncounted) - 3} more" if len(row.uncounted) > 3 else ""))
+        for row in rows[:5]
+    )  # fmt: skip
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return [f"MACs are incomplete: the total leaves out work no rule counts, in {len(rows)} layer(s): {named}{more}."]
 
 
 def runtime_warning(report: ModelReport) -> str | None:
@@ -196,6 +213,8 @@ def model_table(result: ModelResult) -> RenderableType:
         )
         memory = "" if row.activation_bytes is None or row.outputs is None else human_bytes(row.activation_bytes)
         macs = compact(row.macs) if row.macs else ("?" if row.macs is None else "")
+        if not row.complete:
+            macs = f"{macs}+?" if row.macs else "not counted"
         table.add_row(name, shape_cell(row.output_shape), _params_cell(row), frozen, macs, memory)
     return Group(table, *(Text(line) for line in notes(result)))
 
@@ -214,7 +233,7 @@ def model_markdown(result: ModelResult) -> str:
             md_code(shape_cell(row.output_shape)),
             _params_cell(row),
             thousands(row.params.non_trainable) if row.call == 0 else "",
-            "?" if row.macs is None else thousands(row.macs),
+            ("?" if row.macs is None else thousands(row.macs)) + ("" if row.complete else " + not counted"),
             "" if row.activation_bytes is None else human_bytes(row.activation_bytes),
             field_text(row.receptive_field),
             md_code(variables_text(row)) if row.weights else "",
@@ -231,7 +250,7 @@ def md_escape(text: str) -> str:
 
 CSV_COLUMNS = (
     "path", "class", "call", "output_shape", "trainable", "non_trainable", "macs", "bias_adds",
-    "activation_bytes", "receptive_field",
+    "activation_bytes", "receptive_field", "macs_complete",
 )  # fmt: skip
 
 
@@ -252,6 +271,7 @@ def model_csv(result: ModelResult) -> str:
                 "" if row.bias_adds is None else row.bias_adds,
                 "" if row.activation_bytes is None else row.activation_bytes,
                 field_text(row.receptive_field),
+                str(row.complete).lower(),
             ]
         )
     return buffer.getvalue()
@@ -266,7 +286,8 @@ def _cell(text: str) -> str:
 def summary_line(result: ModelResult) -> str:
     report = result.report
     t = report.totals
-    text = f"{inert(report.name)}: {len(report.rows)} rows, {thousands(t.params.total)} params, MACs {compact(t.macs)}"
+    macs = compact(t.macs) + ("" if t.complete else " (incomplete)")
+    text = f"{inert(report.name)}: {len(report.rows)} rows, {thousands(t.params.total)} params, MACs {macs}"
     failed = sum(1 for c in result.checks if not c.ok)
     if failed:
         text += f", {failed} check(s) failed"

@@ -48,6 +48,11 @@ class Observed:
 
     outputs: tuple[Shape, ...]
     weights: tuple[Variable, ...]
+    # A layer the analytic rules do not know: the MACs of the sublayers it was seen calling, and the
+    # sublayers whose work could not be counted (None: not looked into).
+    macs: int | None = None
+    bias_adds: int | None = None
+    uncounted: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,12 @@ class LayerRow:
     shared: bool = False  # its variables belong to an earlier row (a shared layer's, or a shared model's)
     conv: LayerSpec | None = None
     sized: bool = True  # False: the analytic rules do not know the class (Keras engine only)
+    uncounted: tuple[str, ...] = ()  # what `macs` leaves out: the layer itself, or sublayers it calls
+
+    @property
+    def complete(self) -> bool:
+        """Whether `macs` counts all the multiply-accumulates of this row."""
+        return not self.uncounted
 
     @property
     def depth(self) -> int:
@@ -102,6 +113,8 @@ class LayerRow:
             "macs": self.macs,
             "bias_adds": self.bias_adds,
             "activation_bytes": self.activation_bytes,
+            "complete": self.complete,
+            "uncounted": list(self.uncounted),
             "receptive_field": None if self.receptive_field is None else self.receptive_field.to_dict(),
             "variables": [
                 {"name": w.name, "shape": list(w.shape), "dtype": w.dtype, "trainable": w.trainable}
@@ -120,6 +133,11 @@ class Totals:
     macs: int | None  # None when any layer's is unknown
     bias_adds: int | None
     activation_bytes: int | None
+    uncounted: tuple[str, ...] = ()  # the rows whose MACs leave work out (their keys)
+
+    @property
+    def complete(self) -> bool:
+        return not self.uncounted
 
     @property
     def bytes(self) -> int:
@@ -137,6 +155,8 @@ class Totals:
             "macs": self.macs,
             "bias_adds": self.bias_adds,
             "flops": self.flops,
+            "complete": self.complete,
+            "uncounted": list(self.uncounted),
             "activation_bytes": self.activation_bytes,
         }
 
@@ -153,6 +173,7 @@ def totals(rows: Sequence[LayerRow]) -> Totals:
         macs=known_sum(row.macs for row in leaves),
         bias_adds=known_sum(row.bias_adds for row in leaves),
         activation_bytes=known_sum(row.activation_bytes for row in leaves),
+        uncounted=tuple(row.key for row in leaves if row.uncounted),
     )
 
 

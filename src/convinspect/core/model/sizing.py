@@ -135,6 +135,18 @@ def identity_windows(shape: Shape) -> tuple[Window | None, ...]:
 Rule = Callable[[str, Config, Sequence[Shape], str], Sized]
 RULES: dict[str, Rule] = {}
 
+# Operations (keras.ops as a model's graph holds them, and layers) with no rule here that do no
+# multiply-accumulate: elementwise arithmetic, activations, shape and index operations, reductions.
+# A class outside RULES and this set is "not counted" in the Keras engine unless its sublayers are.
+MAC_FREE = frozenset({
+    "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Negative", "Absolute", "Abs", "Square", "Sqrt",
+    "Power", "Exp", "Log", "Maximum", "Minimum", "Clip", "Where", "Cast", "Relu", "Relu6", "Sigmoid",
+    "HardSigmoid", "Tanh", "Gelu", "Silu", "Swish", "HardSwish", "HardSilu", "Elu", "Selu", "Softplus",
+    "Softsign", "LeakyRelu", "Softmax", "LogSoftmax", "Reshape", "Transpose", "Squeeze", "ExpandDims",
+    "Concatenate", "Stack", "Split", "Slice", "GetItem", "Take", "Tile", "Repeat", "BroadcastTo", "Flatten",
+    "Mean", "Sum", "Max", "Min", "Argmax", "Argmin", "Identity", "StopGradient", "ConvertToTensor",
+})  # fmt: skip
+
 
 def rule(*class_names: str) -> Callable[[Rule], Rule]:
     def register(function: Rule) -> Rule:

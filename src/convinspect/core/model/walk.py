@@ -25,10 +25,20 @@ from convinspect.core.model.report import (
     Shape,
     known_sum,
 )
-from convinspect.core.model.sizing import Sized, Unsizable, compute_dtype, size_layer
+from convinspect.core.model.sizing import MAC_FREE, Sized, Unsizable, compute_dtype, size_layer
 from convinspect.core.vocab.dtypes import itemsize
 from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
+
+
+def _unsized_work(layer: LayerDef, seen: Observed, sized: Sized) -> tuple[Sized, tuple[str, ...]]:
+    """A layer the rules do not know (Keras engine): the MACs of the sublayers the engine saw it call,
+    and what is left uncounted; an operation known to do no multiply-accumulate counts as complete."""
+    if seen.macs is not None:
+        return replace(sized, macs=seen.macs, bias_adds=seen.bias_adds or 0), seen.uncounted or ()
+    if layer.class_name in MAC_FREE:
+        return sized, ()
+    return sized, (layer.name,)
 
 
 @dataclass(frozen=True)
@@ -256,12 +266,14 @@ class _Walk:
         seen = self.observed.get(key) if self.observed is not None else None
         shapes = [t.shape for t in inputs]
         sized_ok = True
+        uncounted: tuple[str, ...] = ()
         try:
             sized = size_layer(layer.name, layer.class_name, layer.config, shapes)
         except InvalidInput:
             if seen is None:
                 raise
             sized, sized_ok = Sized(seen.outputs), False
+            sized, uncounted = _unsized_work(layer, seen, sized)
         if seen is not None:  # the real model's shapes and variables win
             sized = replace(sized, outputs=seen.outputs, weights=seen.weights)
         first = (owner, layer.name) not in self.owned
@@ -291,6 +303,7 @@ class _Walk:
                 receptive_field=_reported(sized, field_),
                 conv=sized.conv,
                 sized=sized_ok,
+                uncounted=uncounted,
             )
         )
         return [Tensor(shape, field_ if index == 0 else None) for index, shape in enumerate(sized.outputs)]
@@ -327,6 +340,7 @@ class _Walk:
                 bias_adds=known_sum(row.bias_adds for row in children),
                 activation_bytes=known_sum(row.activation_bytes for row in children),
                 container=True,
+                uncounted=tuple(name for row in children for name in row.uncounted),
             ),
         )
         return outputs
