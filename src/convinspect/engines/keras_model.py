@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import importlib
 import importlib.util
 import io
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from convinspect.core.layer.variables import Params, Variable
+from convinspect.core.model import legacy
 from convinspect.core.model.graph import Shape, holds_graph, override_input, parse_model
 from convinspect.core.model.report import Key, LayerRow, ModelReport, Observed
 from convinspect.core.model.sizing import MAC_FREE, RULES, size_layer
@@ -269,6 +271,7 @@ def real_model(
         if input_shape is not None and parse_model(config).built:  # a lazy model is built below, to count
             config = override_input(config, input_shape)  # what it holds before
             input_shape = None
+        config, _ = legacy.translate(config)  # a Keras 2 file (tf_keras): what Keras 3 reads differently
         model = _deserialize(keras, config, unsafe)
     if load_weights:
         _load_weights(keras, model, source)
@@ -517,8 +520,10 @@ def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, 
         counted = sum(len(row.weights) for row in rows)
         if counted != len(model.weights):
             raise BackendError(f"read {counted} variables from the layers, but the model holds {len(model.weights)}")
+    if any(legacy.SLASH in row.qualified for row in rows):
+        rows = tuple(_saved_names(row) for row in rows)
     return ModelReport(
-        name=graph.name,
+        name=legacy.shown_name(graph.name),
         class_name=graph.class_name,
         source=source.to_dict(),
         engine=Engine.KERAS,
@@ -528,6 +533,17 @@ def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, 
         variables_before=before,
         rows=rows,
         versions=dict(versions),
+    )
+
+
+def _saved_names(row: LayerRow) -> LayerRow:
+    """A row with the names as the file saved them (Keras 3 built them with '/' translated)."""
+    return dataclasses.replace(
+        row,
+        name=legacy.shown_name(row.name),
+        path=tuple(legacy.shown_name(p) for p in row.path),
+        inbound=tuple(legacy.shown_name(n) for n in row.inbound),
+        uncounted=tuple(legacy.shown_name(n) for n in row.uncounted),
     )
 
 

@@ -25,6 +25,7 @@ from convinspect.core.layer.kinds import KINDS, Kind
 from convinspect.core.layer.spec import ACTIVATIONS, UNSUPPORTED_ACTIVATIONS, LayerSpec, parse_spec
 from convinspect.core.layer.variables import Variable
 from convinspect.core.model.graph import policy_name
+from convinspect.core.model.legacy import SLASH
 from convinspect.core.vocab.choices import DataFormat, Padding
 from convinspect.core.vocab.dtypes import DTYPE_POLICIES, ITEMSIZE
 from convinspect.core.vocab.text import shown
@@ -188,7 +189,8 @@ def conv_spec(name: str, class_name: str, config: Config, shape: Shape, policy: 
             stand_in[axis] = effective_kernel(kernel[index], dilation[index]) + strides[index]
     activation = checked_activation(name, config.get("activation", "linear"))
     values = {
-        "layer": kind.key, "input": stand_in, "name": name, "kernel": list(kernel), "strides": list(strides),
+        "layer": kind.key, "input": stand_in, "name": name.replace("/", SLASH),  # a legacy name: Keras 3's form
+        "kernel": list(kernel), "strides": list(strides),
         "dilation": list(dilation), "padding": config.get("padding", "valid"), "data_format": str(data_format),
         "activation": activation if isinstance(activation, str) and activation in ACTIVATIONS else "linear",
         "use_bias": config.get("use_bias", True) is not False, "dtype": policy,

@@ -1,0 +1,110 @@
+"""Keras 2 configurations (tf_keras' .h5, to_json() and .keras files) made loadable by Keras 3.
+
+Each translation below was found by saving models with tf_keras 2.21 and loading them with
+Keras 3.15 (docs/model.md lists them). They change only what Keras 3 reads differently; the
+layers, their settings and their graph stay as saved.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+# Conv kinds that take no `groups` in Keras 3 (Keras 2's base conv wrote `groups: 1` for every kind).
+_NO_GROUPS = frozenset({
+    "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution2DTranspose", "Convolution3DTranspose",
+    "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
+    "SeparableConvolution2D",
+})  # fmt: skip
+SLASH = "∕"  # U+2215: a legacy name's '/' while Keras 3 builds the model (it refuses '/'); shown as '/'
+
+
+def translate(config: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The Keras 3 form of a Keras 2 configuration, and which translations it needed. Each one changes
+    only what Keras 3 never writes, so a Keras 3 configuration comes back as it was."""
+    out: dict[str, Any] = copy.deepcopy(dict(config))
+    done: set[str] = set()
+    if isinstance(out.get("module"), str) and out["module"].startswith("tf_keras"):
+        out.pop("module")  # Keras 3 reads it with its legacy (Keras 2) loader, as it reads .h5 files
+        out.pop("registered_name", None)
+        done.add("tf_keras archive read as a Keras 2 configuration")
+    _walk(out, done)
+    return out, tuple(sorted(done))
+
+
+def _walk(entry: Any, done: set[str]) -> None:
+    if isinstance(entry, list):
+        for item in entry:
+            _walk(item, done)
+        return
+    if not isinstance(entry, dict):
+        return
+    config = entry.get("config")
+    if isinstance(config, dict) and isinstance(entry.get("class_name"), str):
+        _layer(entry["class_name"], config, done)
+        if isinstance(entry.get("name"), str) and "/" in entry["name"]:
+            entry["name"] = entry["name"].replace("/", SLASH)
+        if "inbound_nodes" in entry:
+            entry["inbound_nodes"] = _renamed_nodes(entry["inbound_nodes"])
+        for key in ("input_layers", "output_layers"):
+            if key in config:
+                config[key] = _renamed_nodes(config[key])
+        if entry["class_name"] == "Sequential":
+            _sequential_input(config, done)
+    for value in entry.values():
+        _walk(value, done)
+
+
+def _layer(class_name: str, config: dict[str, Any], done: set[str]) -> None:
+    if class_name in _NO_GROUPS and config.get("groups", 1) == 1 and "groups" in config:
+        del config["groups"]
+        done.add("groups: 1 dropped from transposed, depthwise and separable convs")
+    axis = config.get("axis")
+    if class_name == "BatchNormalization" and isinstance(axis, list) and len(axis) == 1:
+        config["axis"] = axis[0]
+        done.add("BatchNormalization axis [n] read as n")
+    if class_name == "InputLayer" and "batch_input_shape" in config:
+        config["batch_shape"] = config.pop("batch_input_shape")
+        done.add("InputLayer batch_input_shape read as batch_shape")
+    elif "batch_input_shape" in config:  # the model's InputLayer carries it (inserted for a Sequential one)
+        del config["batch_input_shape"]
+        done.add("batch_input_shape dropped from layers other than InputLayer")
+    if class_name.startswith("Separable"):  # Keras 2's base conv wrote kernel_*; Keras 3 has depthwise_/pointwise_
+        for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            if key in config:
+                del config[key]
+                done.add("kernel_initializer/regularizer/constraint dropped from separable convs")
+    name = config.get("name")
+    if isinstance(name, str) and "/" in name:
+        config["name"] = name.replace("/", SLASH)
+        done.add("'/' in layer names (Keras 2 allowed it; shown as saved)")
+
+
+def _sequential_input(config: dict[str, Any], done: set[str]) -> None:
+    """Keras 2 kept a Sequential model's input shape on its first layer (`batch_input_shape`)."""
+    layers = config.get("layers")
+    if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
+        return
+    first = layers[0].get("config")
+    if layers[0].get("class_name") == "InputLayer" or not isinstance(first, dict) or "batch_input_shape" not in first:
+        return
+    shape = first.pop("batch_input_shape")
+    layers.insert(0, {"class_name": "InputLayer", "config": {"batch_shape": shape}})
+    done.add("a Sequential model's batch_input_shape made its InputLayer")
+
+
+def _renamed_nodes(nodes: Any) -> Any:
+    """Layer names in Keras 2's node lists (`[[["conv1/conv", 0, 0, {}]]]`) with '/' translated."""
+    if isinstance(nodes, list):
+        if nodes and isinstance(nodes[0], str) and "/" in nodes[0]:
+            return [nodes[0].replace("/", SLASH), *nodes[1:]]
+        return [_renamed_nodes(n) for n in nodes]
+    if isinstance(nodes, dict):
+        return {k: _renamed_nodes(v) for k, v in nodes.items()}
+    return nodes
+
+
+def shown_name(name: str) -> str:
+    """A translated name as it was saved."""
+    return name.replace(SLASH, "/")
