@@ -14,6 +14,7 @@ from convinspect.engines import analytic
 from convinspect.engines.keras import load
 from convinspect.engines.keras_model import model_report
 from convinspect.engines.sources import Source, SourceKind
+
 from test_model import assert_matches_keras
 
 keras, _, _ = load()
