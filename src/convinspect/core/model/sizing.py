@@ -600,3 +600,6 @@ def size_layer(name: str, class_name: str, config: Config, inputs: Sequence[Shap
     for output in sized.outputs:
         arithmetic.fits_int64(math.prod(d for d in output if d is not None), f"layer {shown(name)}'s output")
     return sized
+
+
+from convinspect.core.model import sequences  # noqa: E402, F401  (registers its rules)
