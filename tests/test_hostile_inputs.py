@@ -86,3 +86,13 @@ def test_sigterm_during_a_builder_kills_the_run_and_leaves_the_output_alone(tmp_
     assert proc.returncode == -signal.SIGTERM
     assert out.read_text() == "the previous report\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_variables_larger_than_this_machine_are_refused_before_keras_allocates_them() -> None:
+    from typer.testing import CliRunner
+
+    from convinspect.cli import app
+
+    result = CliRunner().invoke(app, ["build", "-f", "99999999999", "-k", "3", "-i", "1,8,8,3"])
+    assert result.exit_code == 2, result.output
+    assert "more than this machine's" in result.output and "--engine analytic" in result.output

@@ -226,3 +226,46 @@ def test_work_no_rule_counts_is_said_on_the_row_the_totals_and_fails_max_macs(tm
     csv = runner.invoke(app, ["model", path, "-F", "csv"])
     assert csv.exit_code == 0 and csv.output.splitlines()[0].endswith("macs_complete")
     assert any(line.startswith("scale,") and line.endswith(",false") for line in csv.output.splitlines())
+
+
+@keras.saving.register_keras_serializable(package="convinspect_tests")
+class DenseThenMatmul(keras.layers.Layer):
+    """Dense sublayers the rules count, and a matmul of their outputs they cannot."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.q, self.k = L.Dense(8), L.Dense(8)
+
+    def call(self, x: Any) -> Any:
+        return keras.ops.matmul(self.q(x), keras.ops.transpose(self.k(x), (0, 2, 1)))
+
+
+@keras.saving.register_keras_serializable(package="convinspect_tests")
+class BorrowedKernel(keras.layers.Layer):
+    """A sublayer's kernel used without calling the sublayer."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.d = L.Dense(4)
+
+    def build(self, shape: Any) -> None:
+        self.d.build(shape)
+
+    def call(self, x: Any) -> Any:
+        return keras.ops.matmul(x, self.d.kernel)
+
+
+@pytest.mark.parametrize(("layer", "shape", "counted"), [
+    (DenseThenMatmul, (64, 4), 2 * 64 * 4 * 8),
+    (BorrowedKernel, (16, 4), 0),
+])  # fmt: skip
+def test_work_beside_the_counted_sublayers_is_not_counted_silently(
+    layer: Any, shape: tuple[int, ...], counted: int, tmp_path: Path
+) -> None:
+    x = keras.Input(shape)
+    path = _saved(keras.Model(x, layer(name="custom")(x)), tmp_path, "custom")
+    report = inspect_model(path, engine="keras")
+    row = report.row("custom")
+    assert row is not None and row.macs == counted
+    assert not row.complete and "matmul" in row.uncounted[0]
+    assert not report.totals.complete

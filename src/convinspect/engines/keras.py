@@ -256,6 +256,7 @@ def inspect(
     With `explain`, also record the lazy-build story as it happens (see `_story`); with
     `verify`, also check its output against the float64 reference (see `_verify`).
     """
+    _fits_in_memory(spec)
     keras, np, versions = load()
     backend = str(versions["backend"])
     cpu = kernels(spec.compute_dtype, cpu_kernels) if backend == "tensorflow" else None
@@ -269,6 +270,23 @@ def inspect(
             skipped=f"{backend} cannot run this layer{on} ({report.runtime.rule})")  # fmt: skip
         return dataclasses.replace(report, verification=skipped)
     return dataclasses.replace(report, verification=_verify(keras, np, spec, budget, seed, backend))
+
+
+def _fits_in_memory(spec: LayerSpec) -> None:
+    """The real layer's variables must fit in this machine's memory: Keras would try to allocate them."""
+    from convinspect.core.layer.arithmetic import variable_shapes
+    from convinspect.core.vocab.dtypes import itemsize
+    from convinspect.core.vocab.units import human_bytes
+    from convinspect.engines.machine import physical_memory
+
+    memory = physical_memory()
+    count = sum(math.prod(shape) for _, shape in variable_shapes(spec))
+    need = count * itemsize(spec.variable_dtype)
+    if memory is not None and need > memory:
+        raise InvalidInput(
+            f"the layer's variables need {human_bytes(need)} ({count:,} parameters), more than this machine's "
+            f"{human_bytes(memory)} of memory, so Keras cannot build it; --engine analytic sizes it without building"
+        )
 
 
 def _terms(spec: LayerSpec) -> int:

@@ -346,58 +346,62 @@ def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Obs
 
 
 def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int, int, tuple[str, ...]] | None:
-    """A layer the rules do not know, looked into: its call() is traced once with every sublayer's calls
-    recorded; the MACs and bias adds of the sublayers the rules size, and the sublayers whose work they
-    cannot count (the layer itself too when it holds variables of its own). None: it calls no sublayer."""
-    from keras.src import backend
+    """A layer the rules do not know, looked into: its call() is traced once on symbolic inputs of this
+    call's shapes, and every operation it performs is judged: a sublayer the rules size is counted, a
+    layer without a rule is looked into the same way, a MAC-free operation is free, and anything else
+    (a matmul, an einsum, a kernel used without its layer) is left uncounted, by name; so is the layer
+    itself when it holds variables of its own. None: the call cannot be traced (the walk then judges the
+    layer by its class)."""
+    from keras.src.models.functional import Functional
 
-    subs = list(layer._flatten_layers(include_self=False))
-    if not subs:
-        return None
-    seen: list[tuple[Any, list[Shape]]] = []
+    def fresh(value: Any) -> Any:
+        if isinstance(value, keras.KerasTensor):
+            return keras.Input(batch_shape=value.shape, dtype=value.dtype)
+        return value
 
-    def recording(sub: Any, call: Callable[..., Any]) -> Callable[..., Any]:
-        def recorded(*args: Any, **kwargs: Any) -> Any:
-            seen.append((sub, [_shape(a.shape) for a in keras.tree.flatten(args) if hasattr(a, "shape")]))
-            return call(*args, **kwargs)
-
-        return recorded
-
-    for sub in subs:
-        sub.__dict__["call"] = recording(sub, sub.call)  # the instance's own: Keras' __setattr__ tracks layers
+    args = keras.tree.map_structure(fresh, node.arguments.args)
+    kwargs = keras.tree.map_structure(fresh, node.arguments.kwargs)
+    inputs = [v for v in keras.tree.flatten((args, kwargs)) if isinstance(v, keras.KerasTensor)]
     try:
-        backend.compute_output_spec(layer.call, *node.arguments.args, **node.arguments.kwargs)
-    except Exception:  # a call that cannot be traced: nothing inside is counted
-        return 0, 0, (layer.name,)
-    finally:
-        for sub in subs:
-            sub.__dict__.pop("call", None)
-    return _sublayer_work(keras, layer, subs, seen)
-
-
-def _sublayer_work(keras: Any, layer: Any, subs: list[Any], seen: list[tuple[Any, list[Shape]]]
-                   ) -> tuple[int, int, tuple[str, ...]]:  # fmt: skip
+        traced = Functional(inputs, layer.call(*args, **kwargs))
+    except Exception:  # a call that cannot be traced symbolically
+        return None
     macs = bias_adds = 0
     uncounted: list[str] = []
-    for sub, shapes in seen:
-        name = type(sub).__name__
-        if list(sub._flatten_layers(include_self=False)):
-            continue  # a container: its own sublayers' calls are recorded too
-        if name in RULES:
+    for operation, shapes, inner in _calls(keras, traced):
+        name = type(operation).__name__
+        if name == "InputLayer" or (name in MAC_FREE and name not in RULES):
+            continue
+        if name in RULES and isinstance(operation, keras.layers.Layer):
             try:
-                config = keras.saving.serialize_keras_object(sub)["config"]
-                sized = size_layer(sub.name, name, config, shapes)
+                config = keras.saving.serialize_keras_object(operation)["config"]
+                sized = size_layer(operation.name, name, config, shapes)
                 macs, bias_adds = macs + (sized.macs or 0), bias_adds + (sized.bias_adds or 0)
                 continue
             except (InvalidInput, KeyError, TypeError):
                 pass
         elif name in MAC_FREE:
             continue
-        uncounted.append(sub.name)
-    inside = {id(v) for sub in subs for v in sub.weights}
+        work = _inner_work(keras, operation, inner) if isinstance(operation, keras.layers.Layer) else None
+        if work is None:
+            uncounted.append(operation.name)
+        else:
+            macs, bias_adds, uncounted = macs + work[0], bias_adds + work[1], [*uncounted, *work[2]]
+    inside = {id(v) for sub in layer._flatten_layers(include_self=False) for v in sub.weights}
     if any(id(v) not in inside for v in layer.weights):  # its own variables: its own arithmetic, unknown
         uncounted.insert(0, layer.name)
     return macs, bias_adds, tuple(dict.fromkeys(uncounted))
+
+
+def _calls(keras: Any, graph: Any) -> Iterator[tuple[Any, list[Shape], Any]]:
+    """Every call in a traced graph: the operation, its input shapes, the node."""
+    from keras.src.ops.function import make_node_key
+
+    nodes: set[str] = getattr(graph, "_nodes", set())
+    for operation in graph.operations:
+        for index, node in enumerate(operation._inbound_nodes):
+            if make_node_key(operation, index) in nodes:
+                yield operation, [_shape(t.shape) for t in node.input_tensors], node
 
 
 def inspect_model(

@@ -78,3 +78,11 @@ def this_machine(cpuinfo: str = CPUINFO) -> Machine:
     flags, name, neoverse = _cpu(system, cpuinfo)
     env = _USER_ENV[0] if _USER_ENV else os.environ.get(ENV)
     return Machine(system, platform.machine().lower(), flags, name, env, neoverse)
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes (None where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None

@@ -196,7 +196,7 @@ def conv_spec(name: str, class_name: str, config: Config, shape: Shape, policy: 
             stand_in[axis] = effective_kernel(kernel[index], dilation[index]) + strides[index]
     activation = checked_activation(name, config.get("activation", "linear"))
     values = {
-        "layer": kind.key, "input": stand_in, "name": name.replace("/", SLASH),  # a legacy name: Keras 3's form
+        "layer": kind.key, "input": stand_in, "name": name.replace("/", "_").replace(SLASH, "_"),  # Keras 3 refuses '/'
         "kernel": list(kernel), "strides": list(strides),
         "dilation": list(dilation), "padding": config.get("padding", "valid"), "data_format": str(data_format),
         "activation": activation if isinstance(activation, str) and activation in ACTIVATIONS else "linear",
