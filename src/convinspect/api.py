@@ -16,7 +16,8 @@ from convinspect.core.checks.expectations import EXPECTATION_KEYS, parse_expecta
 from convinspect.core.checks.results import ModelResult
 from convinspect.core.checks.specfile import Entry, SpecFileError, load_entries, validate_keys, validate_model_keys
 from convinspect.core.commands.conformance import BackendRun, Conformance, RunStatus
-from convinspect.core.commands.solve import SOLVE_SCHEMA, SolveResult
+from convinspect.core.commands.solve import SOLVE_SCHEMA
+from convinspect.core.commands.solve import run as run_solve
 from convinspect.core.commands.sweep import SWEEP_SCHEMA, Sweep, SweepRow
 from convinspect.core.layer.families import DEFAULTS
 from convinspect.core.layer.forward import DEFAULT_BUDGET
@@ -497,31 +498,6 @@ _CHILD = (
 def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else ""
-
-
-# -- solving for a shape -------------------------------------------------------------------
-
-
-def run_solve(
-    values: Mapping[str, object],
-    output: object,
-    *,
-    max_kernel: int | str = 7,
-    max_stride: int | str = 4,
-    max_dilation: int | str = 3,
-    limit: int | str = 20,
-) -> SolveResult:
-    """The layer settings that give the `output` shape (`?` for axes not cared about), best first.
-
-    `values` are the layer options of `build` (`layer`, `input` required); `kernel`, `strides`,
-    `padding`, `dilation` and `output_padding` given there are fixed, the rest is searched
-    within the bounds. Channels come from the target: `filters` for conv kinds, a
-    `depth_multiplier` for depthwise ones.
-    """
-    from convinspect.core.commands import solve
-
-    return solve.run(values, output, max_kernel=max_kernel, max_stride=max_stride, max_dilation=max_dilation,
-                     limit=limit)  # fmt: skip
 
 
 # -- the commands, from their options as typed ----------------------------------------------

@@ -459,7 +459,13 @@ def run(
     max_dilation: int | str = 3,
     limit: int | str = 20,
 ) -> SolveResult:
-    """`convinspect solve`: its arguments checked as build checks them, then the search (see api.run_solve)."""
+    """The layer settings that give the `output` shape (`?` for axes not cared about), best first.
+
+    `values` are the layer options of `build` (`layer`, `input` required); `kernel`, `strides`,
+    `padding`, `dilation` and `output_padding` given there are fixed, the rest is searched
+    within the bounds. Channels come from the target: `filters` for conv kinds, a
+    `depth_multiplier` for depthwise ones.
+    """
     if not isinstance(values, Mapping):
         raise InvalidInput(f"expected a mapping of options such as {{'layer': 'conv2d'}}; got {shown(values)}")
     given = {k: v for k, v in values.items() if v is not None}
