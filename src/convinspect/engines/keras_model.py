@@ -271,7 +271,7 @@ def real_model(
         if input_shape is not None and parse_model(config).built:  # a lazy model is built below, to count
             config = override_input(config, input_shape)  # what it holds before
             input_shape = None
-        config, _ = legacy.translate(config)  # a Keras 2 file (tf_keras): what Keras 3 reads differently
+        config = legacy.translate(config)  # a Keras 2 file (tf_keras): what Keras 3 reads differently
         model = _deserialize(keras, config, unsafe)
     if load_weights:
         _load_weights(keras, model, source)
@@ -426,12 +426,11 @@ def _serialized(keras: Any, model: Any) -> dict[str, Any]:
     arguments; nested models likewise."""
     try:
         config = dict(keras.saving.serialize_keras_object(model))
-        if type(model).__name__ not in _PLAIN:
-            graph = _graph_model(keras, model)
-            if graph is not model:
-                inner = dict(keras.saving.serialize_keras_object(graph))["config"]
-                config["config"] = {**inner, "name": model.name, "trainable": model.trainable}
-        _expand_nested(keras, model if type(model).__name__ in _PLAIN else _graph_model(keras, model), config)
+        graph = _graph_model(keras, model)
+        if graph is not model:
+            inner = dict(keras.saving.serialize_keras_object(graph))["config"]
+            config["config"] = {**inner, "name": model.name, "trainable": model.trainable}
+        _expand_nested(keras, graph, config)
         return config
     except (InvalidInput, BackendError):
         raise

@@ -20,29 +20,27 @@ _NO_GROUPS = frozenset({
 SLASH = "∕"  # U+2215: a legacy name's '/' while Keras 3 builds the model (it refuses '/'); shown as '/'
 
 
-def translate(config: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The Keras 3 form of a Keras 2 configuration, and which translations it needed. Each one changes
-    only what Keras 3 never writes, so a Keras 3 configuration comes back as it was."""
+def translate(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The Keras 3 form of a Keras 2 configuration. Each translation changes only what Keras 3 never
+    writes, so a Keras 3 configuration comes back as it was."""
     out: dict[str, Any] = copy.deepcopy(dict(config))
-    done: set[str] = set()
     if isinstance(out.get("module"), str) and out["module"].startswith("tf_keras"):
         out.pop("module")  # Keras 3 reads it with its legacy (Keras 2) loader, as it reads .h5 files
         out.pop("registered_name", None)
-        done.add("tf_keras archive read as a Keras 2 configuration")
-    _walk(out, done)
-    return out, tuple(sorted(done))
+    _walk(out)
+    return out
 
 
-def _walk(entry: Any, done: set[str]) -> None:
+def _walk(entry: Any) -> None:
     if isinstance(entry, list):
         for item in entry:
-            _walk(item, done)
+            _walk(item)
         return
     if not isinstance(entry, dict):
         return
     config = entry.get("config")
     if isinstance(config, dict) and isinstance(entry.get("class_name"), str):
-        _layer(entry["class_name"], config, done)
+        _layer(entry["class_name"], config)
         if isinstance(entry.get("name"), str) and "/" in entry["name"]:
             entry["name"] = entry["name"].replace("/", SLASH)
         if "inbound_nodes" in entry:
@@ -51,37 +49,30 @@ def _walk(entry: Any, done: set[str]) -> None:
             if key in config:
                 config[key] = _renamed_nodes(config[key])
         if entry["class_name"] == "Sequential":
-            _sequential_input(config, done)
+            _sequential_input(config)
     for value in entry.values():
-        _walk(value, done)
+        _walk(value)
 
 
-def _layer(class_name: str, config: dict[str, Any], done: set[str]) -> None:
+def _layer(class_name: str, config: dict[str, Any]) -> None:
     if class_name in _NO_GROUPS and config.get("groups", 1) == 1 and "groups" in config:
         del config["groups"]
-        done.add("groups: 1 dropped from transposed, depthwise and separable convs")
     axis = config.get("axis")
     if class_name == "BatchNormalization" and isinstance(axis, list) and len(axis) == 1:
         config["axis"] = axis[0]
-        done.add("BatchNormalization axis [n] read as n")
     if class_name == "InputLayer" and "batch_input_shape" in config:
         config["batch_shape"] = config.pop("batch_input_shape")
-        done.add("InputLayer batch_input_shape read as batch_shape")
     elif "batch_input_shape" in config:  # the model's InputLayer carries it (inserted for a Sequential one)
         del config["batch_input_shape"]
-        done.add("batch_input_shape dropped from layers other than InputLayer")
     if class_name.startswith("Separable"):  # Keras 2's base conv wrote kernel_*; Keras 3 has depthwise_/pointwise_
         for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
-            if key in config:
-                del config[key]
-                done.add("kernel_initializer/regularizer/constraint dropped from separable convs")
+            config.pop(key, None)
     name = config.get("name")
     if isinstance(name, str) and "/" in name:
         config["name"] = name.replace("/", SLASH)
-        done.add("'/' in layer names (Keras 2 allowed it; shown as saved)")
 
 
-def _sequential_input(config: dict[str, Any], done: set[str]) -> None:
+def _sequential_input(config: dict[str, Any]) -> None:
     """Keras 2 kept a Sequential model's input shape on its first layer (`batch_input_shape`)."""
     layers = config.get("layers")
     if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
@@ -91,7 +82,6 @@ def _sequential_input(config: dict[str, Any], done: set[str]) -> None:
         return
     shape = first.pop("batch_input_shape")
     layers.insert(0, {"class_name": "InputLayer", "config": {"batch_shape": shape}})
-    done.add("a Sequential model's batch_input_shape made its InputLayer")
 
 
 def _renamed_nodes(nodes: Any) -> Any:

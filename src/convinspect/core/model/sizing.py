@@ -146,13 +146,8 @@ MAC_FREE = frozenset({
     "Softsign", "LeakyRelu", "Softmax", "LogSoftmax", "Reshape", "Transpose", "Squeeze", "ExpandDims",
     "Concatenate", "Stack", "Split", "Slice", "GetItem", "Take", "Tile", "Repeat", "BroadcastTo", "Flatten",
     "Mean", "Sum", "Max", "Min", "Argmax", "Argmin", "Identity", "StopGradient", "ConvertToTensor", "Pad",
-    # preprocessing and augmentation: resampling and lookups, not multiply-accumulates (identity at inference)
-    "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
-    "RandomCrop", "RandomHeight", "RandomWidth", "RandomGrayscale", "RandomHue", "RandomSaturation",
-    "RandomSharpness", "RandomShear", "RandomPosterization", "RandomInvert", "RandomColorJitter",
-    "RandomErasing", "RandomGaussianBlur", "RandomPerspective", "AutoContrast", "Solarization", "Equalization",
-    "Resizing", "CenterCrop", "Rescaling", "ActivityRegularization", "GaussianNoise", "GaussianDropout",
-    "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    # augmentation that changes shapes (the others have rules: core/model/sequences.py): resampling, no MACs
+    "RandomHeight", "RandomWidth",
 })  # fmt: skip
 
 
