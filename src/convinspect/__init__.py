@@ -15,6 +15,7 @@ from convinspect.version import __version__
 _HOMES = {
     "convinspect.api": (
         "inspect_layer",
+        "isolated",
         "run_check",
         "run_sweep",
         "iter_check",
@@ -97,6 +98,7 @@ __all__ = [
     "__version__",
     "inspect_layer",
     "inspect_model",
+    "isolated",
     "iter_check",
     "parse_spec",
     "run_check",
@@ -119,6 +121,7 @@ if TYPE_CHECKING:
     from convinspect.api import (
         inspect_layer,
         inspect_model,
+        isolated,
         iter_check,
         run_check,
         run_conformance,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -57,6 +58,35 @@ def _keras_engine() -> Any:
     return keras
 
 
+_ISOLATED: list[bool] = [False]
+
+
+@contextlib.contextmanager
+def isolated(on: bool = True) -> Iterator[None]:
+    """Within the block, every Keras-engine layer report runs in a worker process (engines/worker.py),
+    so a TensorFlow kernel that crashes costs that layer's forward pass, not this process. The
+    command line runs in this mode; a program's own calls run in-process unless it asks."""
+    before = _ISOLATED[0]
+    _ISOLATED[0] = on
+    try:
+        yield
+    finally:
+        _ISOLATED[0] = before
+
+
+def _keras_layer(spec: LayerSpec, backend: str | None, cpu_kernels: CpuKernels, **options: Any) -> Report:
+    """The Keras engine's report: in a worker when isolated, else in this process."""
+    keras = _keras_engine()
+    if _ISOLATED[0]:
+        from convinspect.engines import worker
+
+        chosen = keras.resolve_backend(backend)
+        keras.kernels_request(cpu_kernels, chosen)
+        return worker.inspect(spec, backend=chosen, cpu_kernels=cpu_kernels, **options)
+    keras.select_kernels(cpu_kernels, keras.select_backend(backend))
+    return keras.inspect(spec, cpu_kernels=cpu_kernels, **options)  # type: ignore[no-any-return]
+
+
 def inspect_layer(
     spec: LayerSpec | Mapping[str, object],
     *,
@@ -98,13 +128,11 @@ def inspect_layer(
         if backend is not None:
             raise InvalidInput(NO_BACKEND, "backend")
         return analytic.inspect(spec, explain=explain, cpu_kernels=cpu_kernels)
-    keras = _keras_engine()
-    keras.select_kernels(cpu_kernels, keras.select_backend(backend))
     options: dict[str, Any] = {"forward": forward, "budget": budget, "seed": seed, "explain": explain, "verify": verify,
-               "cpu_kernels": cpu_kernels}  # fmt: skip
+               "cpu_kernels": cpu_kernels, "backend": backend}  # fmt: skip
     if engine is Engine.KERAS:
-        return keras.inspect(spec, **options)  # type: ignore[no-any-return]
-    return _both(keras, spec, **options)
+        return _keras_layer(spec, **options)
+    return _both(spec, **options)
 
 
 def _spec(spec: object) -> LayerSpec:
@@ -115,12 +143,12 @@ def _spec(spec: object) -> LayerSpec:
     return parse_spec(spec)
 
 
-def _both(keras: Any, spec: LayerSpec, *, cpu_kernels: CpuKernels, **options: Any) -> Report:
+def _both(spec: LayerSpec, *, cpu_kernels: CpuKernels, **options: Any) -> Report:
     verdicts: dict[Engine, Report | InvalidInput] = {}
     for name in (Engine.KERAS, Engine.ANALYTIC):
         try:
             if name is Engine.KERAS:
-                verdicts[name] = keras.inspect(spec, cpu_kernels=cpu_kernels, **options)
+                verdicts[name] = _keras_layer(spec, cpu_kernels=cpu_kernels, **options)
             else:
                 verdicts[name] = analytic.inspect(spec, cpu_kernels=cpu_kernels)
         except InvalidInput as err:
@@ -161,6 +189,9 @@ def _check_entry(entry: Entry, previous: EntryResult | None, **engine_options: A
         cpu_kernels = _entry_kernels(values.pop("cpu_kernels", None), engine_options.get("cpu_kernels"))
         report = with_checks(inspect_layer(values, verify=verify, **{**engine_options, "cpu_kernels": cpu_kernels}),
                              expect)  # fmt: skip
+        if report.runtime.crashed and report.runtime.observed:  # the process died: the environment failed
+            error = report.runtime.crash_text(report.class_name, report.name)
+            return EntryResult(entry, Status.ERROR, report=report, error=error)
     except BackendError as err:
         return EntryResult(entry, Status.ERROR, error=err.message(prefix=""))
     except ConvinspectError as err:

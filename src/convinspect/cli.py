@@ -116,7 +116,7 @@ def _run(command: str, fmt: str, work: Callable[[Any], int]) -> None:
     """Run a command's work inside the error guard, with TensorFlow's stderr silenced; exit with its code."""
     json_errors = fmt.strip().lower() == "json"
     schema = api.SCHEMAS[command]
-    with quiet_stderr():
+    with quiet_stderr(), api.isolated():  # a TensorFlow kernel that crashes costs one forward pass
         try:
             code = work(api.Format.parse(fmt, "format", FORMATS[command]))
         except ConvinspectError as err:

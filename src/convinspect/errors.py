@@ -28,6 +28,10 @@ class ConvinspectError(Exception):
         self.rule = rule  # a short code for the Keras/TensorFlow rule broken, e.g. "groups_channels"
         super().__init__(self.message())
 
+    def __reduce__(self) -> tuple[type[ConvinspectError], tuple[str, str | None, str | None]]:
+        # Rebuilt from its parts (a worker process sends it back to the parent): the same message.
+        return type(self), (self.problem, self.option, self.rule)
+
     def message(self, prefix: str = "--") -> str:
         """The one-line message; `prefix` decorates the option name."""
         if self.option is None:

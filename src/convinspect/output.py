@@ -19,7 +19,15 @@ from convinspect.core.commands.sweep import Sweep
 from convinspect.core.layer.report import Report
 from convinspect.core.vocab.choices import Format
 from convinspect.core.vocab.text import for_encoding, inert, inert_lines, json_for_encoding
-from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK, ConvinspectError, InvalidInput, OutputError, Terminated
+from convinspect.errors import (
+    EXIT_BACKEND,
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    ConvinspectError,
+    InvalidInput,
+    OutputError,
+    Terminated,
+)
 from convinspect.streams import messages, say, stderr_is_terminal
 
 Result = Report | CheckRun | Sweep | ModelResult | Conformance | SolveResult
@@ -356,6 +364,8 @@ def report_verdict(report: Report, fmt: Format, target: str | None) -> int:
     warning = runtime_warning(report)
     if warning and (fmt is Format.JSON or target is not None):  # the human formats carry it themselves
         say(f"convinspect: {warning}")
+    if report.runtime.crashed and report.runtime.observed:  # the environment failed, not the layer
+        return EXIT_BACKEND
     for failed in (c for c in report.checks if not c.ok):
         say(f"convinspect: check failed: {check_text(failed)}")
     if report.verification is not None and report.verification.ok is False:

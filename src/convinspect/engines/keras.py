@@ -27,6 +27,7 @@ from convinspect.core.layer.runtime import (
     Rule,
     Runtime,
     choose_kernels,
+    crash_observed,
     observed_failure,
 )
 from convinspect.core.layer.spec import LayerSpec
@@ -89,18 +90,7 @@ def select_backend(name: str | None) -> str:
     """Choose Keras' backend before Keras is imported (KERAS_BACKEND, else tensorflow).
 
     Keras binds a backend when it is imported, so a process keeps the first one it loads."""
-    from_option = name is not None
-    requested = backend_name(name if from_option else os.environ.get("KERAS_BACKEND") or "tensorflow",
-                             "backend" if from_option else None)  # fmt: skip
-    if not installed(requested):
-        package, spec = PACKAGES[requested]
-        if from_option:  # asked for on the command line: a bad option value
-            raise InvalidInput(f"the {requested} backend needs {package}, which is not installed: pip install {spec}",
-                               "backend")  # fmt: skip
-        if requested == "tensorflow":  # the default: the environment is incomplete
-            raise BackendError("TensorFlow/Keras is not available (no tensorflow module); install with: "
-                               "pip install 'tensorflow>=2.16'")  # fmt: skip
-        raise InvalidInput(f"KERAS_BACKEND={requested} needs {package}, which is not installed: pip install {spec}")
+    requested = resolve_backend(name)
     loaded = sys.modules.get("keras")
     if loaded is not None:
         current = loaded.backend.backend()
@@ -113,14 +103,28 @@ def select_backend(name: str | None) -> str:
     return requested
 
 
+def resolve_backend(name: str | None) -> str:
+    """The backend `name` (or KERAS_BACKEND, else tensorflow) names, refused when it is not installed."""
+    from_option = name is not None
+    requested = backend_name(name if from_option else os.environ.get("KERAS_BACKEND") or "tensorflow",
+                             "backend" if from_option else None)  # fmt: skip
+    if not installed(requested):
+        package, spec = PACKAGES[requested]
+        if from_option:  # asked for on the command line: a bad option value
+            raise InvalidInput(f"the {requested} backend needs {package}, which is not installed: pip install {spec}",
+                               "backend")  # fmt: skip
+        if requested == "tensorflow":  # the default: the environment is incomplete
+            raise BackendError("TensorFlow/Keras is not available (no tensorflow module); install with: "
+                               "pip install 'tensorflow>=2.16'")  # fmt: skip
+        raise InvalidInput(f"KERAS_BACKEND={requested} needs {package}, which is not installed: pip install {spec}")
+    return requested
+
+
 def select_kernels(requested: CpuKernels, backend: str) -> None:
     """Set TensorFlow's oneDNN switch for --cpu-kernels before TensorFlow is imported (it reads
     TF_ENABLE_ONEDNN_OPTS once per process); refuse a request this process can no longer honour."""
-    if requested is CpuKernels.AUTO:
+    if not kernels_request(requested, backend):
         return
-    if backend != "tensorflow":
-        raise InvalidInput(f"chooses TensorFlow's CPU kernels; the {backend} backend has none (use auto)",
-                           "cpu_kernels")  # fmt: skip
     wanted = requested is CpuKernels.ONEDNN
     if "tensorflow" not in sys.modules:
         set_switch("1" if wanted else "0")
@@ -131,6 +135,16 @@ def select_kernels(requested: CpuKernels, backend: str) -> None:
             f"{ENV} once; run it in a new process with {ENV}={int(wanted)}, or predict with --engine analytic",
             "cpu_kernels",
         )
+
+
+def kernels_request(requested: CpuKernels, backend: str) -> bool:
+    """Whether --cpu-kernels asks for a kernel set; refused on a backend that has none."""
+    if requested is CpuKernels.AUTO:
+        return False
+    if backend != "tensorflow":
+        raise InvalidInput(f"chooses TensorFlow's CPU kernels; the {backend} backend has none (use auto)",
+                           "cpu_kernels")  # fmt: skip
+    return True
 
 
 def onednn_switch() -> bool | None:
@@ -250,17 +264,21 @@ def _shape(shape: Any) -> tuple[int | None, ...]:
 def inspect(
     spec: LayerSpec, *, forward: Forward = Forward.AUTO, budget: int = DEFAULT_BUDGET, seed: int | None = None,
     explain: bool = False, verify: bool = False, cpu_kernels: CpuKernels = CpuKernels.AUTO,
+    crashed: str | None = None,
 ) -> Report:  # fmt: skip
     """Build the real Keras layer for `spec`, call it once, and report its variables.
 
     With `explain`, also record the lazy-build story as it happens (see `_story`); with
     `verify`, also check its output against the float64 reference (see `_verify`).
+    `crashed` (a signal's name) says the forward pass killed an earlier process
+    (engines/worker.py): the layer is then built and called symbolically only, no kernel runs.
     """
     _fits_in_memory(spec)
     keras, np, versions = load()
     backend = str(versions["backend"])
     cpu = kernels(spec.compute_dtype, cpu_kernels) if backend == "tensorflow" else None
-    report = _inspect(keras, np, versions, spec, forward, budget, seed, explain, cpu)
+    dead = None if crashed is None else crash_observed(crashed, backend, cpu)
+    report = _inspect(keras, np, versions, spec, forward, budget, seed, explain, cpu, dead)
     if not verify:
         return report
     if not report.runtime.runs:  # nothing to compare: say so rather than pass quietly
@@ -473,6 +491,7 @@ def _story(
 def _inspect(
     keras: Any, np: Any, versions: dict[str, str | None], spec: LayerSpec,
     forward: Forward, budget: int, seed: int | None, explain: bool, cpu: KernelChoice | None,
+    crashed: Runtime | None = None,
 ) -> Report:  # fmt: skip
     backend = str(versions["backend"])
     if seed is not None:
@@ -494,7 +513,10 @@ def _inspect(
         raise rejected(err, "input") from None
     arithmetic.check_runnable(spec, predicted)
     choice = choose_forward(spec, predicted, forward, budget)
-    output, runtime = _forward(keras, np, cls, layer, spec, choice, budget, seed, backend, cpu)
+    if crashed is None:
+        output, runtime = _forward(keras, np, cls, layer, spec, choice, budget, seed, backend, cpu)
+    else:  # the forward pass killed a process already: Keras' symbolic call gives the shapes
+        output, runtime = layer(keras.KerasTensor(spec.input_shape, dtype=layer.compute_dtype)), crashed
     output_shape = _shape(output.shape)
     arithmetic.check_runnable(spec, output_shape)
     after = _variables(layer)

@@ -66,6 +66,11 @@ def set_switch(value: str) -> None:
     os.environ[ENV] = value
 
 
+def user_switch() -> str | None:
+    """The user's own TF_ENABLE_ONEDNN_OPTS (None: unset), whatever --cpu-kernels set since."""
+    return _USER_ENV[0] if _USER_ENV else os.environ.get(ENV)
+
+
 def switch_was_set() -> bool:
     """Whether convinspect, not the user, chose this process's oneDNN switch."""
     return bool(_USER_ENV)
@@ -76,8 +81,7 @@ def this_machine(cpuinfo: str = CPUINFO) -> Machine:
     each call, and never the value --cpu-kernels set), the CPU and the platform."""
     system = platform.system().lower()
     flags, name, neoverse = _cpu(system, cpuinfo)
-    env = _USER_ENV[0] if _USER_ENV else os.environ.get(ENV)
-    return Machine(system, platform.machine().lower(), flags, name, env, neoverse)
+    return Machine(system, platform.machine().lower(), flags, name, user_switch(), neoverse)
 
 
 def physical_memory() -> int | None:

@@ -89,6 +89,9 @@ def runtime_warning(report: Report) -> str | None:
     r = report.runtime
     if r.runs:
         return None
+    if r.crashed and r.observed:
+        return (f"error: {inert(r.crash_text(report.class_name, report.name))}; every other fact is from Keras' "
+                f"symbolic call; it might run with {r.remedy}")  # fmt: skip
     why = [*([] if r.observed else ["predicted by the analytic engine"]),
            *([] if r.kernels is None else [inert(r.kernels.because)])]  # fmt: skip
     kernels = "" if r.kernels is None else f" on its {r.kernels.kernels.label} kernels"

@@ -194,6 +194,9 @@ class SpecFileError(InvalidInput):
         super().__init__(problem)
         self.line = line
 
+    def __reduce__(self) -> tuple[type[SpecFileError], tuple[str, int]]:  # type: ignore[override]
+        return type(self), (self.problem, self.line)
+
 
 def load_entries(path: str) -> list[Entry]:
     """Read one TOML or JSON spec file (`-`: standard input); InvalidInput names the file (and line)."""

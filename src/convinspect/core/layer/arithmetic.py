@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from convinspect.core.layer.geometry import effective_kernel
-from convinspect.core.layer.runtime import KernelChoice, Runtime, predicted
+from convinspect.core.layer.runtime import KernelChoice, Runtime, crash_predicted, known_crash, predicted
 from convinspect.core.layer.spec import INT64_MAX, LayerSpec
 from convinspect.errors import InvalidInput
 
@@ -61,7 +61,9 @@ def output_shape(spec: LayerSpec) -> tuple[int | None, ...]:
 def runtime(spec: LayerSpec, kernels: KernelChoice) -> Runtime:
     """Whether TensorFlow on the CPU runs this valid layer on the kernel set `kernels` chose, predicted
     from the rules of core/layer/runtime.py."""
-    return predicted(spec.kind.recipe.cpu_rule(spec.config, spec.kind.rank, kernels.kernels), kernels)
+    rule = spec.kind.recipe.cpu_rule(spec.config, spec.kind.rank, kernels.kernels)
+    crash = None if rule is not None else known_crash(spec.kind.class_name, spec.config.dilation_rate, kernels)
+    return predicted(rule, kernels) if crash is None else crash_predicted(crash, kernels)
 
 
 def variable_shapes(spec: LayerSpec) -> list[tuple[str, tuple[int, ...]]]:

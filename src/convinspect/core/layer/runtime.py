@@ -24,10 +24,11 @@ holds the two equal under both settings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from convinspect.core.vocab.choices import Choice
+from convinspect.core.vocab.text import shown
 
 
 class KernelSet(Choice):
@@ -111,6 +112,7 @@ class KernelChoice:
     dtype: str  # the compute dtype
     takes_dtype: bool  # whether oneDNN, when on, takes this dtype on that CPU
     observed: bool = False  # the switch read from TensorFlow itself (the Keras engine)
+    flags: frozenset[str] | None = field(default=None, repr=False, compare=False)  # the CPU's (for known crashes)
 
     @property
     def alternative(self) -> str | None:
@@ -176,7 +178,7 @@ def choose_kernels(
     takes = assumed or machine.supports(compute_dtype)
 
     def choice(kernels: KernelSet, because: str) -> KernelChoice:
-        return KernelChoice(kernels, on, because, compute_dtype, takes, seen)
+        return KernelChoice(kernels, on, because, compute_dtype, takes, seen, machine.flags)
 
     if not on:
         return choice(KernelSet.PLAIN, f"oneDNN is off: {why}")
@@ -205,6 +207,7 @@ class Rule(Choice):
     TRANSPOSE_SAME_EVEN_KERNEL = "transpose_same_even_kernel"
     TENSORFLOW = "tensorflow"
     BACKEND = "backend"
+    CRASH = "crash"
 
 
 # rule -> (what fails, what would work; for a plain-kernel rule, oneDNN or a GPU too)
@@ -235,6 +238,10 @@ RULES: dict[Rule, tuple[str, str]] = {
         "the Keras backend failed to run the forward pass",
         "another backend (--backend), dtype or data format",
     ),
+    Rule.CRASH: (
+        "TensorFlow's CPU kernel crashed the process in the forward pass",
+        f"the other CPU kernel set ({ENV}=0 or 1), another dtype, or another backend (--backend)",
+    ),
 }
 # The rules only the plain kernels have: oneDNN kernels, where they run a dtype, would take the layer.
 PLAIN_ONLY = frozenset({Rule.NCHW_CPU, Rule.UNEQUAL_STRIDES, Rule.TRANSPOSE_NCHW_CPU, Rule.TRANSPOSE_DILATION_CPU})
@@ -262,6 +269,16 @@ class Runtime:
     backend: str = "tensorflow"
     device: str = "CPU"
     kernels: KernelChoice | None = None  # TensorFlow's CPU kernel set (None on other backends)
+    signal: str | None = None  # how the process died, when the forward pass crashed it (SIGSEGV)
+
+    @property
+    def crashed(self) -> bool:
+        """The forward pass killed the process it ran in (observed), or would (predicted)."""
+        return self.rule is Rule.CRASH
+
+    def crash_text(self, class_name: str, name: str) -> str:
+        """The one line of a forward pass that killed its process: what crashed, how, and in which layer."""
+        return f"{self.reason} in the forward pass of {class_name} {shown(name)}"
 
     @property
     def remedy(self) -> str | None:
@@ -277,6 +294,8 @@ class Runtime:
         out: dict[str, Any] = {"backend": self.backend, "device": self.device, "runs": self.runs}
         if not self.runs:
             out |= {"rule": self.rule, "reason": self.reason}
+        if self.signal is not None:
+            out["signal"] = self.signal
         out["observed"] = self.observed
         if self.kernels is not None:
             out |= self.kernels.to_dict()
@@ -299,3 +318,56 @@ def observed_failure(message: str, kernels: KernelChoice | None = None) -> Runti
     first = first if len(first) <= 240 else first[:237] + "..."
     rule = next((code for phrase, code in _MESSAGES if phrase in message), Rule.TENSORFLOW)
     return Runtime(runs=False, observed=True, rule=rule, reason=first, kernels=kernels)
+
+
+@dataclass(frozen=True)
+class KnownCrash:
+    """A layer TensorFlow accepts whose CPU kernel kills the process, and where that was seen."""
+
+    class_name: str
+    kernels: KernelSet
+    dtype: str  # the compute dtype
+    features: tuple[str, ...]  # CPU features that must all be present (the kernel oneDNN dispatches to)
+    dilated: bool  # only with a dilation rate above 1 on some axis
+    seen: str  # the evidence, for docs/conventions.md and the prediction's sentence
+
+    def covers(self, class_name: str, dilation_rate: tuple[int, ...], kernels: KernelChoice) -> bool:
+        return (
+            class_name == self.class_name
+            and kernels.kernels is self.kernels
+            and kernels.dtype == self.dtype
+            and kernels.flags is not None
+            and all(f in kernels.flags for f in self.features)
+            and (not self.dilated or max(dilation_rate, default=1) > 1)
+        )
+
+
+# Each from a crash seen on real hardware (docs/conventions.md, "Known crashes").
+KNOWN_CRASHES = (
+    KnownCrash(
+        "Conv3DTranspose", KernelSet.ONEDNN, "bfloat16", ("amx_bf16",), True,
+        "SIGSEGV in TensorFlow 2.21 on an Intel Xeon with avx512_fp16 and amx_bf16 (Conv3DTranspose(64, 6, "
+        "padding='same', dilation_rate=(3, 3, 1), dtype='bfloat16')); reported, not seen on this project's AMD CPUs",
+    ),
+)  # fmt: skip
+
+
+def known_crash(class_name: str, dilation_rate: tuple[int, ...], kernels: KernelChoice) -> KnownCrash | None:
+    """The known crash this layer meets on the kernels and CPU of `kernels`, if any."""
+    return next((c for c in KNOWN_CRASHES if c.covers(class_name, dilation_rate, kernels)), None)
+
+
+def crash_predicted(crash: KnownCrash, kernels: KernelChoice) -> Runtime:
+    """The analytic engine's verdict on a known crash."""
+    reason = f"TensorFlow's {crash.kernels.label} kernel crashes on this layer here ({crash.seen})"
+    return Runtime(runs=False, observed=False, rule=Rule.CRASH, reason=reason, kernels=kernels)
+
+
+def crash_observed(signal: str, backend: str, kernels: KernelChoice | None) -> Runtime:
+    """The Keras engine's verdict when the forward pass killed its worker process."""
+    if backend == "tensorflow" and kernels is not None:
+        reason = f"TensorFlow's {kernels.kernels.label} CPU kernel crashed the process ({signal})"
+    else:
+        reason = f"the {backend} backend crashed the process ({signal})"
+    return Runtime(runs=False, observed=True, rule=Rule.CRASH, reason=reason, backend=backend, kernels=kernels,
+                   signal=signal)  # fmt: skip

@@ -1,0 +1,186 @@
+"""Real forward passes in a worker process that may die: the parent owns the report.
+
+TensorFlow's CPU kernels can crash the process (a oneDNN kernel that segfaults on one layer);
+in a worker, that costs one layer, not the run. The command line sends every Keras-engine
+layer report here (`api.isolated()`); the Python API runs in its own process unless asked.
+
+A worker is a `python -c` child that imports the Keras engine and answers pickled requests,
+one at a time, on a pipe. Workers are kept per (backend, --cpu-kernels request), because
+TensorFlow reads its oneDNN switch once per process: each request lands in a process whose
+kernels are the ones it asks for. When a worker dies during a request, the parent starts a
+fresh one and asks it again with no kernel run at all (Keras' symbolic call builds the layer
+and gives its shapes), so the report is whole and says the forward pass crashed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copyreg
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import IO, Any
+
+from convinspect.core.layer.report import Report
+from convinspect.core.layer.runtime import ENV, CpuKernels
+from convinspect.core.layer.spec import LayerSpec
+from convinspect.engines.machine import user_switch
+from convinspect.errors import BackendError
+
+
+# Reports freeze their mappings (versions, a layout's torch module); they cross the pipe as dicts.
+def frozen(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(mapping)
+
+
+copyreg.pickle(MappingProxyType, lambda proxy: (frozen, (dict(proxy),)))
+
+# The child imports nothing from the current folder (`python -c` puts it first on sys.path).
+CHILD = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+SERVE = "from convinspect.engines.worker import serve; serve()"
+
+
+@dataclass(frozen=True)
+class Crash:
+    """How a worker died: the signal's name (SIGSEGV) or the exit status it left with."""
+
+    signal: str
+
+    @staticmethod
+    def of(returncode: int | None) -> Crash:
+        if returncode is not None and returncode < 0:
+            try:
+                return Crash(signal.Signals(-returncode).name)
+            except ValueError:
+                return Crash(f"signal {-returncode}")
+        return Crash("no reply" if returncode is None else f"exit status {returncode}")
+
+
+class _Died(Exception):
+    def __init__(self, crash: Crash) -> None:
+        super().__init__(crash.signal)
+        self.crash = crash
+
+
+class Worker:
+    """One child process with its own TensorFlow."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        debug = bool(os.environ.get("CONVINSPECT_DEBUG"))
+        self.log: IO[bytes] | None = None if debug else tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD + SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.log, env=env, start_new_session=False,
+        )  # fmt: skip
+
+    def ask(self, request: tuple[Any, ...]) -> Any:
+        """The child's answer, or _Died with how it ended."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            pickle.dump(request, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+            kind, value = pickle.load(self.proc.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self.close()
+            raise _Died(Crash.of(self.proc.returncode)) from None
+        if kind == "raise":
+            raise value
+        return value
+
+    def close(self) -> None:
+        """End the child now: it holds nothing worth waiting for."""
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self.log is not None:
+            self.log.close()
+
+
+_WORKERS: dict[tuple[str, str], Worker] = {}
+
+
+def _environment(backend: str) -> dict[str, str]:
+    """The user's environment (their own TF_ENABLE_ONEDNN_OPTS, not one --cpu-kernels set) on `backend`."""
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.pop(ENV, None)
+    own = user_switch()
+    if own is not None:
+        env[ENV] = own
+    return env
+
+
+def _worker(backend: str, cpu_kernels: CpuKernels) -> Worker:
+    key = (backend, str(cpu_kernels))
+    worker = _WORKERS.get(key)
+    if worker is None or worker.proc.poll() is not None:
+        worker = _WORKERS[key] = Worker(_environment(backend))
+    return worker
+
+
+def inspect(spec: LayerSpec, *, backend: str, cpu_kernels: CpuKernels = CpuKernels.AUTO, **options: Any) -> Report:
+    """engines.keras.inspect in a worker on `backend`; a worker's death becomes the report's runtime."""
+    request = ("inspect", spec, backend, cpu_kernels, options)
+    try:
+        return _worker(backend, cpu_kernels).ask(request)  # type: ignore[no-any-return]
+    except _Died as died:
+        crash = died.crash
+    _WORKERS.pop((backend, str(cpu_kernels)), None)
+    try:  # the same layer, built and called symbolically only: every fact but the forward pass
+        report = _worker(backend, cpu_kernels).ask((*request[:4], {**options, "crashed": crash.signal}))
+    except _Died as again:
+        _WORKERS.pop((backend, str(cpu_kernels)), None)
+        raise BackendError(
+            f"the Keras engine's worker died ({again.crash.signal}) even without running a kernel, after "
+            f"{crash.signal} in the forward pass of {spec.kind.class_name}"
+        ) from None
+    return report  # type: ignore[no-any-return]
+
+
+@atexit.register
+def close_all() -> None:
+    """End every worker (at exit; tests call it too)."""
+    while _WORKERS:
+        _WORKERS.popitem()[1].close()
+
+
+# -- the child ---------------------------------------------------------------------------------
+
+
+def serve() -> None:
+    """The worker's loop: requests on stdin, pickled answers on (a private copy of) stdout."""
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(2, 1)  # anything Keras or TensorFlow prints goes to the log, never into the replies
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends us
+    from convinspect.engines import keras
+
+    while True:
+        try:
+            request = pickle.load(requests)
+        except EOFError:
+            return
+        _, spec, backend, cpu_kernels, options = request
+        try:
+            keras.select_kernels(cpu_kernels, keras.select_backend(backend))
+            answer: tuple[str, Any] = ("return", keras.inspect(spec, cpu_kernels=cpu_kernels, **options))
+        except Exception as err:
+            answer = ("raise", err)
+        try:
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an exception that does not pickle keeps its type's name and text
+            data = pickle.dumps(("raise", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
+        replies.write(data)
+        replies.flush()
