@@ -3,9 +3,12 @@
 For each setting of TF_ENABLE_ONEDNN_OPTS (0: plain kernels, 1: oneDNN), a fresh process draws
 the same random configurations (ten kinds, six dtype policies, both data formats, strides,
 dilation, groups, output padding), calls each real layer eagerly, and compares TensorFlow's
-verdict with the analytic engine's prediction for the kernel set that ran it. Prints the count
-of each rule per setting side by side, and every mismatch. Also times the machine detection
-the analytic engine does (no TensorFlow).
+verdict with the analytic engine's prediction for the kernel set that ran it. Each forward
+pass runs in a worker process that may die (convinspect.isolated(), engines/worker.py), so an
+outcome is one of three: runs, refused (a rule), or crash (the kernel killed its process, and
+the signal). Prints the count of each outcome per setting side by side, every mismatch, and
+every crash with the CPU's features (a crash seen here belongs in runtime.KNOWN_CRASHES).
+Also times the machine detection the analytic engine does (no TensorFlow).
 
     .venv/bin/python benchmarks/runtime_rules.py [configs, default 1500] [seed, default 0]
 """
@@ -58,20 +61,22 @@ def draw(r: random.Random) -> dict[str, Any]:
 
 def worker(count: int, seed: int) -> None:
     """One setting: a JSON line per valid config (TensorFlow's verdict and the prediction)."""
-    from convinspect import InvalidInput, inspect_layer, parse_spec
+    from convinspect import InvalidInput, inspect_layer, isolated, parse_spec
 
     r = random.Random(seed)
-    for _ in range(count):
-        options = draw(r)
-        try:
-            spec = parse_spec(options)
-            observed = inspect_layer(spec, engine="keras", forward="eager").runtime
-        except InvalidInput:
-            continue
-        assert observed.kernels is not None
-        predicted = inspect_layer(spec, engine="analytic", cpu_kernels=str(observed.kernels.kernels)).runtime
-        print(json.dumps({"options": options, "kernels": str(observed.kernels.kernels), "rule": observed.rule,
-                          "predicted": predicted.rule, "reason": observed.reason}), flush=True)  # fmt: skip
+    with isolated():  # a config whose kernel kills the process is an outcome, not the end of the run
+        for _ in range(count):
+            options = draw(r)
+            try:
+                spec = parse_spec(options)
+                observed = inspect_layer(spec, engine="keras", forward="eager").runtime
+            except InvalidInput:
+                continue
+            assert observed.kernels is not None
+            predicted = inspect_layer(spec, engine="analytic", cpu_kernels=str(observed.kernels.kernels)).runtime
+            print(json.dumps({"options": options, "kernels": str(observed.kernels.kernels), "rule": observed.rule,
+                              "predicted": predicted.rule, "reason": observed.reason,
+                              "signal": observed.signal}), flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -84,7 +89,8 @@ def main() -> None:
     timings = []
     for _ in range(20):  # uncached: /proc/cpuinfo read and parsed each time
         start = time.perf_counter()
-        detection._cpu.cache_clear()
+        detection.cpu_facts.cache_clear()
+        detection._parsed.cache_clear()
         detection.this_machine()
         timings.append(time.perf_counter() - start)
     print(f"CPU: {machine.cpu} ({machine.system} {machine.arch}); TF_ENABLE_ONEDNN_OPTS={machine.env}")
@@ -93,6 +99,7 @@ def main() -> None:
     print(f"machine detection (no TensorFlow): median {statistics.median(timings) * 1000:.2f} ms over 20 reads")
     counts: dict[str, collections.Counter[str]] = {}
     mismatches: list[str] = []
+    crashes: list[str] = []
     for setting in ("0", "1"):
         env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": setting, "TF_CPP_MIN_LOG_LEVEL": "3"}
         proc = subprocess.run([sys.executable, __file__, "--worker", str(count), str(seed)], env=env,
@@ -104,6 +111,8 @@ def main() -> None:
             tally["valid configs"] += 1
             if row["rule"] != row["predicted"]:
                 mismatches.append(f"TF_ENABLE_ONEDNN_OPTS={setting}: {row}")
+            if row["rule"] == "crash":
+                crashes.append(f"TF_ENABLE_ONEDNN_OPTS={setting}: {row['kernels']} {row['signal']} {row['options']}")
         counts[setting] = tally
     keys = sorted(set(counts["0"]) | set(counts["1"]), key=lambda k: (k != "valid configs", k))
     print(f"\n{'kernels: rule':40} {'OPTS=0':>8} {'OPTS=1':>8}")
@@ -111,6 +120,9 @@ def main() -> None:
         print(f"{key:40} {counts['0'][key]:>8} {counts['1'][key]:>8}")
     print(f"\nmismatches between TensorFlow and the prediction: {len(mismatches)}")
     for line in mismatches:
+        print("  " + line)
+    print(f"\ncrashes (outcome 3 of 3) on this CPU: {len(crashes)}")
+    for line in crashes:
         print("  " + line)
 
 

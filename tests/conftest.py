@@ -57,3 +57,12 @@ def workers() -> Iterator[dict[str, Worker]]:
     yield started
     for worker in started.values():
         worker.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which CPU kernel rules this run proved on real TensorFlow, and which only on recorded CPUs."""
+    from cpus import summary
+
+    line = summary()
+    if line:
+        terminalreporter.write_line(line)

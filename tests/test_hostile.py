@@ -276,8 +276,9 @@ def test_a_huge_terminal_width_is_ignored(columns: str) -> None:
 
 
 def test_the_runtime_warning_reaches_stderr_when_the_body_cannot_carry_it(cli: Any, tmp_path: Path) -> None:
+    # Pinned to the plain kernels: on a CPU whose oneDNN takes float16 (avx512_fp16) the layer runs.
     args = ["build", "-l", "conv1d", "-e", "analytic", "--dtype", "float16", "--data-format", "channels_first",
-            "-k", "2", "-f", "2", "-i", "1,3,4"]  # fmt: skip
+            "-k", "2", "-f", "2", "-i", "1,3,4", "--cpu-kernels", "plain"]  # fmt: skip
     result = cli(*args, "--format", "json")
     assert result.exit_code == 0 and result.stderr.startswith("convinspect: warning: TensorFlow on the CPU cannot run")
     assert any(note.startswith("warning:") for note in json.loads(result.stdout)["notes"])

@@ -25,6 +25,7 @@ from convinspect import InvalidInput, inspect_layer, parse_spec, run_check
 from convinspect.core.layer.runtime import CpuKernels, KernelSet, Machine, choose_kernels, env_switch
 from convinspect.engines.machine import parse_cpuinfo, this_machine
 
+from cpus import observed as seen
 from kernels import SETTINGS, Worker
 
 # -- the decision, on machines described as data -----------------------------------------------
@@ -130,6 +131,8 @@ def test_the_prediction_equals_tensorflows_own_onednn_flag(setting: str, workers
     machine = dataclasses.replace(this_machine(), env=SETTINGS[setting])
     predicted = choose_kernels(machine, "float32")
     assert workers[setting].onednn == predicted.onednn, predicted.because
+    if setting == "default":
+        seen(f"oneDNN {'on' if predicted.onednn else 'off'} by default")
     report = workers[setting]({"filters": 2, "kernel": 3, "input": "1,5,5,1"}, engine="both")["report"]
     assert report["runtime"]["onednn"] == predicted.onednn and report["runtime"]["because"] == predicted.because
 
@@ -349,6 +352,7 @@ def test_predicted_runs_equals_the_real_eager_call_on_both_kernel_sets(
     observed = answer["report"]["runtime"]
     predicted = inspect_layer(spec, engine="analytic", cpu_kernels=observed["kernels"]).runtime
     assert (predicted.runs, predicted.rule) == (observed["runs"], observed.get("rule")), (options, observed)
+    seen(f"{observed['kernels']} {spec.compute_dtype}")
     event(f"{setting}: {observed['kernels']} kernels, {observed.get('rule') or 'runs'}")
 
 

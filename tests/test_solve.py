@@ -4,6 +4,7 @@ Keras, gives the target."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,6 @@ from typer.testing import CliRunner
 from convinspect.api import inspect_layer, run_solve
 from convinspect.cli import app
 from convinspect.core.layer.kinds import KINDS
-from convinspect.core.layer.runtime import KernelSet
 from convinspect.core.layer.spec import parse_spec
 from convinspect.errors import InvalidInput
 
@@ -66,11 +66,9 @@ def test_every_shape_keras_produces_is_solved_and_every_solution_gives_it(option
     result = run_solve(fixed, target, limit=1000, **bounds)
     assert result.solutions, (options, target, result.nearest)
     offered = {_settings(s.spec) for s in result.solutions}
-    # The original is offered, unless TensorFlow refuses to run it (solve leaves those out) or more
+    # The original is offered (TensorFlow's CPU kernels may refuse it: Keras accepts it), unless more
     # settings reach the target than are listed (or combined per axis).
-    if original.kind.recipe.cpu_rule(c, original.kind.rank, KernelSet.ONEDNN) == "transpose_same_even_kernel":
-        ORIGINAL_OFFERED.skipped("TensorFlow refuses to run it")
-    elif len(result.solutions) >= 1000 or result.truncated:
+    if len(result.solutions) >= 1000 or result.truncated:
         ORIGINAL_OFFERED.skipped("more solutions than listed")
     else:
         ORIGINAL_OFFERED.ran()
@@ -194,3 +192,59 @@ def test_explain_arithmetic_stays_true_in_ascii() -> None:
     from convinspect.core.vocab.text import for_encoding
 
     assert for_encoding("(12−1)·2+3 = 25", "ascii") == "(12-1)*2+3 = 25"
+
+
+# -- settings Keras accepts that TensorFlow's CPU kernels refuse ------------------------------------
+
+ISSUE = ["solve", "--layer", "conv2d-transpose", "--input", "1,5,12,3", "--output", "1,12,33,16"]
+
+
+def test_a_setting_only_tensorflows_cpu_kernels_refuse_is_a_solution_marked_as_such() -> None:
+    result = runner.invoke(app, [*ISSUE, "--format", "json"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0, result.stderr
+    calls = [s["keras"] for s in data["solutions"]]
+    assert 'keras.layers.Conv2DTranspose(16, 2, strides=3, padding="same", output_padding=0)' in calls
+    assert all(s["refused"] == {"by": "tensorflow_cpu", "rule": "transpose_same_even_kernel", "runs_on": ["jax", "numpy"]}
+               and s["runs_everywhere"] is False for s in data["solutions"])  # fmt: skip
+    text = runner.invoke(app, ISSUE).stdout
+    assert "TensorFlow's CPU kernels refuse this (transpose_same_even_kernel); JAX and NumPy run it" in text
+    assert text.rstrip().endswith("what TensorFlow's CPU kernels refuse last")
+
+
+def test_runs_only_keeps_the_tensorflow_answer() -> None:
+    result = runner.invoke(app, [*ISSUE, "--runs-only"])
+    assert result.exit_code == 1
+    assert "height: 11 or 13 reachable, not 12; 12 needs kernel 8 with padding valid" in result.stdout
+    jax = runner.invoke(app, [*ISSUE, "--runs-only", "--backend", "jax", "--format", "json"])
+    assert jax.exit_code == 0 and json.loads(jax.stdout)["solutions"]
+
+
+def test_what_runs_everywhere_ranks_first_on_tensorflow_only() -> None:
+    options = {"layer": "conv1d-transpose", "input": "1,4,2"}
+    tf = run_solve(options, "1,9,3", limit=1000)
+    marks = [s.runs_everywhere for s in tf.solutions]
+    assert True in marks and False in marks and marks == sorted(marks, reverse=True)
+    jax = run_solve(options, "1,9,3", limit=1000, backend="jax")
+    assert {_settings(s.spec) for s in jax.solutions} == {_settings(s.spec) for s in tf.solutions}
+    assert [s.runs_everywhere for s in jax.solutions] != marks  # ranked by the settings alone
+    with pytest.raises(InvalidInput, match="--backend: unknown backend 'torch'; expected one of tensorflow, jax, "):
+        run_solve(options, "1,8,3", backend="torch")
+
+
+@pytest.mark.parametrize("backend", ["jax", "numpy"])
+def test_the_refused_solutions_run_on_jax_and_numpy(backend: str) -> None:
+    """Each marked solution, pasted as printed into Keras on that backend, runs and gives the target."""
+    import subprocess
+    import sys
+
+    calls = [s.to_dict()["keras"] for s in run_solve({"layer": "conv2d-transpose", "input": "1,5,12,3"},
+                                                     "1,12,33,16").solutions if s.refused]  # fmt: skip
+    script = (
+        "import sys, keras, numpy as np\n"
+        "for call in sys.argv[1:]:\n"
+        "    print(tuple(eval(call)(np.ones((1, 5, 12, 3), 'float32')).shape))\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    out = subprocess.run([sys.executable, "-c", script, *calls], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split("\n")[:-1] == ["(1, 12, 33, 16)"] * len(calls) and len(calls) == 9

@@ -515,6 +515,19 @@ def solve(
     explain: Annotated[
         bool, Opt("--explain", rich_help_panel=OUTPUT, help="Show each axis's arithmetic for every solution.")
     ] = False,
+    backend: Annotated[
+        str | None,
+        Opt(
+            "--backend",
+            metavar="NAME",
+            rich_help_panel=ENGINES,
+            help="Whose runtime ranks the solutions: tensorflow (its CPU kernels' refusals last), jax or numpy."
+            " \\[default: tensorflow]",
+        ),
+    ] = None,
+    runs_only: Annotated[
+        bool, Opt("--runs-only", rich_help_panel=ENGINES, help="Leave out settings the --backend's runtime refuses.")
+    ] = False,
     **options: Any,
 ) -> None:
     """Find the layer settings that turn --input into --output.
@@ -529,7 +542,8 @@ def solve(
     def work(out: Any) -> int:
         check_output(target, option="output_file")
         result = api.run_solve(values, output_shape, max_kernel=max_kernel, max_stride=max_stride,
-                               max_dilation=max_dilation, limit=limit)  # fmt: skip
+                               max_dilation=max_dilation, limit=limit, backend=backend,
+                               runs_only=runs_only)  # fmt: skip
         write(result, out, target, diagram=explain)
         return verdict(result, out, target)
 

@@ -415,6 +415,10 @@ def verdict(result: Result, fmt: Format, target: str | None) -> int:
         return result.exit_code
     if isinstance(result, CheckRun):
         return result.exit_code
+    if isinstance(result, Sweep):
+        for line in sorted({row.error for row in result.rows if row.error}):
+            say(f"convinspect: error: {inert(line)}")
+        return result.exit_code
     return EXIT_OK
 
 

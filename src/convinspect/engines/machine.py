@@ -12,6 +12,7 @@ import functools
 import os
 import platform
 import subprocess
+from dataclasses import dataclass
 
 from convinspect.core.layer.runtime import ENV, Machine
 
@@ -38,22 +39,39 @@ def parse_cpuinfo(text: str) -> tuple[frozenset[str] | None, str | None, bool]:
     return flags, name, part == _NEOVERSE_V1
 
 
-@functools.lru_cache(maxsize=4)
-def _cpu(system: str, path: str) -> tuple[frozenset[str] | None, str | None, bool]:
+@dataclass(frozen=True)
+class CpuFacts:
+    """What the system says of its CPU, unparsed: the one thing a test replaces to be another machine."""
+
+    system: str  # platform.system(), lowered
+    arch: str  # platform.machine(), lowered
+    cpuinfo: str | None  # Linux: /proc/cpuinfo's text (None: unreadable)
+    name: str | None = None  # macOS: the CPU's name from sysctl
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_facts() -> CpuFacts:
+    """This machine's CpuFacts, read once per process."""
+    system, arch = platform.system().lower(), platform.machine().lower()
     if system == "linux":
         try:
-            with open(path, encoding="utf-8", errors="replace") as file:
-                return parse_cpuinfo(file.read(_MAX_BYTES))
+            with open(CPUINFO, encoding="utf-8", errors="replace") as file:
+                return CpuFacts(system, arch, file.read(_MAX_BYTES))
         except OSError:
-            return None, None, False
+            return CpuFacts(system, arch, None)
+    name = None
     if system == "darwin":
         try:
             name = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
-                                  timeout=2, check=False).stdout.strip()  # fmt: skip
+                                  timeout=2, check=False).stdout.strip() or None  # fmt: skip
         except (OSError, subprocess.SubprocessError):
-            name = ""
-        return None, name or None, False
-    return None, None, False
+            name = None
+    return CpuFacts(system, arch, None, name)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(cpuinfo: str | None) -> tuple[frozenset[str] | None, str | None, bool]:
+    return (None, None, False) if cpuinfo is None else parse_cpuinfo(cpuinfo)
 
 
 _USER_ENV: list[str | None] = []  # the user's TF_ENABLE_ONEDNN_OPTS, once convinspect has set its own
@@ -76,12 +94,12 @@ def switch_was_set() -> bool:
     return bool(_USER_ENV)
 
 
-def this_machine(cpuinfo: str = CPUINFO) -> Machine:
+def this_machine() -> Machine:
     """This machine as TensorFlow would see it by default: the user's environment variable (read on
-    each call, and never the value --cpu-kernels set), the CPU and the platform."""
-    system = platform.system().lower()
-    flags, name, neoverse = _cpu(system, cpuinfo)
-    return Machine(system, platform.machine().lower(), flags, name, user_switch(), neoverse)
+    each call, and never the value --cpu-kernels set), the CPU (`cpu_facts`) and the platform."""
+    facts = cpu_facts()
+    flags, name, neoverse = _parsed(facts.cpuinfo)
+    return Machine(facts.system, facts.arch, flags, name or facts.name, user_switch(), neoverse)
 
 
 def physical_memory() -> int | None:

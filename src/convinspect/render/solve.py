@@ -30,11 +30,17 @@ def explain(solution: Solution) -> list[str]:
 def solution_lines(index: int, solution: Solution, with_explain: bool) -> list[str]:
     data = solution.to_dict()
     lines = [f"{index}. {data['keras']}", f"   {data['command']}"]
+    if solution.refused is not None:
+        lines.append(f"   {refused_text(solution)}")
     if "encoder" in data:
         lines.append(f"   encoder (maps {shape_text(solution.output_shape)} back): {data['encoder']['keras']}")
     if with_explain:
         lines.extend(f"   {line}" for line in explain(solution))
     return lines
+
+
+def refused_text(solution: Solution) -> str:
+    return f"TensorFlow's CPU kernels refuse this ({solution.refused}); JAX and NumPy run it"
 
 
 def closing(result: SolveResult) -> list[str]:
@@ -43,7 +49,9 @@ def closing(result: SolveResult) -> list[str]:
         lines.append(f"note: {result.channels_note}")
     if result.solutions:
         more = " (the first --limit)" if len(result.solutions) == result.limit else ""
-        lines.append(f"{len(result.solutions)} solution(s){more}, {RANKING}")
+        last = "; what TensorFlow's CPU kernels refuse last" if result.backend == "tensorflow" else ""
+        shown_on = "" if result.backend == "tensorflow" else f" (for {result.backend})"
+        lines.append(f"{len(result.solutions)} solution(s){more}{shown_on}, {RANKING}{last}")
         return lines
     lines.append("no solution within the bounds; nearest reachable:")
     for near in result.nearest:
@@ -73,6 +81,8 @@ def solve_markdown(result: SolveResult, with_explain: bool = False) -> str:
             data = solution.to_dict()
             keras = md_code(data["keras"]) + (f"<br>encoder: {md_code(data['encoder']['keras'])}" if "encoder" in data
                                               else "")  # fmt: skip
+            if solution.refused is not None:
+                keras += f"<br>{refused_text(solution)}"
             lines.append(f"| {index} | {keras} | {md_code(data['command'])} |".replace("|`", "| `"))
         lines.append("")
     lines.extend(f"- {line.strip()}" for line in closing(result))

@@ -9,7 +9,9 @@ even-kernel transposed `same` case that TensorFlow refuses.
 Ranking, the way a person chooses: no output_padding before output_padding, no dilation
 before dilation, kernels that cover their stride (a 1×1 kernel with stride 2 skips three
 input cells in four) before those that do not, smaller kernels, `same` before `valid` (then
-causal), the same settings on every axis before mixed ones, then smaller strides.
+causal), the same settings on every axis before mixed ones, then smaller strides. Settings Keras
+accepts but TensorFlow's CPU kernels refuse (the even-kernel transposed `same` case) are
+solutions too, marked, and on the tensorflow backend they come after all that run everywhere.
 """
 
 from __future__ import annotations
@@ -76,11 +78,22 @@ class Axis:
                 self.output_padding or 0, self.dilation)  # fmt: skip
 
 
+# Whose runtime can refuse a setting Keras accepts: TensorFlow's CPU kernels (both sets) refuse the
+# even-kernel transposed `same` case; Keras' JAX and NumPy backends run it (tests/test_solve.py runs them).
+REFUSING_BACKEND = "tensorflow"
+RUNS_INSTEAD = ("jax", "numpy")
+
+
 @dataclass(frozen=True)
 class Solution:
     spec: LayerSpec
     output_shape: tuple[int | None, ...]
     encoder: LayerSpec | None = None  # transposed kinds: the forward conv that maps the target back
+    refused: Rule | None = None  # the rule of TensorFlow's CPU kernels that refuses it (Keras accepts it)
+
+    @property
+    def runs_everywhere(self) -> bool:
+        return self.refused is None
 
     def to_dict(self) -> dict[str, Any]:
         c = self.spec.config
@@ -97,6 +110,9 @@ class Solution:
         if c.groups is not None and c.groups != 1:
             out["groups"] = c.groups
         out["output_shape"] = list(self.output_shape)
+        out["runs_everywhere"] = self.runs_everywhere
+        if self.refused is not None:
+            out["refused"] = {"by": "tensorflow_cpu", "rule": str(self.refused), "runs_on": list(RUNS_INSTEAD)}
         out["keras"] = keras_call(self.spec)
         out["command"] = command(self.spec)
         if self.encoder is not None:
@@ -127,6 +143,8 @@ class SolveResult:
     nearest: tuple[Nearest, ...] = ()
     channels_note: str | None = None
     truncated: bool = False  # some axis had more candidates than were combined (AXIS_CANDIDATES)
+    backend: str = REFUSING_BACKEND  # whose runtime ranks the solutions
+    runs_only: bool = False  # settings that runtime refuses were left out
 
     @property
     def exit_code(self) -> int:
@@ -144,6 +162,8 @@ class SolveResult:
                 "max_dilation": self.bounds.dilation,
                 "limit": self.limit,
             },
+            "backend": self.backend,
+            "runs_only": self.runs_only,
             "solutions": [s.to_dict() for s in self.solutions],
             "truncated": self.truncated,
         }
@@ -209,8 +229,10 @@ def parse_target(raw: object, rank: int) -> tuple[int | None, ...]:
 
 def _axis_choices(
     n: int, target: int | None, recipe: Any, padding: Padding, fixed: Fixed, index: int, bounds: Bounds,
-    transposed: bool,
+    transposed: bool, refused: bool = True,
 ) -> list[Axis]:  # fmt: skip
+    """One axis's settings that reach `target` (any length: None); `refused` keeps those TensorFlow's
+    CPU kernels refuse (Keras accepts them)."""
     kernels = [fixed.kernel[index]] if fixed.kernel else range(1, bounds.kernel + 1)
     strides = [fixed.strides[index]] if fixed.strides else range(1, bounds.stride + 1)
     dilations = [fixed.dilation[index]] if fixed.dilation else range(1, bounds.dilation + 1)
@@ -221,7 +243,9 @@ def _axis_choices(
         else:
             pads = [None, *range(s)] if transposed else [None]
         for op in pads:
-            if (op is not None and op >= s) or (transposed and too_short_to_map_back(padding, k, d, op)):
+            if (op is not None and op >= s) or (
+                not refused and transposed and too_short_to_map_back(padding, k, d, op)
+            ):
                 continue
             length = recipe.output_length(n, k, s, d, padding, op)
             if length > 0 and (target is None or length == target):
@@ -258,9 +282,12 @@ Candidate = tuple[tuple[int, ...], int, Padding, tuple[Axis, ...]]  # (score, or
 
 def solve(
     kind: Kind, base: Mapping[str, object], input_shape: tuple[int | None, ...], target: tuple[int | None, ...],
-    fixed: Fixed, bounds: Bounds, limit: int,
+    fixed: Fixed, bounds: Bounds, limit: int, backend: str = REFUSING_BACKEND, runs_only: bool = False,
 ) -> SolveResult:  # fmt: skip
-    """Every layer configuration within the bounds that gives `target`, best first (at most `limit`)."""
+    """Every layer configuration within the bounds that Keras accepts and that gives `target`, best first
+    (at most `limit`). On `backend` tensorflow, what its CPU kernels refuse ranks after what runs
+    everywhere; `runs_only` leaves out what `backend` refuses."""
+    dropped = runs_only and backend == REFUSING_BACKEND  # the settings that are never searched
     _check_bounds(kind, bounds)
     probe = parse_spec({**base, "kernel": 1})  # every fixed option checked once, as build checks it
     data_format = probe.data_format
@@ -272,17 +299,19 @@ def solve(
     spatial_target = target[1:-1] if data_format is DataFormat.CHANNELS_LAST else target[2:]
     paddings = [fixed.padding] if fixed.padding is not None else sorted(kind.paddings, key=lambda p: _PADDING_ORDER[p])
     per_padding = {
-        padding: [_axis_choices(n, t, kind.recipe, padding, fixed, i, bounds, kind.recipe.transposed)
+        padding: [_axis_choices(n, t, kind.recipe, padding, fixed, i, bounds, kind.recipe.transposed, not dropped)
                   for i, (n, t) in enumerate(zip(spatial_in, spatial_target))]
         for padding in paddings
     }  # fmt: skip
     heap, truncated = _candidates(kind, per_padding)
-    solutions = _best(heap, kind, base, target, limit)
-    nearest = () if solutions else _nearest(kind, spatial_in, spatial_target, kind.recipe, per_padding, fixed, bounds)
+    solutions = _best(heap, kind, base, target, limit, last=backend == REFUSING_BACKEND)
+    nearest = () if solutions else _nearest(kind, spatial_in, spatial_target, kind.recipe, per_padding, fixed, bounds,
+                                            not dropped)  # fmt: skip
     note = None
     if target[data_format.channel_axis] is None and kind.family is Family.DEPTHWISE and "depth_multiplier" not in base:
         note = "the target's channels are '?': depth_multiplier = 1"
-    return SolveResult(kind, input_shape, target, bounds, limit, tuple(solutions), nearest, note, truncated)
+    return SolveResult(kind, input_shape, target, bounds, limit, tuple(solutions), nearest, note, truncated,
+                       backend, runs_only)  # fmt: skip
 
 
 def _check_bounds(kind: Kind, bounds: Bounds) -> None:
@@ -326,10 +355,17 @@ def _candidates(kind: Kind, per_padding: Mapping[Padding, list[list[Axis]]]) -> 
 
 
 def _best(
-    heap: list[Candidate], kind: Kind, base: Mapping[str, object], target: tuple[int | None, ...], limit: int
+    heap: list[Candidate],
+    kind: Kind,
+    base: Mapping[str, object],
+    target: tuple[int | None, ...],
+    limit: int,
+    last: bool,
 ) -> list[Solution]:
-    """The best `limit` candidates that build, run and give the target."""
+    """The best `limit` candidates Keras builds that give the target; with `last`, those TensorFlow's
+    CPU kernels refuse after all that run everywhere."""
     solutions: list[Solution] = []
+    refused: list[Solution] = []
     while heap and len(solutions) < limit:
         _, _, padding, axes = heapq.heappop(heap)
         spec = _spec(base, kind, axes, padding)
@@ -339,13 +375,18 @@ def _best(
             shape = arithmetic.output_shape(spec)
         except InvalidInput:
             continue
-        # the one rule of both kernel sets (oneDNN's rules are the plain kernels' shared ones)
-        if kind.recipe.cpu_rule(spec.config, kind.rank, KernelSet.ONEDNN) == Rule.TRANSPOSE_SAME_EVEN_KERNEL:
-            continue
         if any(t is not None and t != s for t, s in zip(target, shape)):
             continue
-        solutions.append(Solution(spec, shape, _encoder(spec, shape) if kind.recipe.transposed else None))
-    return solutions
+        # the one rule of both kernel sets (oneDNN's rules are the plain kernels' shared ones)
+        rule = kind.recipe.cpu_rule(spec.config, kind.rank, KernelSet.ONEDNN)
+        rule = rule if rule is Rule.TRANSPOSE_SAME_EVEN_KERNEL else None
+        found = Solution(spec, shape, _encoder(spec, shape) if kind.recipe.transposed else None, rule)
+        if rule is not None and last:
+            if len(refused) < limit:
+                refused.append(found)
+            continue
+        solutions.append(found)
+    return (solutions + refused)[:limit]
 
 
 def _spec(base: Mapping[str, object], kind: Kind, axes: Sequence[Axis], padding: Padding) -> LayerSpec | None:
@@ -384,7 +425,7 @@ def _encoder(spec: LayerSpec, shape: tuple[int | None, ...]) -> LayerSpec | None
 
 def _nearest(
     kind: Kind, spatial_in: Sequence[int], spatial_target: Sequence[int | None], recipe: Any,
-    per_padding: Mapping[Padding, Sequence[Sequence[Axis]]], fixed: Fixed, bounds: Bounds,
+    per_padding: Mapping[Padding, Sequence[Sequence[Axis]]], fixed: Fixed, bounds: Bounds, refused: bool,
 ) -> tuple[Nearest, ...]:  # fmt: skip
     """Per axis: the closest lengths the bounds reach, and what the target would need."""
     found = []
@@ -395,12 +436,12 @@ def _nearest(
         reachable: set[int] = set()
         for padding in per_padding:
             reachable |= {a.length for a in _axis_choices(n, None, recipe, padding, fixed, index, bounds,
-                                                          recipe.transposed)}  # fmt: skip
+                                                          recipe.transposed, refused)}  # fmt: skip
         if t in reachable and all(per_padding[p][index] for p in per_padding):
             continue
         below = max((length for length in reachable if length < t), default=None)
         above = min((length for length in reachable if length > t), default=None)
-        hint = _hint(n, t, recipe, per_padding, fixed, index, bounds)
+        hint = _hint(n, t, recipe, per_padding, fixed, index, bounds, refused)
         if hint is None and not recipe.transposed and t > n:
             hint = f"a forward conv never makes an axis longer ({n} → {t}); a transposed conv can"
         found.append(Nearest(names[index], t, below, above, hint))
@@ -412,7 +453,7 @@ def _nearest(
 
 
 def _hint(n: int, t: int, recipe: Any, per_padding: Mapping[Padding, Any], fixed: Fixed, index: int,
-          bounds: Bounds) -> str | None:  # fmt: skip
+          bounds: Bounds, refused: bool) -> str | None:  # fmt: skip
     """What it would take: wider bounds that reach `t` (keeping what was fixed), else which fixed
     option stands in the way."""
     wider = Bounds(bounds.kernel * 4, bounds.stride * 4, bounds.dilation * 4)
@@ -422,7 +463,7 @@ def _hint(n: int, t: int, recipe: Any, per_padding: Mapping[Padding, Any], fixed
         (Fixed(), [Padding.VALID, Padding.SAME], " (not with the settings you fixed)"),
     ):
         for padding in paddings:
-            for axis in _axis_choices(n, t, recipe, padding, relaxed, index, wider, recipe.transposed):
+            for axis in _axis_choices(n, t, recipe, padding, relaxed, index, wider, recipe.transposed, refused):
                 if recipe.forbids_strided_dilation and axis.stride > 1 and axis.dilation > 1:
                     continue  # Keras refuses the pair: a hint must be a setting it accepts
                 parts = []
@@ -458,13 +499,17 @@ def run(
     max_stride: int | str = 4,
     max_dilation: int | str = 3,
     limit: int | str = 20,
+    backend: str | None = None,
+    runs_only: bool = False,
 ) -> SolveResult:
     """The layer settings that give the `output` shape (`?` for axes not cared about), best first.
 
     `values` are the layer options of `build` (`layer`, `input` required); `kernel`, `strides`,
     `padding`, `dilation` and `output_padding` given there are fixed, the rest is searched
     within the bounds. Channels come from the target: `filters` for conv kinds, a
-    `depth_multiplier` for depthwise ones.
+    `depth_multiplier` for depthwise ones. `backend` (default tensorflow) is whose runtime ranks
+    them: on tensorflow, what its CPU kernels refuse comes after what runs everywhere, marked;
+    `runs_only` leaves those out.
     """
     if not isinstance(values, Mapping):
         raise InvalidInput(f"expected a mapping of options such as {{'layer': 'conv2d'}}; got {shown(values)}")
@@ -477,6 +522,7 @@ def run(
     bounds = Bounds(parse_int(max_kernel, "max_kernel"), parse_int(max_stride, "max_stride"),
                     parse_int(max_dilation, "max_dilation"))  # fmt: skip
     count = parse_int(limit, "limit", maximum=MAX_LIMIT)
+    runtime = _backend(backend)
     input_shape = parse_shape(given["input"])
     target = parse_target(output, len(input_shape))
     known = math.prod(dim or 1 for dim in target)
@@ -484,8 +530,20 @@ def run(
         raise InvalidInput(f"the target holds {known:,} elements, over the int64 limit {INT64_MAX:,}", "output")
     base = {k: v for k, v in given.items() if k not in ("kernel", "strides", "dilation", "padding", "output_padding")}
     note = _channels(kind, base, target)
-    result = solve(kind, base, input_shape, target, _fixed(kind, base, given), bounds, count)
+    result = solve(kind, base, input_shape, target, _fixed(kind, base, given), bounds, count, runtime, runs_only)
     return replace(result, channels_note=note) if note else result
+
+
+SOLVE_BACKENDS = ("tensorflow", *RUNS_INSTEAD)  # the backends whose verdict on every solution is known
+
+
+def _backend(raw: object) -> str:
+    if raw is None:
+        return REFUSING_BACKEND
+    name = str(raw).strip().lower()
+    if name not in SOLVE_BACKENDS:
+        raise InvalidInput(f"unknown backend {shown(raw, 40)}; expected one of {', '.join(SOLVE_BACKENDS)}", "backend")
+    return name
 
 
 def _channels(kind: Kind, base: dict[str, object], target: tuple[int | None, ...]) -> str | None:

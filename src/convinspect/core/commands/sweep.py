@@ -9,6 +9,7 @@ from convinspect.core.layer.cost import Cost
 from convinspect.core.layer.runtime import KernelChoice
 from convinspect.core.layer.spec import LayerSpec
 from convinspect.core.vocab.choices import Engine
+from convinspect.errors import EXIT_BACKEND, EXIT_OK
 
 SWEEP_SCHEMA = "convinspect.sweep/1"
 
@@ -23,6 +24,7 @@ class SweepRow:
     cost: Cost | None = None
     reason: str | None = None
     runtime_rule: str | None = None  # why TensorFlow on the CPU cannot run an accepted shape
+    error: str | None = None  # the forward pass crashed its process (the crash line): exit 3
 
     @property
     def runs(self) -> bool | None:
@@ -43,6 +45,7 @@ class SweepRow:
             "reason": self.reason,
             "runs": self.runs,
             "runtime_rule": self.runtime_rule,
+            **({} if self.error is None else {"error": self.error}),
         }
 
 
@@ -67,6 +70,11 @@ class Sweep:
             "total": len(self.rows), "accepted": accepted, "rejected": len(self.rows) - accepted,
             "macs_min": min(macs, default=None), "macs_max": max(macs, default=None),
         }  # fmt: skip
+
+    @property
+    def exit_code(self) -> int:
+        """3 when a row's forward pass crashed its process (the environment failed), else 0."""
+        return EXIT_BACKEND if any(row.error for row in self.rows) else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
         return {
