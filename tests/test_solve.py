@@ -205,8 +205,8 @@ def test_a_setting_only_tensorflows_cpu_kernels_refuse_is_a_solution_marked_as_s
     assert result.exit_code == 0, result.stderr
     calls = [s["keras"] for s in data["solutions"]]
     assert 'keras.layers.Conv2DTranspose(16, 2, strides=3, padding="same", output_padding=0)' in calls
-    assert all(s["refused"] == {"by": "tensorflow_cpu", "rule": "transpose_same_even_kernel", "runs_on": ["jax", "numpy"]}
-               and s["runs_everywhere"] is False for s in data["solutions"])  # fmt: skip
+    marked = {"by": "tensorflow_cpu", "rule": "transpose_same_even_kernel", "runs_on": ["jax", "numpy"]}
+    assert all(s["refused"] == marked and s["runs_everywhere"] is False for s in data["solutions"])
     text = runner.invoke(app, ISSUE).stdout
     assert "TensorFlow's CPU kernels refuse this (transpose_same_even_kernel); JAX and NumPy run it" in text
     assert text.rstrip().endswith("what TensorFlow's CPU kernels refuse last")

@@ -360,15 +360,9 @@ def run_sweep(
             else:
                 report = inspect_layer(each, engine=engine, cpu_kernels=cpu_kernels, **engine_options)
                 crash = report.runtime.crashed and report.runtime.observed
-                row = SweepRow(
-                    report.input_shape,
-                    report.output_shape,
-                    report.params.total,
-                    report.measures.cost,
-                    runtime_rule=report.runtime.rule,
-                    error=report.runtime.crash_text(report.class_name, report.name) if crash else None,
-                )
-                # fmt: skip
+                error = report.runtime.crash_text(report.class_name, report.name) if crash else None
+                row = SweepRow(report.input_shape, report.output_shape, report.params.total, report.measures.cost,
+                               runtime_rule=report.runtime.rule, error=error)  # fmt: skip
         except InvalidInput as err:
             if err.option is not None:  # an option the engine cannot honour, not a verdict on this shape
                 raise
