@@ -83,6 +83,9 @@ def measure(commands: dict[str, tuple[list[str], dict[str, str] | None]], rounds
             ref = name.split(":")[0]
             now, then = analytic_wall * 1000, wall * 1000
             print(f"analytic engine vs {ref}: {now:.0f} ms vs {then:.0f} ms ({analytic_wall / wall:.2f}×)")
+        if name.endswith(": build (keras)"):
+            ref = name.split(":")[0]
+            print(f"keras engine vs {ref}: {keras_wall:.2f} s vs {wall:.2f} s ({keras_wall / wall:.3f}×)")
 
 
 if __name__ == "__main__":
