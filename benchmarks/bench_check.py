@@ -96,9 +96,8 @@ def compare(cli: list[str], spec: Path, entries: int, ref: str, rounds: int) -> 
     print(f"check {entries} entries --engine keras, {rounds} rounds interleaved, medians, {os.cpu_count()} CPUs")
     for name, wall in med.items():
         rss = statistics.median(r for _, r in samples[name])
-        print(
-            f"  {name:20} {wall:8.2f} s  peak RSS {rss:7.1f} MiB  (runs: {', '.join(f'{w:.2f}' for w, _ in samples[name])})"
-        )
+        each = ", ".join(f"{w:.2f}" for w, _ in samples[name])
+        print(f"  {name:20} {wall:8.2f} s  peak RSS {rss:7.1f} MiB  (runs: {each})")
     print(f"  now / {ref}: {med['now'] / med[ref]:.3f}x")
 
 
