@@ -125,5 +125,15 @@ def test_a_worker_that_dies_every_time_is_one_error_line(monkeypatch: pytest.Mon
     result = cli("build", "-f", "4", "-k", "3", "-i", "1,8,8,2")
     worker.close_all()
     assert result.exit_code == 3 and result.stdout == ""
-    assert result.stderr.startswith("convinspect: error: the Keras engine's worker died (SIGABRT) even without")
+    assert result.stderr.startswith("convinspect: error: the Keras engine's worker process died (SIGABRT) even without")
     assert result.stderr.count("\n") == 1
+
+
+def test_a_worker_that_cannot_start_is_one_error_line_not_a_crash(monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    worker.close_all()
+    monkeypatch.setattr(worker, "SERVE", "import sys; sys.stderr.write('no module named keras\\n'); sys.exit(4)")
+    result = cli("build", "-f", "4", "-k", "3", "-i", "1,8,8,2", "--format", "json")
+    worker.close_all()
+    assert result.exit_code == 3 and json.loads(result.stdout)["error"]["message"] == (
+        "the Keras engine's worker process exited with status 4: no module named keras"
+    )

@@ -22,7 +22,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import IO, Any
 
@@ -40,31 +39,23 @@ def frozen(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 
 copyreg.pickle(MappingProxyType, lambda proxy: (frozen, (dict(proxy),)))
 
-# The child imports nothing from the current folder (`python -c` puts it first on sys.path).
-CHILD = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
 SERVE = "from convinspect.engines.worker import serve; serve()"
 
 
-@dataclass(frozen=True)
-class Crash:
-    """How a worker died: the signal's name (SIGSEGV) or the exit status it left with."""
-
-    signal: str
-
-    @staticmethod
-    def of(returncode: int | None) -> Crash:
-        if returncode is not None and returncode < 0:
-            try:
-                return Crash(signal.Signals(-returncode).name)
-            except ValueError:
-                return Crash(f"signal {-returncode}")
-        return Crash("no reply" if returncode is None else f"exit status {returncode}")
+def _child_code() -> str:
+    """The child's program: this process's import path (never the current folder, which `python -c`
+    would put first), then the serving loop."""
+    path = [p for p in sys.path if p not in ("", ".")]
+    return f"import sys; sys.path[:] = {path!r}; " + SERVE
 
 
 class _Died(Exception):
-    def __init__(self, crash: Crash) -> None:
-        super().__init__(crash.signal)
-        self.crash = crash
+    """The worker ended during a request: `signal` names the signal that killed it (None: it exited)."""
+
+    def __init__(self, signal: str | None, detail: str) -> None:
+        super().__init__(detail)
+        self.signal = signal
+        self.detail = detail
 
 
 class Worker:
@@ -74,8 +65,8 @@ class Worker:
         debug = bool(os.environ.get("CONVINSPECT_DEBUG"))
         self.log: IO[bytes] | None = None if debug else tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD + SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.log, env=env, start_new_session=False,
+            [sys.executable, "-c", _child_code()], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.log, env=env,
         )  # fmt: skip
 
     def ask(self, request: tuple[Any, ...]) -> Any:
@@ -86,11 +77,34 @@ class Worker:
             self.proc.stdin.flush()
             kind, value = pickle.load(self.proc.stdout)
         except (EOFError, OSError, pickle.UnpicklingError):
-            self.close()
-            raise _Died(Crash.of(self.proc.returncode)) from None
+            raise self._died() from None
         if kind == "raise":
             raise value
         return value
+
+    def _died(self) -> _Died:
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # it closed its pipe but lives on: end it
+            code = None
+        last = self._last_log_line()
+        self.close()
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return _Died(name, name)
+        status = "stopped answering" if code is None else f"exited with status {code}"
+        return _Died(None, status + (f": {last}" if last else ""))
+
+    def _last_log_line(self) -> str:
+        if self.log is None:
+            return ""
+        self.log.seek(0, os.SEEK_END)
+        self.log.seek(max(0, self.log.tell() - 4096))
+        lines = [line.strip() for line in self.log.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        return lines[-1][:300] if lines else ""
 
     def close(self) -> None:
         """End the child now: it holds nothing worth waiting for."""
@@ -130,22 +144,32 @@ def _worker(backend: str, cpu_kernels: CpuKernels) -> Worker:
 
 
 def inspect(spec: LayerSpec, *, backend: str, cpu_kernels: CpuKernels = CpuKernels.AUTO, **options: Any) -> Report:
-    """engines.keras.inspect in a worker on `backend`; a worker's death becomes the report's runtime."""
+    """engines.keras.inspect in a worker on `backend`. A signal that kills the worker in the forward
+    pass becomes the report's runtime (a fresh worker builds the layer without running a kernel);
+    a worker that fails any other way is a BackendError."""
     request = ("inspect", spec, backend, cpu_kernels, options)
     try:
-        return _worker(backend, cpu_kernels).ask(request)  # type: ignore[no-any-return]
+        return _ask(request)
     except _Died as died:
-        crash = died.crash
-    _WORKERS.pop((backend, str(cpu_kernels)), None)
+        if died.signal is None:
+            raise BackendError(f"the Keras engine's worker process {died.detail}") from None
+        crash = died.signal
     try:  # the same layer, built and called symbolically only: every fact but the forward pass
-        report = _worker(backend, cpu_kernels).ask((*request[:4], {**options, "crashed": crash.signal}))
+        return _ask((*request[:4], {**options, "crashed": crash}))
     except _Died as again:
-        _WORKERS.pop((backend, str(cpu_kernels)), None)
         raise BackendError(
-            f"the Keras engine's worker died ({again.crash.signal}) even without running a kernel, after "
-            f"{crash.signal} in the forward pass of {spec.kind.class_name}"
+            f"the Keras engine's worker process died ({again.detail}) even without running a kernel, after "
+            f"{crash} in the forward pass of {spec.kind.class_name}"
         ) from None
-    return report  # type: ignore[no-any-return]
+
+
+def _ask(request: tuple[Any, ...]) -> Report:
+    _, _, backend, cpu_kernels, _ = request
+    try:
+        return _worker(backend, cpu_kernels).ask(request)  # type: ignore[no-any-return]
+    except _Died:
+        _WORKERS.pop((backend, str(cpu_kernels)), None)
+        raise
 
 
 @atexit.register
