@@ -49,7 +49,8 @@ def closing(result: SolveResult) -> list[str]:
         lines.append(f"note: {result.channels_note}")
     if result.solutions:
         more = " (the first --limit)" if len(result.solutions) == result.limit else ""
-        last = "; what TensorFlow's CPU kernels refuse last" if result.backend == "tensorflow" else ""
+        refused = any(s.refused for s in result.solutions)
+        last = "; what TensorFlow's CPU kernels refuse last" if refused and result.backend == "tensorflow" else ""
         shown_on = "" if result.backend == "tensorflow" else f" (for {result.backend})"
         lines.append(f"{len(result.solutions)} solution(s){more}{shown_on}, {RANKING}{last}")
         return lines
