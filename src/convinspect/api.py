@@ -74,6 +74,16 @@ def isolated(on: bool = True) -> Iterator[None]:
         _ISOLATED[0] = before
 
 
+def _release() -> None:
+    """Drop Keras' global state where the layers were built: the workers, or this process."""
+    if _ISOLATED[0]:
+        from convinspect.engines import worker
+
+        worker.release()
+    else:
+        _keras_engine().release()
+
+
 def _keras_layer(spec: LayerSpec, backend: str | None, cpu_kernels: CpuKernels, **options: Any) -> Report:
     """The Keras engine's report: in a worker when isolated, else in this process."""
     keras = _keras_engine()
@@ -298,7 +308,7 @@ def iter_check(
             result = _check_entry(item, previous if item.index > 1 else None, **engine_options)
         previous = result
         if uses_keras and count % RELEASE_EVERY == 0:
-            _keras_engine().release()  # reports hold plain facts; Keras' layers can go
+            _release()  # reports hold plain facts; Keras' layers can go
         yield result
 
 

@@ -75,11 +75,17 @@ def backend_name(raw: object, option: str | None = "backend", extra: tuple[str, 
 
 def installed(name: str) -> bool:
     """Whether the packages backend `name` needs can be imported (without importing them)."""
-    import importlib.util
-
     package = PACKAGES[name][0]
     if package in sys.modules:  # imported already, or blocked (None)
         return sys.modules[package] is not None
+    return _findable(package)
+
+
+@functools.lru_cache(maxsize=8)
+def _findable(package: str) -> bool:
+    """Whether `package` can be imported: asked once per process (a search of sys.path)."""
+    import importlib.util
+
     try:
         return importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):

@@ -172,6 +172,15 @@ def _ask(request: tuple[Any, ...]) -> Report:
         raise
 
 
+def release() -> None:
+    """Ask each live worker to drop Keras' global state (a long check run's memory stays flat)."""
+    for key, worker in list(_WORKERS.items()):
+        try:
+            worker.ask(("release",))
+        except _Died:
+            _WORKERS.pop(key, None)
+
+
 @atexit.register
 def close_all() -> None:
     """End every worker (at exit; tests call it too)."""
@@ -196,10 +205,8 @@ def serve() -> None:
             request = pickle.load(requests)
         except EOFError:
             return
-        _, spec, backend, cpu_kernels, options = request
         try:
-            keras.select_kernels(cpu_kernels, keras.select_backend(backend))
-            answer: tuple[str, Any] = ("return", keras.inspect(spec, cpu_kernels=cpu_kernels, **options))
+            answer: tuple[str, Any] = ("return", _answer(keras, request))
         except Exception as err:
             answer = ("raise", err)
         try:
@@ -208,3 +215,13 @@ def serve() -> None:
             data = pickle.dumps(("raise", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
         replies.write(data)
         replies.flush()
+
+
+def _answer(keras: Any, request: tuple[Any, ...]) -> Any:
+    if request[0] == "release":
+        if "keras" in sys.modules:  # nothing was built otherwise
+            keras.release()
+        return None
+    _, spec, backend, cpu_kernels, options = request
+    keras.select_kernels(cpu_kernels, keras.select_backend(backend))
+    return keras.inspect(spec, cpu_kernels=cpu_kernels, **options)
