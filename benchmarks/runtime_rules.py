@@ -61,22 +61,23 @@ def draw(r: random.Random) -> dict[str, Any]:
 
 def worker(count: int, seed: int) -> None:
     """One setting: a JSON line per valid config (TensorFlow's verdict and the prediction)."""
-    from convinspect import InvalidInput, inspect_layer, isolated, parse_spec
+    from convinspect import Forward, InvalidInput, inspect_layer, parse_spec
+    from convinspect.engines import worker as isolation
 
     r = random.Random(seed)
-    with isolated():  # a config whose kernel kills the process is an outcome, not the end of the run
-        for _ in range(count):
-            options = draw(r)
-            try:
-                spec = parse_spec(options)
-                observed = inspect_layer(spec, engine="keras", forward="eager").runtime
-            except InvalidInput:
-                continue
-            assert observed.kernels is not None
-            predicted = inspect_layer(spec, engine="analytic", cpu_kernels=str(observed.kernels.kernels)).runtime
-            print(json.dumps({"options": options, "kernels": str(observed.kernels.kernels), "rule": observed.rule,
-                              "predicted": predicted.rule, "reason": observed.reason,
-                              "signal": observed.signal}), flush=True)  # fmt: skip
+    for _ in range(count):  # each in a worker: a config whose kernel kills the process is an outcome
+        options = draw(r)
+        try:
+            spec = parse_spec(options)
+            observed = isolation.inspect(spec, backend="tensorflow", forward=Forward.EAGER, budget=1 << 28,
+                                      seed=None, run_known_crashes=True).runtime  # fmt: skip
+        except InvalidInput:
+            continue
+        assert observed.kernels is not None
+        predicted = inspect_layer(spec, engine="analytic", cpu_kernels=str(observed.kernels.kernels)).runtime
+        print(json.dumps({"options": options, "kernels": str(observed.kernels.kernels), "rule": observed.rule,
+                          "predicted": predicted.rule, "reason": observed.reason,
+                          "signal": observed.signal}), flush=True)  # fmt: skip
 
 
 def main() -> None:

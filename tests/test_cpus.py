@@ -121,3 +121,22 @@ def test_pinned_kernels_give_one_verdict_on_every_cpu(on_cpu: Any, cli: Any) -> 
         result = cli("build", "-e", "analytic", *LAYERS[0][0], "--cpu-kernels", "plain", "--format", "json")
         seen.add(json.loads(result.stdout)["runtime"]["rule"])
     assert seen == {"nchw_cpu"}
+
+
+def test_the_keras_engine_never_runs_a_known_crash(on_cpu: Any) -> None:
+    """On a CPU where the rules know the kernel kills the process, even the in-process engine (the Python
+    API) builds the layer symbolically and reports the prediction: the program that called it lives."""
+    from convinspect import inspect_layer
+    from convinspect.engines import keras as engine
+
+    engine.load()  # with this process's own setting (conftest.py turns oneDNN on)
+    on_cpu("sapphire_rapids")
+    if not engine.onednn_switch():
+        pytest.skip("this process's TensorFlow runs with oneDNN off")
+    options = {"layer": "conv3d-transpose", "filters": 64, "kernel": 6, "padding": "same", "dilation": "3,3,1",
+               "dtype": "bfloat16", "input": "2,3,1,2,3"}  # fmt: skip
+    report = inspect_layer(options, engine="keras", verify=True)
+    runtime = report.runtime
+    assert (runtime.runs, runtime.rule, runtime.observed, runtime.signal) == (False, "crash", False, None)
+    assert report.output_shape == (2, 3, 1, 2, 64) and report.variables_after[0].shape == (6, 6, 6, 64, 3)
+    assert report.verification is not None and report.verification.skipped is not None

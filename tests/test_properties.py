@@ -118,8 +118,9 @@ def test_analytic_matches_keras_eager(target: str, data: st.DataObject) -> None:
         if case.wont_run is not None:
             assert not runtime.runs, (case.options, "was built not to run", case.wont_run)
         elif runtime.kernels is not None and runtime.kernels.kernels is KernelSet.ONEDNN:
-            # oneDNN's kernels run every valid layer but the one shape rule the case avoids
-            assert runtime.runs, (case.options, runtime)
+            # oneDNN's kernels run every valid layer but the one shape rule the case avoids, and the
+            # known crashes of some CPUs (never run: the Keras engine reports the prediction)
+            assert runtime.runs or (runtime.crashed and not runtime.observed), (case.options, runtime)
 
 
 @examples(150)

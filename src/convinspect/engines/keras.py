@@ -28,6 +28,8 @@ from convinspect.core.layer.runtime import (
     Runtime,
     choose_kernels,
     crash_observed,
+    crash_predicted,
+    known_crash,
     observed_failure,
 )
 from convinspect.core.layer.spec import LayerSpec
@@ -270,7 +272,7 @@ def _shape(shape: Any) -> tuple[int | None, ...]:
 def inspect(
     spec: LayerSpec, *, forward: Forward = Forward.AUTO, budget: int = DEFAULT_BUDGET, seed: int | None = None,
     explain: bool = False, verify: bool = False, cpu_kernels: CpuKernels = CpuKernels.AUTO,
-    crashed: str | None = None,
+    crashed: str | None = None, run_known_crashes: bool = False,
 ) -> Report:  # fmt: skip
     """Build the real Keras layer for `spec`, call it once, and report its variables.
 
@@ -278,12 +280,19 @@ def inspect(
     `verify`, also check its output against the float64 reference (see `_verify`).
     `crashed` (a signal's name) says the forward pass killed an earlier process
     (engines/worker.py): the layer is then built and called symbolically only, no kernel runs.
+    A layer the rules know to crash TensorFlow here (runtime.KNOWN_CRASHES) is not run either, and
+    its runtime is the prediction, unless `run_known_crashes` (benchmarks/runtime_rules.py, in a
+    worker that may die) asks to see it happen.
     """
     _fits_in_memory(spec)
     keras, np, versions = load()
     backend = str(versions["backend"])
     cpu = kernels(spec.compute_dtype, cpu_kernels) if backend == "tensorflow" else None
     dead = None if crashed is None else crash_observed(crashed, backend, cpu)
+    if dead is None and cpu is not None and not run_known_crashes and arithmetic.runtime(spec, cpu).crashed:
+        known = known_crash(spec.kind.class_name, spec.config.dilation_rate, cpu)
+        assert known is not None
+        dead = crash_predicted(known, cpu)  # never run what kills the process: say what would happen
     report = _inspect(keras, np, versions, spec, forward, budget, seed, explain, cpu, dead)
     if not verify:
         return report
