@@ -137,3 +137,35 @@ def test_a_worker_that_cannot_start_is_one_error_line_not_a_crash(monkeypatch: p
     assert result.exit_code == 3 and json.loads(result.stdout)["error"]["message"] == (
         "the Keras engine's worker process exited with status 4: no module named keras"
     )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_worker_dies_with_its_parent(tmp_path: Path) -> None:
+    """A command killed outright (SIGKILL: no atexit) leaves no worker behind."""
+    import signal
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-m", "convinspect", "build", "-f", "4", "-k", "3", "-i", "1,8,8,2"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    children: list[str] = []
+    for _ in range(200):  # the worker starts as soon as the command needs it
+        children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+        if children:
+            break
+        time.sleep(0.05)
+    assert children, "no worker started"
+    time.sleep(0.5)  # let the worker reach its serving loop
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):
+        if not all(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in children):
+            break
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in children)
+
+
+def _state(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -198,6 +198,7 @@ def serve() -> None:
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)  # anything Keras or TensorFlow prints goes to the log, never into the replies
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends us
+    _die_with_parent()
     from convinspect.engines import keras
 
     while True:
@@ -225,3 +226,15 @@ def _answer(keras: Any, request: tuple[Any, ...]) -> Any:
     _, spec, backend, cpu_kernels, options = request
     keras.select_kernels(cpu_kernels, keras.select_backend(backend))
     return keras.inspect(spec, cpu_kernels=cpu_kernels, **options)
+
+
+def _die_with_parent() -> None:
+    """Linux: a parent killed outright (SIGTERM, SIGKILL) takes its worker with it, mid-computation too."""
+    if not sys.platform.startswith("linux"):
+        return  # elsewhere the closed pipe ends the worker after its current request
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
