@@ -169,3 +169,16 @@ def _state(pid: str) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_a_program_asks_for_isolation_with_a_block(planted: dict[str, str]) -> None:
+    import convinspect
+
+    with convinspect.isolated():
+        report = convinspect.inspect_layer({"filters": 13, "kernel": 3, "input": "1,8,8,2"})
+        with convinspect.isolated(False):
+            assert not convinspect.api._ISOLATED[0]
+        assert convinspect.api._ISOLATED[0]
+    assert not convinspect.api._ISOLATED[0]  # the program's own process again
+    assert report.runtime.crashed and report.runtime.observed and report.runtime.signal == "SIGSEGV"
+    assert report.params.total == 247 and report.output_shape == (1, 6, 6, 13)
