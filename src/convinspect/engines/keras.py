@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from convinspect.core.layer import arithmetic, story
+from convinspect.core.layer import arithmetic, story, xla
 from convinspect.core.layer.config import LayerConfig
 from convinspect.core.layer.forward import DEFAULT_BUDGET, ForwardChoice, choose_forward, pass_bytes
 from convinspect.core.layer.geometry import effective_kernel
@@ -293,6 +293,8 @@ def inspect(
         known = known_crash(spec.kind.class_name, spec.config.dilation_rate, cpu)
         assert known is not None
         dead = crash_predicted(known, cpu)  # never run what kills the process: say what would happen
+    if dead is None and backend == "jax" and not run_known_crashes and xla.aborts(spec):
+        dead = xla.abort_predicted()
     report = _inspect(keras, np, versions, spec, forward, budget, seed, explain, cpu, dead)
     if not verify:
         return report

@@ -30,7 +30,7 @@ def explain(solution: Solution) -> list[str]:
 def solution_lines(index: int, solution: Solution, with_explain: bool) -> list[str]:
     data = solution.to_dict()
     lines = [f"{index}. {data['keras']}", f"   {data['command']}"]
-    if solution.refused is not None:
+    if not solution.runs_everywhere:
         lines.append(f"   {refused_text(solution)}")
     if "encoder" in data:
         lines.append(f"   encoder (maps {shape_text(solution.output_shape)} back): {data['encoder']['keras']}")
@@ -39,8 +39,19 @@ def solution_lines(index: int, solution: Solution, with_explain: bool) -> list[s
     return lines
 
 
+_NAMES = {"jax": "JAX", "numpy": "NumPy"}
+_FAILS = {"tensorflow": "TensorFlow's CPU kernels refuse", "jax": "XLA's CPU compiler aborts on"}
+
+
 def refused_text(solution: Solution) -> str:
-    return f"TensorFlow's CPU kernels refuse this ({solution.refused}); JAX and NumPy run it"
+    """Which backends cannot run this setting, and which do."""
+    cannot = [
+        *([] if solution.refused is None else [f"TensorFlow's CPU kernels refuse this ({solution.refused})"]),
+        *(["XLA's CPU compiler (the JAX backend) aborts the process on it"] if solution.aborts else []),
+    ]
+    runs = ["TensorFlow" if solution.refused is None else "", *(_NAMES[b] for b in solution.runs_on)]
+    runs = [r for r in runs if r]
+    return f"{'; '.join(cannot)}; {' and '.join(runs)} run{'s' if len(runs) == 1 else ''} it"
 
 
 def closing(result: SolveResult) -> list[str]:
@@ -49,8 +60,8 @@ def closing(result: SolveResult) -> list[str]:
         lines.append(f"note: {result.channels_note}")
     if result.solutions:
         more = " (the first --limit)" if len(result.solutions) == result.limit else ""
-        refused = any(s.refused for s in result.solutions)
-        last = "; what TensorFlow's CPU kernels refuse last" if refused and result.backend == "tensorflow" else ""
+        failing = any(s.fails_on(result.backend) for s in result.solutions)
+        last = f"; what {_FAILS[result.backend]} last" if failing else ""
         shown_on = "" if result.backend == "tensorflow" else f" (for {result.backend})"
         lines.append(f"{len(result.solutions)} solution(s){more}{shown_on}, {RANKING}{last}")
         return lines
@@ -82,7 +93,7 @@ def solve_markdown(result: SolveResult, with_explain: bool = False) -> str:
             data = solution.to_dict()
             keras = md_code(data["keras"]) + (f"<br>encoder: {md_code(data['encoder']['keras'])}" if "encoder" in data
                                               else "")  # fmt: skip
-            if solution.refused is not None:
+            if not solution.runs_everywhere:
                 keras += f"<br>{refused_text(solution)}"
             lines.append(f"| {index} | {keras} | {md_code(data['command'])} |".replace("|`", "| `"))
         lines.append("")

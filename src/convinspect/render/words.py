@@ -10,7 +10,7 @@ from convinspect.core.layer.layouts import Layout
 from convinspect.core.layer.report import Report
 from convinspect.core.layer.variables import Variable
 from convinspect.core.layer.verify import Verification
-from convinspect.core.vocab.choices import Forward
+from convinspect.core.vocab.choices import Engine, Forward
 from convinspect.core.vocab.text import inert
 from convinspect.core.vocab.units import human_bytes, thousands
 
@@ -92,7 +92,8 @@ def runtime_warning(report: Report) -> str | None:
     if r.crashed and r.observed:
         return (f"error: {inert(r.crash_text(report.class_name, report.name))}; every other fact is from Keras' "
                 f"symbolic call; it might run with {r.remedy}")  # fmt: skip
-    why = [*([] if r.observed else ["predicted by the analytic engine"]),
+    predicted = "predicted by the analytic engine" if report.engine is Engine.ANALYTIC else "predicted, not run"
+    why = [*([] if r.observed else [predicted]),
            *([] if r.kernels is None else [inert(r.kernels.because)])]  # fmt: skip
     kernels = "" if r.kernels is None else f" on its {r.kernels.kernels.label} kernels"
     how = f" ({'; '.join(why)})" if why else ""

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from convinspect.core.layer import arithmetic, story
+from convinspect.core.layer import arithmetic, story, xla
 from convinspect.core.layer.families import Family, too_short_to_map_back
 from convinspect.core.layer.geometry import effective_kernel
 from convinspect.core.layer.kinds import Kind, get_kind
@@ -79,7 +79,8 @@ class Axis:
 
 
 # Whose runtime can refuse a setting Keras accepts: TensorFlow's CPU kernels (both sets) refuse the
-# even-kernel transposed `same` case; Keras' JAX and NumPy backends run it (tests/test_solve.py runs them).
+# even-kernel transposed `same` case; Keras' JAX and NumPy backends run it (tests/test_solve.py runs them),
+# except where XLA's CPU compiler aborts on the layer (core/layer/xla.py).
 REFUSING_BACKEND = "tensorflow"
 RUNS_INSTEAD = ("jax", "numpy")
 
@@ -90,10 +91,19 @@ class Solution:
     output_shape: tuple[int | None, ...]
     encoder: LayerSpec | None = None  # transposed kinds: the forward conv that maps the target back
     refused: Rule | None = None  # the rule of TensorFlow's CPU kernels that refuses it (Keras accepts it)
+    aborts: bool = False  # XLA's CPU compiler (the JAX backend) aborts the process on it
 
     @property
     def runs_everywhere(self) -> bool:
-        return self.refused is None
+        return self.refused is None and not self.aborts
+
+    @property
+    def runs_on(self) -> tuple[str, ...]:
+        """The backends that run it where TensorFlow's CPU kernels refuse it."""
+        return tuple(b for b in RUNS_INSTEAD if not (b == "jax" and self.aborts))
+
+    def fails_on(self, backend: str) -> bool:
+        return self.refused is not None if backend == REFUSING_BACKEND else backend == "jax" and self.aborts
 
     def to_dict(self) -> dict[str, Any]:
         c = self.spec.config
@@ -112,7 +122,9 @@ class Solution:
         out["output_shape"] = list(self.output_shape)
         out["runs_everywhere"] = self.runs_everywhere
         if self.refused is not None:
-            out["refused"] = {"by": "tensorflow_cpu", "rule": str(self.refused), "runs_on": list(RUNS_INSTEAD)}
+            out["refused"] = {"by": "tensorflow_cpu", "rule": str(self.refused), "runs_on": list(self.runs_on)}
+        if self.aborts:
+            out["crashes"] = {"by": "xla_cpu", "backend": "jax", "signal": "SIGABRT"}
         out["keras"] = keras_call(self.spec)
         out["command"] = command(self.spec)
         if self.encoder is not None:
@@ -304,7 +316,7 @@ def solve(
         for padding in paddings
     }  # fmt: skip
     heap, truncated = _candidates(kind, per_padding)
-    solutions = _best(heap, kind, base, target, limit, last=backend == REFUSING_BACKEND)
+    solutions = _best(heap, kind, base, target, limit, backend, runs_only)
     nearest = () if solutions else _nearest(kind, spatial_in, spatial_target, kind.recipe, per_padding, fixed, bounds,
                                             not dropped)  # fmt: skip
     note = None
@@ -360,10 +372,11 @@ def _best(
     base: Mapping[str, object],
     target: tuple[int | None, ...],
     limit: int,
-    last: bool,
+    backend: str,
+    runs_only: bool,
 ) -> list[Solution]:
-    """The best `limit` candidates Keras builds that give the target; with `last`, those TensorFlow's
-    CPU kernels refuse after all that run everywhere."""
+    """The best `limit` candidates Keras builds that give the target; those `backend` cannot run after
+    all that it runs, or (with `runs_only`) left out."""
     solutions: list[Solution] = []
     refused: list[Solution] = []
     while heap and len(solutions) < limit:
@@ -380,9 +393,10 @@ def _best(
         # the one rule of both kernel sets (oneDNN's rules are the plain kernels' shared ones)
         rule = kind.recipe.cpu_rule(spec.config, kind.rank, KernelSet.ONEDNN)
         rule = rule if rule is Rule.TRANSPOSE_SAME_EVEN_KERNEL else None
-        found = Solution(spec, shape, _encoder(spec, shape) if kind.recipe.transposed else None, rule)
-        if rule is not None and last:
-            if len(refused) < limit:
+        encoder = _encoder(spec, shape) if kind.recipe.transposed else None
+        found = Solution(spec, shape, encoder, rule, kind.recipe.transposed and xla.aborts(spec))
+        if found.fails_on(backend):
+            if len(refused) < limit and not runs_only:
                 refused.append(found)
             continue
         solutions.append(found)

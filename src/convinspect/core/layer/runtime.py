@@ -285,6 +285,8 @@ class Runtime:
         if self.rule is None:
             return None
         remedy = RULES[self.rule][1]
+        if self.rule is Rule.CRASH and self.backend != "tensorflow":  # no CPU kernel sets to switch there
+            return "output_padding unset (or 1 on a stride-2 axis), or another backend (--backend)"
         if self.rule not in PLAIN_ONLY:
             return remedy
         alternative = None if self.kernels is None else self.kernels.alternative
