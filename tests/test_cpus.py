@@ -24,6 +24,8 @@ DTYPES = ("float32", "bfloat16", "float16", "float64")
 POLICY: dict[str, tuple[bool, tuple[str, ...], tuple[str, ...]]] = {
     # no avx512_vnni/avx512_bf16/avx_vnni/amx: off; with it on, no avx512f: 16-bit stays plain
     "amd_epyc_avx2": (False, ("plain",) * 4, ("onednn", "plain", "plain", "plain")),
+    # Zen 4: avx512_vnni and avx512_bf16 turn it on; avx512f takes bfloat16; no avx512_fp16, no AMX
+    "amd_epyc_avx512": (True, ("onednn", "onednn", "plain", "plain"), ("onednn", "onednn", "plain", "plain")),
     # avx512_vnni: on; avx512f takes bfloat16; no avx512_fp16: float16 plain
     "intel_avx512": (True, ("onednn", "onednn", "plain", "plain"), ("onednn", "onednn", "plain", "plain")),
     # avx512bw + avx512_fp16: float16 too; float64 never
@@ -40,19 +42,20 @@ CRASHING = ["-l", "conv3d-transpose", "-f", "64", "-k", "6", "-p", "same", "-d",
             "-i", "2,3,1,2,3"]  # fmt: skip
 LAYERS: list[tuple[list[str], dict[str, str]]] = [
     (["-l", "conv1d", "-f", "2", "-k", "2", "--data-format", "channels_first", "--dtype", "float16", "-i", "1,3,4"],
-     {"amd_epyc_avx2": "nchw_cpu", "intel_avx512": "nchw_cpu", "sapphire_rapids": "runs",
+     {"amd_epyc_avx2": "nchw_cpu", "amd_epyc_avx512": "nchw_cpu", "intel_avx512": "nchw_cpu", "sapphire_rapids": "runs",
       "graviton3_neoverse_v1": "nchw_cpu", "graviton2_neoverse_n1": "nchw_cpu", "no_avx": "nchw_cpu"}),
     (["-f", "4", "-k", "3", "--data-format", "channels_first", "-i", "1,3,8,8"],
-     {"amd_epyc_avx2": "nchw_cpu", "intel_avx512": "runs", "sapphire_rapids": "runs",
+     {"amd_epyc_avx2": "nchw_cpu", "amd_epyc_avx512": "runs", "intel_avx512": "runs", "sapphire_rapids": "runs",
       "graviton3_neoverse_v1": "runs", "graviton2_neoverse_n1": "nchw_cpu", "no_avx": "nchw_cpu"}),
     (["-l", "depthwise-conv2d", "-k", "1", "-s", "1,3", "--dtype", "bfloat16", "-i", "2,6,8,3"],
-     {"amd_epyc_avx2": "unequal_strides", "intel_avx512": "runs", "sapphire_rapids": "runs",
+     {"amd_epyc_avx2": "unequal_strides", "amd_epyc_avx512": "runs", "intel_avx512": "runs", "sapphire_rapids": "runs",
       "graviton3_neoverse_v1": "unequal_strides", "graviton2_neoverse_n1": "unequal_strides",
       "no_avx": "unequal_strides"}),
     (["-l", "conv1d-transpose", "-f", "1", "-k", "2", "-p", "same", "--output-padding", "0", "-i", "1,4,1"],
      dict.fromkeys(POLICY, "transpose_same_even_kernel")),
     (CRASHING,  # the crash reported on a Xeon with AMX: predicted where oneDNN takes bfloat16 on AMX only
-     {"amd_epyc_avx2": "transpose_dilation_cpu", "intel_avx512": "runs", "sapphire_rapids": "crash",
+     {"amd_epyc_avx2": "transpose_dilation_cpu", "amd_epyc_avx512": "runs", "intel_avx512": "runs",
+      "sapphire_rapids": "crash",
       "graviton3_neoverse_v1": "transpose_dilation_cpu", "graviton2_neoverse_n1": "transpose_dilation_cpu",
       "no_avx": "transpose_dilation_cpu"}),
 ]  # fmt: skip
