@@ -221,3 +221,12 @@ def test_a_bad_model_table_is_invalid(tmp_path: Path, bad: str) -> None:
     spec.write_text(bad)
     result = runner.invoke(app, ["check", str(spec), "-e", "analytic"])
     assert result.exit_code == 2
+
+
+def test_a_layer_limit_in_a_spec_file_reads_at_most(tmp_path: Path) -> None:
+    """A model row's limit is named `conv2: max_macs`; it is a limit by its type, not by its name's prefix."""
+    spec = tmp_path / "limits.toml"
+    spec.write_text(f"[[model]]\nsource = {json.dumps(MNIST)}\n\n[model.layer.conv2]\nmax_macs = 1000\n")
+    result = runner.invoke(app, ["check", str(spec), "--engine", "analytic"])
+    assert result.exit_code == 1, result.stdout
+    assert "conv2: max_macs: expected at most 1000, actual 2230272" in " ".join(result.stdout.split()), result.stdout

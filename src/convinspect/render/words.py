@@ -138,7 +138,7 @@ def totals_text(report: Report) -> str:
 def check_text(check: Any) -> str:
     """`output_shape: expected (1, 8, 8, 8), actual (1, 6, 6, 8)`; limits read `at most`."""
     expected = value_text(check.expected)
-    if check.name.startswith("max_"):
+    if check.limit:
         expected = f"at most {expected}"
     return f"{inert(check.name)}: expected {expected}, actual {value_text(check.actual)}"
 

@@ -93,10 +93,10 @@ def evaluate(expect: Expectations, facts: Facts, prefix: str = "") -> tuple[Chec
     checks = []
     for name, expected, actual, limit in pairs:
         if name == "max_macs" and not facts.complete:  # a MAC limit never passes on a count that leaves work out
-            checks.append(Check(prefix + name, expected, f"{actual} + work not counted", False))
+            checks.append(Check(prefix + name, expected, f"{actual} + work not counted", False, limit))
             continue
         ok = actual is not None and (actual <= expected if limit else actual == expected)
-        checks.append(Check(prefix + name, expected, actual, ok))
+        checks.append(Check(prefix + name, expected, actual, ok, limit))
     return tuple(checks)
 
 

@@ -29,6 +29,7 @@ class Check:
     expected: Any
     actual: Any
     ok: bool
+    limit: bool = False  # an upper bound (max_params, max_macs): the actual may be at most the expected
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "expected": self.expected, "actual": self.actual, "ok": self.ok}
