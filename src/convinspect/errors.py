@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from convinspect.core.vocab.text import inert
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+from convinspect.core.vocab.text import inert, unstyled
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -21,7 +17,7 @@ class ConvinspectError(Exception):
 
     def __init__(self, problem: str, option: str | None = None, rule: str | None = None) -> None:
         # Keras messages can span lines and carry ANSI styling; the user gets one plain line.
-        problem = " ".join(_ANSI.sub("", str(problem)).split())
+        problem = " ".join(unstyled(str(problem)).split())
         # Keras quotes whole inputs back; one line stays one readable line.
         self.problem = inert(problem if len(problem) <= 1000 else problem[:997] + "...")
         self.option = option

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convinspect.core.vocab.choices import Choice
-from convinspect.core.vocab.text import shown
+from convinspect.core.vocab.text import shown, unstyled
 
 
 class KernelSet(Choice):
@@ -313,7 +313,7 @@ def predicted(rule: Rule | None, kernels: KernelChoice | None = None) -> Runtime
 
 def observed_failure(message: str, kernels: KernelChoice | None = None) -> Runtime:
     """The Keras engine's verdict from TensorFlow's error: its first line of substance, and the rule."""
-    message = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", message)  # Keras styles its messages
+    message = unstyled(message)  # Keras styles its messages
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     lines = [line for line in lines if not line.startswith("Exception encountered when calling")] or [message]
     first = re.sub(r"\{\{[^}]*\}\}\s*", "", lines[0])

@@ -17,6 +17,14 @@ _ANY = re.compile(f"[{_UNSAFE}]")
 _NOT_C0 = re.compile(f"[{_UNSAFE[_UNSAFE.index(chr(0x7F)) :]}]")  # json escapes C0 itself
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the styling Keras puts in its messages
+
+
+def unstyled(text: str) -> str:
+    """`text` without ANSI styling sequences (Keras colours parts of its error messages)."""
+    return _ANSI.sub("", text)
+
+
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
