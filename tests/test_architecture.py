@@ -124,7 +124,7 @@ def test_every_module_keeps_to_its_room() -> None:
         ("convinspect.core.layer.kinds", "from convinspect.core.checks import expectations\n"),
         ("convinspect.core.vocab.choices", "from convinspect.core.layer.spec import LayerSpec\n"),
         ("convinspect.core.model.walk", "from convinspect.core.checks.results import ModelResult\n"),
-        ("convinspect.core.commands.solve", "from convinspect.core.model import sizing\n"),
+        ("convinspect.core.commands.solve", "from convinspect.core.model import rules\n"),
         ("convinspect.core.checks.checkrun", "from convinspect.engines import analytic\n"),
         ("convinspect.render.table", "from convinspect.engines import keras\n"),
         ("convinspect.render.words", "from convinspect import api\n"),
@@ -169,3 +169,78 @@ def test_core_has_no_loose_module() -> None:
     """Every core module is in a room: core/ itself holds only the rooms' packages."""
     loose = [p.name for p in (PACKAGE / "core").glob("*.py") if p.name != "__init__.py"]
     assert loose == []
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Each module of the package -> the package's modules it imports (any import, lazy ones too)."""
+    names = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        graph[name] = {imported for imported in imports(path.read_text(encoding="utf-8"))
+                       if imported in names and imported != name}  # fmt: skip
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of `graph` (Tarjan's strongly connected components larger than one module)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circle_anywhere() -> None:
+    assert _circles(_module_graph()) == []
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+RULES_PACKAGE = "convinspect.core.model.rules"
+GROUPS = ("conv", "dense", "normalization", "pooling", "sequences", "shapes")
+
+
+def test_the_rules_package_is_a_registry_and_one_module_per_group() -> None:
+    """rules/: common and registry on the ground floor, each group on them alone, the package importing
+    every group; so a new group is one module and one name in the package's list."""
+    graph = _module_graph()
+    modules = {name.rsplit(".", 1)[1] for name in graph if name.startswith(RULES_PACKAGE + ".")}
+    assert modules == {"common", "registry", *GROUPS}
+    assert {f"{RULES_PACKAGE}.{g}" for g in GROUPS} <= graph[RULES_PACKAGE]
+    for group in GROUPS:
+        inside = {m for m in graph[f"{RULES_PACKAGE}.{group}"] if m.startswith(RULES_PACKAGE)}
+        assert inside <= {f"{RULES_PACKAGE}.common", f"{RULES_PACKAGE}.registry"}, (group, inside)
+    assert graph[f"{RULES_PACKAGE}.common"].isdisjoint({f"{RULES_PACKAGE}.{m}" for m in (*GROUPS, "registry")})
+
+
+def test_a_class_with_two_rules_is_refused_at_import() -> None:
+    from convinspect.core.model.rules import RULES
+    from convinspect.core.model.rules.registry import rule
+
+    with pytest.raises(ValueError, match="Dense has two rules"):
+        rule("Dense")(RULES["Dense"])

@@ -24,7 +24,7 @@ from convinspect.core.layer.variables import Params, Variable
 from convinspect.core.model import legacy
 from convinspect.core.model.graph import Shape, holds_graph, override_input, parse_model
 from convinspect.core.model.report import Key, LayerRow, ModelReport, Observed
-from convinspect.core.model.sizing import MAC_FREE, RULES, size_layer
+from convinspect.core.model.rules import MAC_FREE, RULES, size_layer
 from convinspect.core.model.walk import check_size, unbuilt_rows, walk, with_input
 from convinspect.core.vocab.choices import Engine
 from convinspect.core.vocab.text import shown

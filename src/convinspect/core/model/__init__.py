@@ -1,1 +1,1 @@
-"""A whole model: its graph, the sizing of each layer class and the walk. Imports layer/ and the vocabulary."""
+"""A whole model: its graph, the rules that size each layer class and the walk. Imports layer/ and the vocabulary."""

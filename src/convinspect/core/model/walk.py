@@ -1,7 +1,7 @@
 """A whole model's report: one row per layer call, in call order, and totals that equal Keras'.
 
 `walk()` runs a parsed configuration (core/model/graph.py) through the layer rules
-(core/model/sizing.py). The Keras engine runs the same walk with what the real model
+(core/model/rules/). The Keras engine runs the same walk with what the real model
 observed (output shapes and variables), so both engines share the bookkeeping:
 shared layers own their variables at their first call, nested models get a row
 of their own whose figures are the sum of their rows, and receptive fields are
@@ -25,7 +25,7 @@ from convinspect.core.model.report import (
     Shape,
     known_sum,
 )
-from convinspect.core.model.sizing import MAC_FREE, Sized, Unsizable, compute_dtype, size_layer
+from convinspect.core.model.rules import MAC_FREE, Sized, Unsizable, compute_dtype, size_layer
 from convinspect.core.vocab.dtypes import itemsize
 from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput

@@ -16,18 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from convinspect.core.layer.variables import Variable
-from convinspect.core.model.sizing import (
-    Config,
-    Shape,
-    Sized,
-    Window,
-    _policy,
-    _show,
-    identity_windows,
-    rule,
-    size_layer,
-    variable_dtype,
-)
+from convinspect.core.model.rules.common import Config, Shape, policy_of, shape_repr, variable_dtype
+from convinspect.core.model.rules.registry import Sized, Window, identity_windows, rule, size_layer
 from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
@@ -49,7 +39,7 @@ def _examples(shape: Shape) -> int:
 @rule("Embedding")
 def _embedding(name: str, config: Config, inputs: Sequence[Shape], class_name: str) -> Sized:
     rows, dim = _units(name, config, "input_dim"), _units(name, config, "output_dim")
-    table = Variable("embeddings", (rows, dim), variable_dtype(_policy(config), name))
+    table = Variable("embeddings", (rows, dim), variable_dtype(policy_of(config), name))
     shape = inputs[0]
     return Sized(((*shape, dim),), (table,), windows=(*identity_windows(shape), None))
 
@@ -59,9 +49,9 @@ def _rnn(name: str, config: Config, inputs: Sequence[Shape], class_name: str) ->
     shape = inputs[0]
     if len(shape) != 3 or shape[-1] is None:
         raise InvalidInput(f"layer {shown(name)} ({class_name}) needs (batch, time, features) with known features, "
-                           f"got {_show(shape)}")  # fmt: skip
+                           f"got {shape_repr(shape)}")  # fmt: skip
     units, gates, features = _units(name, config), GATES[class_name], shape[-1]
-    dtype = variable_dtype(_policy(config), name)
+    dtype = variable_dtype(policy_of(config), name)
     weights = [Variable("kernel", (features, gates * units), dtype),
                Variable("recurrent_kernel", (units, gates * units), dtype)]  # fmt: skip
     if config.get("use_bias", True) is not False:
@@ -125,7 +115,7 @@ def _time_distributed(name: str, config: Config, inputs: Sequence[Shape], class_
     inner_class, inner = _inner(name, config, "layer")
     shape = inputs[0]
     if len(shape) < 3:
-        raise InvalidInput(f"layer {shown(name)} (TimeDistributed) needs (batch, time, ...), got {_show(shape)}")
+        raise InvalidInput(f"layer {shown(name)} (TimeDistributed) needs (batch, time, ...), got {shape_repr(shape)}")
     batch, steps = shape[0], shape[1]
     each = size_layer(f"{name}/{inner.get('name', inner_class)}", inner_class, inner, [(batch, *shape[2:])])
     outputs = tuple((out[0], steps, *out[1:]) for out in each.outputs)
@@ -159,7 +149,7 @@ def _attention(name: str, config: Config, inputs: Sequence[Shape], class_name: s
         out_dim = out_dim[-1] if len(out_dim) == 1 else None
     if type(out_dim) is not int:
         raise InvalidInput(f"layer {shown(name)} (MultiHeadAttention): output_shape {shown(out_dim)} is not sized")
-    dtype = variable_dtype(_policy(config), name)
+    dtype = variable_dtype(policy_of(config), name)
     bias = config.get("use_bias", True) is not False
     projections = (("query", q_features, key_dim), ("key", k_features, key_dim), ("value", v_features, value_dim))
     weights: list[Variable] = []
@@ -204,7 +194,7 @@ def _resize_to(name: str, config: Config, inputs: Sequence[Shape], class_name: s
         raise InvalidInput(f"layer {shown(name)} ({class_name}): height and width must be positive integers")
     last = config.get("data_format", "channels_last") != "channels_first"
     if len(shape) not in (3, 4):
-        raise InvalidInput(f"layer {shown(name)} ({class_name}) needs images, got {_show(shape)}")
+        raise InvalidInput(f"layer {shown(name)} ({class_name}) needs images, got {shape_repr(shape)}")
     if len(shape) == 3:  # one unbatched image
         out: tuple[Any, ...] = (height, width, shape[2]) if last else (shape[0], height, width)
     else:
