@@ -47,9 +47,10 @@ ROOMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "convinspect.engines": ((*CORE, *BASE), ("h5py",)),  # sources.py reads a .h5 file's configuration
     "convinspect.render": ((*CORE, *BASE), ("rich",)),
     "convinspect.api": (("convinspect.engines", *CORE, *BASE), ()),
+    "convinspect.adapter": (("convinspect.api", "convinspect.engines", *CORE, *BASE), ()),
     "convinspect.streams": ((), ()),
     "convinspect.output": (("convinspect.render", "convinspect.streams", *CORE, *BASE), UI),
-    "convinspect.cli": (("convinspect.api", "convinspect.output", "convinspect.streams", *BASE), UI),
+    "convinspect.cli": (("convinspect.adapter", "convinspect.output", "convinspect.streams", *BASE), UI),
     "convinspect.entry": (("convinspect.cli",), ()),
     "convinspect.__main__": (("convinspect.entry",), ()),
     "convinspect": (("convinspect.api", *CORE, *BASE), ()),  # __init__: the public names, re-exported
@@ -152,7 +153,7 @@ def test_a_wrong_room_import_is_caught(module: str, source: str) -> None:
         ("convinspect.core.layer.arithmetic", "from convinspect.core.layer import geometry\n"),
         ("convinspect.engines.keras", "def f():\n    import tensorflow\n"),
         ("convinspect.render.model", "from convinspect.core.model.report import ModelReport\n"),
-        ("convinspect.cli", "from convinspect import api\nimport typer\n"),
+        ("convinspect.cli", "from convinspect import adapter\nimport typer\n"),
     ],
 )
 def test_a_right_room_import_passes(module: str, source: str) -> None:

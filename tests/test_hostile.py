@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from convinspect import InvalidInput, inspect_layer, run_check, run_sweep
-from convinspect.api import _check_entry
+from convinspect.core.checks.execution import Inspector, check_entry
 from convinspect.core.checks.specfile import load_entries
 
 LAYER = ("--filters", "8", "--kernel", "3", "--input", "1,8,8,3", "--engine", "analytic")
@@ -164,15 +164,14 @@ def test_a_chained_entry_after_an_invalid_one_names_it(tmp_path: Path) -> None:
     assert "the entry before it (#1 'stem', line 1) is invalid" in (results[1].error or "")
 
 
-def test_a_backend_failure_is_an_error_not_an_invalid_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from convinspect import BackendError, api
+def test_a_backend_failure_is_an_error_not_an_invalid_spec(tmp_path: Path) -> None:
+    from convinspect import BackendError, inspect_model
 
     def broken(*_: object, **__: object) -> object:
         raise BackendError("TensorFlow failed during the eager forward pass: boom")
 
-    monkeypatch.setattr(api, "inspect_layer", broken)
     entry = load_entries(write(tmp_path, "one.toml", "[[layer]]\n" + GOOD))[0]
-    result = _check_entry(entry, None)
+    result = check_entry(entry, None, Inspector(layer=broken, model=inspect_model, release=lambda: None))
     assert result.status == "error"
     from convinspect.core.checks.checkrun import CheckRun
     from convinspect.render.checks import check_junit
@@ -294,13 +293,13 @@ def test_dash_output_is_standard_output(cli: Any, tmp_path: Path, monkeypatch: p
 
 
 def test_an_entry_chained_on_a_failed_environment_is_an_error_too(tmp_path: Path) -> None:
-    from convinspect.api import _chained_input
     from convinspect.core.checks.checkrun import EntryResult
+    from convinspect.core.checks.execution import chained_input
     from convinspect.errors import BackendError
 
     entry = load_entries(write(tmp_path, "one.toml", "[[layer]]\n" + GOOD))[0]
     with pytest.raises(BackendError, match="could not be run"):
-        _chained_input(EntryResult(entry, "error", error="TensorFlow failed"))
+        chained_input(EntryResult(entry, "error", error="TensorFlow failed"))
 
 
 def test_a_backtick_in_a_file_name_keeps_the_markdown_cell(cli: Any, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from convinspect import api
+from convinspect import adapter
 from convinspect.errors import EXIT_OK, BackendError, ConvinspectError
 from convinspect.output import FORMATS, check_output, fail, output_target, progress, verdict, write
 from convinspect.streams import quiet_stderr, sane_columns
@@ -61,15 +61,15 @@ def _command_of(err: Exception, args: list[str]) -> str:
     command name on the line (build when there is none)."""
     ctx = getattr(err, "ctx", None)
     name = getattr(ctx, "info_name", None)
-    if name in api.SCHEMAS:
+    if name in adapter.SCHEMAS:
         return str(name)
-    return next((arg for arg in args if arg in api.SCHEMAS), "build")
+    return next((arg for arg in args if arg in adapter.SCHEMAS), "build")
 
 
 def _usage_failure(err: UsageError, command: str, args: list[str]) -> int:
     """One line on stderr, and a JSON error object too when the command line asked for JSON (its value is
     not parsed yet when the line itself is wrong, so it is read from the line)."""
-    return fail(err, _asks_for_json(args), api.SCHEMAS[command])
+    return fail(err, _asks_for_json(args), adapter.SCHEMAS[command])
 
 
 def _asks_for_json(args: list[str]) -> bool:
@@ -96,7 +96,7 @@ def _version(value: bool) -> None:
         try:
             emit(f"convinspect {__version__}\n")
         except ConvinspectError as err:
-            raise typer.Exit(fail(err, False, api.SCHEMAS["build"])) from None
+            raise typer.Exit(fail(err, False, adapter.SCHEMAS["build"])) from None
         raise typer.Exit(EXIT_OK)
 
 
@@ -115,10 +115,10 @@ def _root(
 def _run(command: str, fmt: str, work: Callable[[Any], int]) -> None:
     """Run a command's work inside the error guard, with TensorFlow's stderr silenced; exit with its code."""
     json_errors = fmt.strip().lower() == "json"
-    schema = api.SCHEMAS[command]
-    with quiet_stderr(), api.isolated():  # a TensorFlow kernel that crashes costs one forward pass
+    schema = adapter.SCHEMAS[command]
+    with quiet_stderr(), adapter.isolated():  # a TensorFlow kernel that crashes costs one forward pass
         try:
-            code = work(api.Format.parse(fmt, "format", FORMATS[command]))
+            code = work(adapter.Format.parse(fmt, "format", FORMATS[command]))
         except ConvinspectError as err:
             code = fail(err, json_errors, schema)
         except Exception as err:  # a bug must still not print a traceback
@@ -135,13 +135,13 @@ LAYER, INPUT, ENGINES, OUTPUT, CI = "Layer", "Input", "Engines and forward pass"
 
 
 def _default(option: str) -> str:
-    return f" \\[default: {api.DEFAULTS[option]}]"
+    return f" \\[default: {adapter.DEFAULTS[option]}]"
 
 
 Layer = Annotated[
     str,
     Opt("--layer", "-l", metavar="KIND", rich_help_panel=LAYER,
-        help=", ".join(k.key for k in api.KINDS) + " (any case, - or _)."),
+        help=", ".join(k.key for k in adapter.KINDS) + " (any case, - or _)."),
 ]  # fmt: skip
 Filters = Annotated[
     str | None, Opt("--filters", "-f", metavar="INT", rich_help_panel=LAYER, help="Number of output filters.")
@@ -275,7 +275,7 @@ def layer_values(layer: str, input: str | None, options: dict[str, Any]) -> dict
     ever turned off."""
     values = {"layer": layer, "input": input, **options}
     values["use_bias"] = None if values.get("use_bias", True) else False
-    return {name: values[name] for name in api.OPTION_NAMES if name in values}
+    return {name: values[name] for name in adapter.OPTION_NAMES if name in values}
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -372,7 +372,7 @@ def build(
 
     def work(out: Any) -> int:
         check_output(target)
-        result = api.run_build(values, expect, engine=engine, forward=forward, budget=budget, seed=seed,
+        result = adapter.run_build(values, expect, engine=engine, forward=forward, budget=budget, seed=seed,
                                backend=backend, cpu_kernels=cpu_kernels, explain=explain, verify=verify,
                                diagram=diagram)  # fmt: skip
         write(result, out, target, diagram=diagram)
@@ -412,9 +412,11 @@ def sweep(
 
     def work(out: Any) -> int:
         check_output(target)
-        engine_options = api.sweep_options(forward, budget, cpu_kernels)
+        engine_options = adapter.sweep_options(forward, budget, cpu_kernels)
         with progress("sweeping") as bar:
-            result = api.run_sweep(values, engine=engine, on_total=bar.total, on_result=bar.advance, **engine_options)
+            result = adapter.run_sweep(
+                values, engine=engine, on_total=bar.total, on_result=bar.advance, **engine_options
+            )
         write(result, out, target)
         return verdict(result, out, target)
 
@@ -459,12 +461,12 @@ def check(
 
     def work(out: Any) -> int:
         paths = [str(path) for path in files]
-        check_output(target, api.read_files(paths))
-        options = api.check_options(engine, forward, budget, cpu_kernels, backend)
+        check_output(target, adapter.read_files(paths))
+        options = adapter.check_options(engine, forward, budget, cpu_kernels, backend)
         with progress("checking") as bar:
             if out == "json":  # streamed: each entry's report is written, then let go
-                return write_check_stream(api.iter_check(paths, on_total=bar.total, **options), target, bar)
-            run = api.run_check(paths, on_total=bar.total, on_result=bar.advance, **options)
+                return write_check_stream(adapter.iter_check(paths, on_total=bar.total, **options), target, bar)
+            run = adapter.run_check(paths, on_total=bar.total, on_result=bar.advance, **options)
         write(run, out, target)
         return verdict(run, out, target)
 
@@ -541,7 +543,7 @@ def solve(
 
     def work(out: Any) -> int:
         check_output(target, option="output_file")
-        result = api.run_solve(values, output_shape, max_kernel=max_kernel, max_stride=max_stride,
+        result = adapter.run_solve(values, output_shape, max_kernel=max_kernel, max_stride=max_stride,
                                max_dilation=max_dilation, limit=limit, backend=backend,
                                runs_only=runs_only)  # fmt: skip
         write(result, out, target, diagram=explain)
@@ -641,13 +643,13 @@ def model(
     from convinspect.output import check_snapshot, write_snapshot
 
     def work(out: Any) -> int:
-        inputs = api.model_inputs(source, imports or (), against)
+        inputs = adapter.model_inputs(source, imports or (), against)
         check_output(target, inputs)
         check_snapshot(snapshot, against, target, inputs)
-        old = api.read_snapshot(against)
+        old = adapter.read_snapshot(against)
         keras = engine.strip().lower() != "analytic"  # a bad engine name is refused by the API, as typed
         with progress("loading Keras", show=keras) as bar:
-            result = api.run_model(source, out, expect, engine=engine, input=input, unsafe=unsafe,
+            result = adapter.run_model(source, out, expect, engine=engine, input=input, unsafe=unsafe,
                                    imports=imports or (), load_weights=load_weights, backend=backend,
                                    cpu_kernels=cpu_kernels, depth=depth, layer=layer, against=against, old=old,
                                    progress=bar.step if bar.shown else None)  # fmt: skip

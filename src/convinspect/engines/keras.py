@@ -227,6 +227,11 @@ def load() -> tuple[Any, Any, dict[str, str | None]]:
     return keras, numpy, versions
 
 
+def loaded_backend() -> str:
+    """The backend Keras runs on in this process (loading Keras first if it is not yet)."""
+    return str(load()[2]["backend"])
+
+
 def backend_errors() -> tuple[type[Exception], ...]:
     """What the backend raises when its kernels refuse a layer Keras accepted."""
     _, _, versions = load()

@@ -16,6 +16,7 @@ from convinspect.core.layer.runtime import Runtime
 from convinspect.core.layer.variables import Params, Variable
 from convinspect.core.layer.verify import Verification
 from convinspect.core.vocab.choices import Engine
+from convinspect.errors import BackendError
 
 REPORT_SCHEMA = "convinspect.report/1"
 Shape = tuple[int | None, ...]
@@ -155,6 +156,31 @@ def differences(a: object, b: object, path: str = "") -> list[Difference]:
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
         return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]")]
     return [] if a == b else [Difference(path, a, b)]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Where two engines' facts about one layer or model differ: a lead and each difference as a line."""
+
+    lead: str  # "engines disagree on 3 field(s)"
+    differences: tuple[str, ...]
+
+    def text(self) -> str:
+        """The lead and the first five differences, `; `-joined, with how many more there are."""
+        more = f" (and {len(self.differences) - 5} more)" if len(self.differences) > 5 else ""
+        return f"{self.lead}: {'; '.join(self.differences[:5])}{more}"
+
+    def error(self) -> BackendError:
+        return BackendError(self.text())
+
+
+def disagreement(a: Report, b: Report) -> Disagreement | None:
+    """How two engines' reports of the same layer differ (None when they agree on every shared field)."""
+    found = compare(a, b)
+    if not found:
+        return None
+    lines = tuple(f"{d.path}: {a.engine} {d.left!r}, {b.engine} {d.right!r}" for d in found)
+    return Disagreement(f"engines disagree on {len(found)} field(s)", lines)
 
 
 def compare(a: Report, b: Report) -> list[Difference]:

@@ -151,6 +151,11 @@ def parse_int(raw: object, option: str, *, minimum: int = 1, maximum: int = INT6
     return _int(raw, option, minimum=minimum, maximum=maximum)
 
 
+def parse_seed(raw: object) -> int | None:
+    """`--seed`: None (no seed) or 0 .. 2**32 - 1."""
+    return None if raw is None else parse_int(raw, "seed", minimum=0, maximum=SEED_MAX)
+
+
 def parse_tuple(raw: object, option: str, kind: Kind, *, minimum: int = 1) -> tuple[int, ...]:
     """`5` or `5,3` (or a list): one value for every spatial axis, or one per axis."""
     items = _items(raw)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from convinspect.core.layer.report import Disagreement
 from convinspect.core.layer.runtime import RULES, KernelChoice, Rule
 from convinspect.core.layer.spec import LayerSpec
 from convinspect.core.layer.variables import Params, Variable
@@ -282,9 +283,10 @@ class ModelReport:
         }
 
 
-def model_differences(a: ModelReport, b: ModelReport) -> list[str]:
-    """Every field on which two model reports differ. Input layers aside (Keras names and adds them), and
-    variables by shape, trainability and dtype: a layer that does not name its variables gets Keras' `variable_N`."""
+def model_disagreement(a: ModelReport, b: ModelReport) -> Disagreement | None:
+    """How two engines' reports of the same model differ (None when they agree). Input layers aside (Keras
+    names and adds them), and variables by shape, trainability and dtype: a layer that does not name its
+    variables gets Keras' `variable_N`."""
 
     def rows(report: ModelReport) -> dict[str, Any]:
         return {
@@ -305,4 +307,4 @@ def model_differences(a: ModelReport, b: ModelReport) -> list[str]:
         found.append(f"total params: {a.engine} {a.totals.params.to_dict()} vs {b.engine} {b.totals.params.to_dict()}")
     if a.totals.bytes_by_dtype != b.totals.bytes_by_dtype:
         found.append(f"bytes: {a.engine} {dict(a.totals.bytes_by_dtype)} vs {b.engine} {dict(b.totals.bytes_by_dtype)}")
-    return found
+    return Disagreement("the engines disagree", tuple(found)) if found else None
