@@ -46,7 +46,7 @@ def test_huge_ranges_are_counted_not_listed() -> None:
 
 def test_sweep_marks_rejected_shapes_with_the_reason() -> None:
     sweep = run_sweep({"filters": 64, "kernel": 7, "strides": 2, "input": "1,5..9,224..228:2,3"})
-    assert sweep.summary() == {"total": 15, "accepted": 9, "rejected": 6,
+    assert sweep.summary().to_dict() == {"total": 15, "accepted": 9, "rejected": 6,
                                "macs_min": 1 * 109 * 64 * 147, "macs_max": 2 * 111 * 64 * 147}  # fmt: skip
     first, last = sweep.rows[0], sweep.rows[-1]
     assert first.to_dict() == {

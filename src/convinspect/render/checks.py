@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from convinspect.core.checks.checkrun import CheckRun, EntryResult, Tally
+from convinspect.core.checks.checkrun import CheckRun, EntryResult, Status, Tally
 from convinspect.core.layer.report import Report
 from convinspect.render import words
 from convinspect.render.words import inert
@@ -53,13 +53,12 @@ def label(result: EntryResult) -> str:
 
 
 def summary_line(run: CheckRun | Tally) -> str:
-    tally = run if isinstance(run, Tally) else run.tally
-    s = tally.summary()
-    files = len(tally.files)
-    errors = f", {s['error']} error" if s["error"] else ""  # only when TensorFlow failed
+    t = run if isinstance(run, Tally) else run.tally
+    error = t.count(Status.ERROR)
+    errors = f", {error} error" if error else ""  # only when TensorFlow failed
     return (
-        f"{s['total']} entries in {files} file(s): {s['passed']} passed, {s['failed']} failed, "
-        f"{s['invalid']} invalid{errors} (exit {s['exit_code']})"
+        f"{t.total} entries in {len(t.files)} file(s): {t.count(Status.PASSED)} passed, "
+        f"{t.count(Status.FAILED)} failed, {t.count(Status.INVALID)} invalid{errors} (exit {t.exit_code})"
     )
 
 
@@ -80,13 +79,13 @@ def _macs(result: EntryResult) -> str:
 
 
 def check_junit(run: CheckRun) -> str:
-    s = run.summary()
-    suites = ET.Element("testsuites", name="convinspect", tests=str(s["total"]),
-                        failures=str(s["failed"]), errors=str(s["invalid"] + s["error"]))  # fmt: skip
+    t = run.tally
+    total, failed = str(t.total), str(t.count(Status.FAILED))
+    errors = str(t.count(Status.INVALID) + t.count(Status.ERROR))
+    suites = ET.Element("testsuites", name="convinspect", tests=total, failures=failed, errors=errors)
     skipped = sum(1 for r in run.results if r.status == "passed" and _skipped_verify(r))
-    suite = ET.SubElement(suites, "testsuite", name="convinspect check", tests=str(s["total"]),
-                          failures=str(s["failed"]), errors=str(s["invalid"] + s["error"]),
-                          skipped=str(skipped))  # fmt: skip
+    suite = ET.SubElement(suites, "testsuite", name="convinspect check", tests=total, failures=failed,
+                          errors=errors, skipped=str(skipped))  # fmt: skip
     for result in run.results:
         case = ET.SubElement(suite, "testcase", classname=inert(result.entry.file), name=label(result),
                              file=inert(result.entry.file), line=str(result.entry.line))  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from convinspect.core.commands.solve import Solution, SolveResult
+from convinspect.core.commands.solve import Solution, SolveResult, keras_call
 from convinspect.core.layer.geometry import layer_geometry
 from convinspect.render.words import geometry_formula, md_code, shape_text
 
@@ -28,12 +28,11 @@ def explain(solution: Solution) -> list[str]:
 
 
 def solution_lines(index: int, solution: Solution, with_explain: bool) -> list[str]:
-    data = solution.to_dict()
-    lines = [f"{index}. {data['keras']}", f"   {data['command']}"]
+    lines = [f"{index}. {solution.keras}", f"   {solution.command}"]
     if not solution.runs_everywhere:
         lines.append(f"   {refused_text(solution)}")
-    if "encoder" in data:
-        lines.append(f"   encoder (maps {shape_text(solution.output_shape)} back): {data['encoder']['keras']}")
+    if solution.encoder is not None:
+        lines.append(f"   encoder (maps {shape_text(solution.output_shape)} back): {keras_call(solution.encoder)}")
     if with_explain:
         lines.extend(f"   {line}" for line in explain(solution))
     return lines
@@ -90,12 +89,11 @@ def solve_markdown(result: SolveResult, with_explain: bool = False) -> str:
     if result.solutions:
         lines += ["| # | Keras | build command |", "|---:|---|---|"]
         for index, solution in enumerate(result.solutions, start=1):
-            data = solution.to_dict()
-            keras = md_code(data["keras"]) + (f"<br>encoder: {md_code(data['encoder']['keras'])}" if "encoder" in data
-                                              else "")  # fmt: skip
+            encoder = "" if solution.encoder is None else f"<br>encoder: {md_code(keras_call(solution.encoder))}"
+            keras = md_code(solution.keras) + encoder
             if not solution.runs_everywhere:
                 keras += f"<br>{refused_text(solution)}"
-            lines.append(f"| {index} | {keras} | {md_code(data['command'])} |".replace("|`", "| `"))
+            lines.append(f"| {index} | {keras} | {md_code(solution.command)} |".replace("|`", "| `"))
         lines.append("")
     lines.extend(f"- {line.strip()}" for line in closing(result))
     return "\n".join(lines) + "\n"

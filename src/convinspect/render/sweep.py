@@ -14,9 +14,9 @@ from convinspect.render.story import call_text
 
 def summary_line(sweep: Sweep) -> str:
     s = sweep.summary()
-    text = f"{s['total']:,} input shapes: {s['accepted']:,} accepted, {s['rejected']:,} rejected"
-    if s["macs_min"] is not None:
-        text += f"; MACs from {s['macs_min']:,} to {s['macs_max']:,}"
+    text = f"{s.total:,} input shapes: {s.accepted:,} accepted, {s.rejected:,} rejected"
+    if s.macs_min is not None:
+        text += f"; MACs from {s.macs_min:,} to {s.macs_max:,}"
     return text + f" (engine: {sweep.engine})"
 
 

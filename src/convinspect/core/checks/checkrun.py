@@ -65,6 +65,10 @@ class Tally:
         return self.counts[Status(status)]
 
     @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
     def exit_code(self) -> int:
         """3 when the environment failed, else 2 when a spec is wrong, else 1 when a check failed."""
         if self.counts[Status.ERROR]:
@@ -75,7 +79,7 @@ class Tally:
 
     def summary(self) -> dict[str, int]:
         return {
-            "total": sum(self.counts.values()),
+            "total": self.total,
             **{str(k): v for k, v in self.counts.items()},
             "exit_code": self.exit_code,
         }

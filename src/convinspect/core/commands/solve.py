@@ -102,6 +102,15 @@ class Solution:
         """The backends that run it where TensorFlow's CPU kernels refuse it."""
         return tuple(b for b in RUNS_INSTEAD if not (b == "jax" and self.aborts))
 
+    @property
+    def keras(self) -> str:
+        """The constructor to paste: `keras.layers.Conv2DTranspose(16, 3, strides=2)`."""
+        return keras_call(self.spec)
+
+    @property
+    def command(self) -> str:
+        return command(self.spec)
+
     def fails_on(self, backend: str) -> bool:
         return self.refused is not None if backend == REFUSING_BACKEND else backend == "jax" and self.aborts
 
@@ -125,8 +134,8 @@ class Solution:
             out["refused"] = {"by": "tensorflow_cpu", "rule": str(self.refused), "runs_on": list(self.runs_on)}
         if self.aborts:
             out["crashes"] = {"by": "xla_cpu", "backend": "jax", "signal": "SIGABRT"}
-        out["keras"] = keras_call(self.spec)
-        out["command"] = command(self.spec)
+        out["keras"] = self.keras
+        out["command"] = self.command
         if self.encoder is not None:
             out["encoder"] = {"keras": keras_call(self.encoder), "command": command(self.encoder)}
         return out

@@ -15,6 +15,22 @@ SWEEP_SCHEMA = "convinspect.sweep/1"
 
 
 @dataclass(frozen=True)
+class SweepSummary:
+    total: int
+    accepted: int
+    macs_min: int | None
+    macs_max: int | None
+
+    @property
+    def rejected(self) -> int:
+        return self.total - self.accepted
+
+    def to_dict(self) -> dict[str, int | None]:
+        return {"total": self.total, "accepted": self.accepted, "rejected": self.rejected,
+                "macs_min": self.macs_min, "macs_max": self.macs_max}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class SweepRow:
     """One input shape: its figures, or why Keras rejects it."""
 
@@ -62,14 +78,10 @@ class Sweep:
         """Names of the input dimensions, e.g. (batch, height, width, channels)."""
         return self.spec.kind.input_axes(self.spec.data_format)
 
-    def summary(self) -> dict[str, int | None]:
+    def summary(self) -> SweepSummary:
         """Counts, and the range of MACs over the accepted shapes (None when none is)."""
         macs = [row.cost.macs for row in self.rows if row.cost is not None]
-        accepted = len(macs)
-        return {
-            "total": len(self.rows), "accepted": accepted, "rejected": len(self.rows) - accepted,
-            "macs_min": min(macs, default=None), "macs_max": max(macs, default=None),
-        }  # fmt: skip
+        return SweepSummary(len(self.rows), len(macs), min(macs, default=None), max(macs, default=None))
 
     @property
     def exit_code(self) -> int:
@@ -84,6 +96,6 @@ class Sweep:
             "input": self.input,
             "axes": list(self.axes),
             "runtime": None if self.kernels is None else self.kernels.to_dict(),
-            "summary": self.summary(),
+            "summary": self.summary().to_dict(),
             "rows": [row.to_dict() for row in self.rows],
         }
