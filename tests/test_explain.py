@@ -24,20 +24,20 @@ def test_construct_step_quotes_keras_own_message() -> None:
         layer.count_params()
     construct = steps(inspect_layer(SEED, explain=True))["construct"]
     assert construct.observed
-    assert construct.facts["built"] is False
-    assert construct.facts["trainable_variables"] == []
-    assert construct.facts["count_params_error"] == f"ValueError: {' '.join(str(raised.value).split())}"
-    assert construct.facts["call"] == {"class": "Conv2D", "kwargs": {"filters": 64, "kernel_size": [5, 5],
+    assert construct.to_dict()["built"] is False
+    assert construct.to_dict()["trainable_variables"] == []
+    assert construct.to_dict()["count_params_error"] == f"ValueError: {' '.join(str(raised.value).split())}"
+    assert construct.to_dict()["call"] == {"class": "Conv2D", "kwargs": {"filters": 64, "kernel_size": [5, 5],
                                                                     "strides": [2, 2], "padding": "same"}}  # fmt: skip
 
 
 def test_first_call_runs_build_with_the_input_shape() -> None:
     report = inspect_layer(SEED, explain=True)
     first = steps(report)["first_call"]
-    assert first.facts["build_input_shape"] == [2, 32, 32, 1]
-    assert (first.facts["channel_axis"], first.facts["input_channels"]) == (-1, 1)
-    assert first.facts["built"] is True
-    kernel, bias = first.facts["variables"]
+    assert first.to_dict()["build_input_shape"] == [2, 32, 32, 1]
+    assert (first.to_dict()["channel_axis"], first.to_dict()["input_channels"]) == (-1, 1)
+    assert first.to_dict()["built"] is True
+    kernel, bias = first.to_dict()["variables"]
     assert kernel == {"path": "conv2d/kernel", "shape": [5, 5, 1, 64], "dims": [
         {"size": 5, "axis": "kh"}, {"size": 5, "axis": "kw"}, {"size": 1, "axis": "in/groups"},
         {"size": 64, "axis": "filters"}]}  # fmt: skip
@@ -49,9 +49,9 @@ def test_explicit_build_and_keras_input_also_create_the_weights() -> None:
                            explain=True)  # fmt: skip
     s = steps(report)
     shapes = [list(v.shape) for v in report.variables_after]
-    assert s["explicit_build"].facts["built"] is True
-    assert [v["shape"] for v in s["explicit_build"].facts["variables"]] == shapes == [[3, 3, 3, 2], [6]]
-    symbolic = s["symbolic_input"].facts
+    assert s["explicit_build"].to_dict()["built"] is True
+    assert [v["shape"] for v in s["explicit_build"].to_dict()["variables"]] == shapes == [[3, 3, 3, 2], [6]]
+    symbolic = s["symbolic_input"].to_dict()
     assert symbolic["input"] == {"shape": [9, 9, 3], "batch_size": None}
     assert symbolic["output_type"] == "KerasTensor"
     assert symbolic["output_shape"] == [None, 7, 7, 6]
@@ -62,7 +62,7 @@ def test_channels_first_reads_channels_from_axis_1() -> None:
     report = inspect_layer({"filters": 4, "kernel": 3, "data_format": "channels_first", "input": "1,3,8,8"},
                            explain=True)  # fmt: skip
     first = steps(report)["first_call"]
-    assert (first.facts["channel_axis"], first.facts["input_channels"]) == (1, 3)
+    assert (first.to_dict()["channel_axis"], first.to_dict()["input_channels"]) == (1, 3)
 
 
 def test_analytic_story_says_what_needs_keras() -> None:
@@ -70,8 +70,8 @@ def test_analytic_story_says_what_needs_keras() -> None:
     s = steps(report)
     assert not any(step.observed for step in report.story)
     assert s["construct"].needs_keras == ("built", "trainable_variables", "count_params_error")
-    assert s["construct"].facts["count_params_error"] is None
-    assert s["first_call"].facts["variables"] == steps(inspect_layer(SEED, explain=True))["first_call"].facts[
+    assert s["construct"].to_dict()["count_params_error"] is None
+    assert s["first_call"].to_dict()["variables"] == steps(inspect_layer(SEED, explain=True))["first_call"].to_dict()[
         "variables"]  # fmt: skip
 
 

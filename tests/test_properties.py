@@ -146,13 +146,13 @@ def test_explain_story_matches_the_analytic_story(options: dict[str, Any]) -> No
     computed = inspect_layer(parse_spec(options), engine="analytic", explain=True).story
     for seen, known in zip(observed, computed, strict=True):
         assert seen.key == known.key and seen.observed and not known.observed
-        for fact, value in known.facts.items():
+        for fact, value in known.facts.to_dict().items():
             if fact not in known.needs_keras:
-                assert seen.facts[fact] == value, (options, seen.key, fact)
+                assert seen.to_dict()[fact] == value, (options, seen.key, fact)
         if seen.key == "first_call":
-            assert seen.facts["build_input_shape"] == seen.facts["input_shape"]
+            assert seen.to_dict()["build_input_shape"] == seen.to_dict()["input_shape"]
         if seen.key in ("first_call", "explicit_build"):
-            assert seen.facts["built"] is True
+            assert seen.to_dict()["built"] is True
 
 
 # -- oracles: real layers against NumPy ----------------------------------------------------

@@ -18,7 +18,7 @@ from convinspect.core.layer.forward import DEFAULT_BUDGET, ForwardChoice, choose
 from convinspect.core.layer.geometry import effective_kernel
 from convinspect.core.layer.layouts import Layout
 from convinspect.core.layer.measures import measure
-from convinspect.core.layer.report import Report, Step
+from convinspect.core.layer.report import Constructed, ExplicitBuild, FirstCall, Report, Step, SymbolicInput
 from convinspect.core.layer.runtime import (
     DTYPE_FEATURES,
     ENV,
@@ -451,18 +451,14 @@ def _failure(message: str, backend: str, cpu: KernelChoice | None) -> Runtime:
     return dataclasses.replace(runtime, backend=backend, rule=Rule.BACKEND)
 
 
-def _constructed(layer: Any) -> dict[str, Any]:
-    """What a freshly constructed layer shows, including count_params()' own complaint."""
+def _constructed(layer: Any) -> tuple[bool, tuple[str, ...], str | None]:
+    """What a freshly constructed layer shows (built, trainable variables), and count_params()' own complaint."""
     try:
         layer.count_params()
         error = None
     except ValueError as err:
         error = f"{type(err).__name__}: {' '.join(str(err).split())}"
-    return {
-        "built": bool(layer.built),
-        "trainable_variables": [v.path for v in layer.trainable_variables],
-        "count_params_error": error,
-    }
+    return bool(layer.built), tuple(v.path for v in layer.trainable_variables), error
 
 
 def _record_build(layer: Any, calls: list[Any]) -> None:
@@ -477,36 +473,27 @@ def _record_build(layer: Any, calls: list[Any]) -> None:
 
 
 def _story(
-    keras: Any, cls: Any, spec: LayerSpec, constructed: dict[str, Any], layer: Any, build_calls: list[Any],
+    keras: Any, cls: Any, spec: LayerSpec, constructed: tuple[bool, tuple[str, ...], str | None], layer: Any,
+    build_calls: list[Any],
     output_shape: tuple[int | None, ...], layouts: tuple[Layout, ...],
 ) -> tuple[Step, ...]:  # fmt: skip
     """The four steps, each observed on a real layer: construct, first call, and two other triggers."""
-    first_call = Step("first_call", True, {
-        "input_shape": list(spec.input_shape),
-        "build_input_shape": list(_shape(build_calls[0])) if build_calls else None,
-        "channel_axis": spec.data_format.channel_axis,
-        "input_channels": spec.channels,
-        "variables": story.variable_facts(_variables(layer), layouts),
-        "built": bool(layer.built),
-        "output_shape": list(output_shape),
-    })  # fmt: skip
+    first_call = Step("first_call", True, FirstCall(
+        spec.input_shape, _shape(build_calls[0]) if build_calls else None, spec.data_format.channel_axis,
+        spec.channels, story.variable_facts(_variables(layer), layouts), bool(layer.built), output_shape,
+    ))  # fmt: skip
     built_explicitly = cls(**spec.keras_kwargs())
     built_explicitly.build(spec.input_shape)
-    explicit = Step("explicit_build", True, {
-        "input_shape": list(spec.input_shape),
-        "built": bool(built_explicitly.built),
-        "variables": story.variable_facts(_variables(built_explicitly), layouts),
-    })  # fmt: skip
+    explicit = Step("explicit_build", True, ExplicitBuild(
+        spec.input_shape, bool(built_explicitly.built), story.variable_facts(_variables(built_explicitly), layouts),
+    ))  # fmt: skip
     called_symbolically = cls(**spec.keras_kwargs())
-    symbolic = story.symbolic_input(spec)
-    output = called_symbolically(keras.Input(shape=tuple(symbolic["shape"]), batch_size=symbolic["batch_size"]))
-    on_input = Step("symbolic_input", True, {
-        "input": symbolic,
-        "output_type": type(output).__name__,
-        "output_shape": list(_shape(output.shape)),
-        "variables": story.variable_facts(_variables(called_symbolically), layouts),
-    })  # fmt: skip
-    construct = Step("construct", True, {"call": story.constructor(spec), **constructed})
+    output = called_symbolically(keras.Input(shape=spec.input_shape[1:], batch_size=spec.batch))
+    on_input = Step("symbolic_input", True, SymbolicInput(
+        spec.input_shape[1:], spec.batch, type(output).__name__, _shape(output.shape),
+        story.variable_facts(_variables(called_symbolically), layouts),
+    ))  # fmt: skip
+    construct = Step("construct", True, Constructed(story.constructor(spec), *constructed))
     return (construct, first_call, explicit, on_input)
 
 
@@ -524,7 +511,7 @@ def _inspect(
     except (ValueError, TypeError) as err:
         raise rejected(err, "layer") from None
     before = _variables(layer)
-    constructed: dict[str, Any] = {}
+    constructed: tuple[bool, tuple[str, ...], str | None] = (False, (), None)
     build_calls: list[Any] = []
     if explain:  # read the fresh layer before anything builds it
         constructed = _constructed(layer)

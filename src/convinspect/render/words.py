@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from convinspect.core.layer.forward import ForwardChoice, Reason
@@ -279,7 +280,7 @@ def module_text(layout: Layout) -> str:
     return text
 
 
-def tuple_text(values: list[int]) -> str:
+def tuple_text(values: Sequence[int | None]) -> str:
     return "(" + ", ".join(str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
 
 

@@ -205,7 +205,7 @@ def _scalar(values: Sequence[int]) -> Any:
 def keras_call(spec: LayerSpec) -> str:
     """`keras.layers.Conv2DTranspose(16, 3, strides=2, padding="same", output_padding=1)`."""
     call = story.constructor(spec)
-    kwargs = dict(call["kwargs"])
+    kwargs = dict(call.kwargs)
     args = []
     if "filters" in kwargs:
         args.append(str(kwargs.pop("filters")))
@@ -215,7 +215,7 @@ def keras_call(spec: LayerSpec) -> str:
         if isinstance(value, list):
             value = _scalar(value)
         parts.append(f"{key}={json.dumps(value) if isinstance(value, str) else repr(value)}")
-    return f"keras.layers.{call['class']}(" + ", ".join(args + parts) + ")"
+    return f"keras.layers.{call.class_name}(" + ", ".join(args + parts) + ")"
 
 
 def command(spec: LayerSpec) -> str:

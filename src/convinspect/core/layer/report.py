@@ -36,6 +36,100 @@ class Check:
         return {"name": self.name, "expected": self.expected, "actual": self.actual, "ok": self.ok}
 
 
+def _listed(shape: Shape | None) -> list[int | None] | None:
+    return None if shape is None else list(shape)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A constructor call: the class and the arguments that differ from Keras' defaults."""
+
+    class_name: str
+    kwargs: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"class": self.class_name, "kwargs": dict(self.kwargs)}
+
+
+@dataclass(frozen=True)
+class StoryVariable:
+    """A variable the story shows: its path, shape, and each dimension's size with its layout axis."""
+
+    path: str
+    shape: tuple[int, ...]
+    dims: tuple[tuple[int, str], ...]  # (size, axis label): `kh`, `in/groups`, `filters`, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "shape": list(self.shape),
+                "dims": [{"size": size, "axis": axis} for size, axis in self.dims]}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Constructed:
+    """Step 1: what a freshly constructed layer shows (None: needs a real layer)."""
+
+    call: Call
+    built: bool | None
+    trainable_variables: tuple[str, ...] | None
+    count_params_error: str | None  # count_params()' complaint, as Keras words it
+
+    def to_dict(self) -> dict[str, Any]:
+        variables = None if self.trainable_variables is None else list(self.trainable_variables)
+        return {"call": self.call.to_dict(), "built": self.built, "trainable_variables": variables,
+                "count_params_error": self.count_params_error}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FirstCall:
+    """Step 2: the first call builds the layer from its input's channels."""
+
+    input_shape: Shape
+    build_input_shape: Shape | None
+    channel_axis: int
+    input_channels: int
+    variables: tuple[StoryVariable, ...]
+    built: bool | None
+    output_shape: Shape
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input_shape": list(self.input_shape), "build_input_shape": _listed(self.build_input_shape),
+                "channel_axis": self.channel_axis, "input_channels": self.input_channels,
+                "variables": [v.to_dict() for v in self.variables], "built": self.built,
+                "output_shape": list(self.output_shape)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ExplicitBuild:
+    """Step 3: layer.build(shape) on a fresh layer, with no data."""
+
+    input_shape: Shape
+    built: bool | None
+    variables: tuple[StoryVariable, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input_shape": list(self.input_shape), "built": self.built,
+                "variables": [v.to_dict() for v in self.variables]}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SymbolicInput:
+    """Step 4: a fresh layer called on keras.Input(shape=..., batch_size=...)."""
+
+    shape: Shape  # per example
+    batch_size: int | None
+    output_type: str | None
+    output_shape: Shape
+    variables: tuple[StoryVariable, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": {"shape": list(self.shape), "batch_size": self.batch_size},
+                "output_type": self.output_type, "output_shape": list(self.output_shape),
+                "variables": [v.to_dict() for v in self.variables]}  # fmt: skip
+
+
+Facts = Constructed | FirstCall | ExplicitBuild | SymbolicInput
+
+
 @dataclass(frozen=True)
 class Step:
     """One step of the lazy-build story (--explain).
@@ -46,11 +140,12 @@ class Step:
 
     key: str  # construct | first_call | explicit_build | symbolic_input
     observed: bool
-    facts: dict[str, Any]
+    facts: Facts
     needs_keras: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"step": self.key, "observed": self.observed, **self.facts, "needs_keras": list(self.needs_keras)}
+        return {"step": self.key, "observed": self.observed, **self.facts.to_dict(),
+                "needs_keras": list(self.needs_keras)}  # fmt: skip
 
 
 @dataclass(frozen=True)
