@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from convinspect import adapter
-from convinspect.errors import EXIT_OK, BackendError, ConvinspectError
-from convinspect.output import FORMATS, check_output, fail, output_target, progress, verdict, write
+from convinspect.errors import EXIT_OK, BackendError, ConvinspectError, OutputError
+from convinspect.output import FORMATS, check_output, fail, output_target, progress, silence_stdout, verdict, write
 from convinspect.streams import quiet_stderr, sane_columns
 from convinspect.version import __version__
 
@@ -41,6 +41,14 @@ class OneLineErrors(typer.core.TyperGroup):
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except typer.Abort:
             sys.exit(130)
+        except BrokenPipeError:  # a reader that stopped early (`--help | head -1`) is not an error
+            silence_stdout()
+            sys.exit(EXIT_OK)
+        except SystemExit as stop:  # Rich's help printer on a broken pipe: stdout to /dev/null, then exit 1
+            sys.exit(EXIT_OK if stop.code == 1 and _stdout_is_null() else stop.code)
+        except OSError as err:  # help that cannot be written (`--help > /dev/full`): one line, as for a result
+            problem = OutputError(f"cannot write to standard output: {err.strerror or err}")
+            sys.exit(fail(problem, False, adapter.SCHEMAS["build"]))
         except Exception as err:
             if not _usage_error(err):
                 raise
@@ -50,6 +58,14 @@ class OneLineErrors(typer.core.TyperGroup):
             argv = list(sys.argv[1:] if args is None else args)
             sys.exit(_usage_failure(UsageError(message), _command_of(err, argv), argv))
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _stdout_is_null() -> bool:
+    try:
+        out, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (out.st_dev, out.st_ino) == (null.st_dev, null.st_ino)
 
 
 class UsageError(ConvinspectError):

@@ -118,7 +118,7 @@ def check_output(output: str | None, inputs: Iterable[str] = (), option: str = "
     if output.endswith(("/", os.sep)) or Path(output).name in ("", ".", ".."):
         raise InvalidInput(f"{output!r} names a folder; give a file name", option)
     try:
-        target = Path(os.path.realpath(output))  # a symlink is written through, to the file it points at
+        target = resolved(output)
         if target.is_dir():
             raise InvalidInput(f"{output} is a folder; give a file name", option)
         folder = target.parent
@@ -130,10 +130,25 @@ def check_output(output: str | None, inputs: Iterable[str] = (), option: str = "
             raise InvalidInput(f"cannot write {output}: the folder {Path(output).parent} is not writable", option)
         for source in inputs:
             with contextlib.suppress(OSError):
-                if target.exists() and os.path.samefile(source, target):
+                if target.exists() and _same_file(source, target):
                     raise InvalidInput(f"{output} is also an input file; the report would replace it", option)
     except OSError as err:  # e.g. a name too long for the file system
         raise InvalidInput(f"cannot write {output}: {err.strerror}", option) from None
+
+
+def resolved(path: str) -> Path:
+    """Where a write to `path` lands: a symlink's target; a link to a pipe or a terminal (/dev/stdout
+    when stdout is one) is the link itself, which the system opens for us."""
+    real = Path(os.path.realpath(path))
+    return real if real.exists() or not os.path.exists(path) else Path(path)
+
+
+def _same_file(source: str, target: Path) -> bool:
+    """Whether an input is the target; `-` is standard input, the same file when it was redirected from it."""
+    if source != "-":
+        return os.path.samefile(source, target)
+    stdin, there = os.fstat(0), target.stat()
+    return stat.S_ISREG(stdin.st_mode) and (stdin.st_dev, stdin.st_ino) == (there.st_dev, there.st_ino)
 
 
 def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bool = False) -> None:
@@ -176,12 +191,12 @@ def emit(text: str, *, json_text: bool = False) -> None:
         stream.write(text)
         stream.flush()
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
     except (OSError, ValueError) as err:
         raise OutputError(f"cannot write to standard output: {getattr(err, 'strerror', None) or err}") from None
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -237,7 +252,7 @@ def write_atomically(path: str, text: str | Iterable[str], option: str = "output
     Ctrl-C and SIGTERM included. A symlink is written through to its target; a device
     or a FIFO (`/dev/null`, a pipe) is written to directly, never replaced.
     """
-    target = Path(os.path.realpath(path))
+    target = resolved(path)
     chunks = (text,) if isinstance(text, str) else text
     try:
         if target.exists() and not stat.S_ISREG(target.stat().st_mode):

@@ -148,9 +148,10 @@ def check_markdown(run: CheckRun) -> str:
     ]
     for r in run.results:
         layer = r.report.class_name if r.report else ""
-        cells = [label(r), words.md_code(where(r)), layer, f"`{_shape(r)}`" if r.report else "", _params(r),
-                 _macs(r), _ICONS[r.status], detail(r) or caveat(r)]  # fmt: skip
-        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        cells = [words.md_text(r.entry.label), words.md_code(where(r)).replace("|", "\\|"), layer,
+                 f"`{_shape(r)}`" if r.report else "", _params(r), _macs(r), _ICONS[r.status],
+                 words.md_text(detail(r) or caveat(r))]  # fmt: skip
+        rows.append("| " + " | ".join(cells) + " |")
     return f"### convinspect check\n\n{summary_line(run)}\n\n" + "\n".join(rows) + "\n"
 
 

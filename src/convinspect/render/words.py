@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -282,6 +283,15 @@ def module_text(layout: Layout) -> str:
 
 def tuple_text(values: Sequence[int | None]) -> str:
     return "(" + ", ".join(str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
+
+
+_MD_SPECIAL = re.compile(r"[\\`*<>&\[\]~|#!]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def md_text(text: str) -> str:
+    """Untrusted text in a Markdown table cell, shown as typed: Markdown and HTML characters
+    backslash-escaped (an underscore inside a word, as in `output_shape`, means nothing and stays)."""
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(), inert(text))
 
 
 def md_code(text: str) -> str:
