@@ -9,6 +9,7 @@ anything the configuration names: it is data.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -290,6 +291,8 @@ def _functional(
     name: str, class_name: str, layers_raw: list[Any], config: Mapping[str, Any], trainable: bool, depth: int
 ) -> Graph:
     layers = [_layer(entry, depth) for entry in layers_raw]
+    if any(_keras2_calls(entry) for entry in layers_raw):
+        layers = _nested_from_zero(layers)
     _unique(layers, name)
     by_name = {layer.name: layer for layer in layers}
     inputs = _refs(config.get("input_layers"), f"model {shown(name)}'s input_layers")
@@ -305,6 +308,25 @@ def _functional(
             raise InvalidInput(f"model {shown(name)}: input {shown(ref.layer)} is not an InputLayer")
         shapes.append(_input_shape(layer.config))
     return Graph(name, class_name, tuple(layers), inputs, outputs, tuple(shapes), trainable)
+
+
+def _keras2_calls(raw: object) -> bool:
+    nodes = raw.get("inbound_nodes") if isinstance(raw, Mapping) else None
+    return isinstance(nodes, (list, tuple)) and any(isinstance(node, (list, tuple)) for node in nodes)
+
+
+def _nested_from_zero(layers: list[LayerDef]) -> list[LayerDef]:
+    """Keras 2 numbers a nested model's calls from 1 in its callers' inbound nodes (its node 0 is its own
+    graph); here, as in Keras 3, its first call is call 0."""
+    models = {layer.name for layer in layers if layer.model is not None}
+    if not models:
+        return layers
+
+    def renumbered(ref: Ref) -> Ref:
+        return Ref(ref.layer, ref.node - 1, ref.tensor) if ref.layer in models and ref.node >= 1 else ref
+
+    return [dataclasses.replace(layer, calls=tuple(tuple(renumbered(r) for r in call) for call in layer.calls))
+            for layer in layers]  # fmt: skip
 
 
 def _call_ref(ref: Ref, by_name: Mapping[str, LayerDef]) -> Ref:

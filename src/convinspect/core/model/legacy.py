@@ -24,9 +24,6 @@ def translate(config: Mapping[str, Any]) -> dict[str, Any]:
     """The Keras 3 form of a Keras 2 configuration. Each translation changes only what Keras 3 never
     writes, so a Keras 3 configuration comes back as it was."""
     out: dict[str, Any] = copy.deepcopy(dict(config))
-    if isinstance(out.get("module"), str) and out["module"].startswith("tf_keras"):
-        out.pop("module")  # Keras 3 reads it with its legacy (Keras 2) loader, as it reads .h5 files
-        out.pop("registered_name", None)
     _walk(out)
     return out
 
@@ -38,9 +35,13 @@ def _walk(entry: Any) -> None:
         return
     if not isinstance(entry, dict):
         return
+    if isinstance(entry.get("module"), str) and entry["module"].startswith("tf_keras"):
+        entry.pop("module")  # Keras 3 reads it with its legacy (Keras 2) loader, as it reads .h5 files; the
+        entry.pop("registered_name", None)  # model and any model nested in it
     config = entry.get("config")
     if isinstance(config, dict) and isinstance(entry.get("class_name"), str):
         _layer(entry["class_name"], config)
+        _nested_calls(config)
         if isinstance(entry.get("name"), str) and "/" in entry["name"]:
             entry["name"] = entry["name"].replace("/", SLASH)
         if "inbound_nodes" in entry:
@@ -67,9 +68,38 @@ def _layer(class_name: str, config: dict[str, Any]) -> None:
     if class_name.startswith("Separable"):  # Keras 2's base conv wrote kernel_*; Keras 3 has depthwise_/pointwise_
         for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
             config.pop(key, None)
+    config.pop("rng_type", None)  # Keras 2's random layers (RandomFlip, ...): Keras 3 has one generator
+    if config.get("time_major") is False:  # Keras 2's RNN layers; Keras 3 is batch-major only
+        del config["time_major"]
     name = config.get("name")
     if isinstance(name, str) and "/" in name:
         config["name"] = name.replace("/", SLASH)
+
+
+_MODELS = frozenset({"Functional", "Model", "Sequential"})
+
+
+def _nested_calls(config: dict[str, Any]) -> None:
+    """Keras 2 numbers a nested model's calls from 1 in its callers' inbound nodes (its node 0 is its own
+    graph); Keras 3 from 0. Only Keras 2's list form (`["inner", 1, 0, {}]`) is renumbered (Keras 3 writes
+    dicts); output_layers count the same way in both and stay."""
+    layers = config.get("layers")
+    if not isinstance(layers, list):
+        return
+    models = {layer.get("name") for layer in layers if isinstance(layer, dict) and layer.get("class_name") in _MODELS}
+    if not models:
+        return
+    for layer in layers:
+        if isinstance(layer, dict) and isinstance(layer.get("inbound_nodes"), list):
+            for call in layer["inbound_nodes"]:
+                if isinstance(call, list):
+                    for node in call:
+                        _renumber(node, models)
+
+
+def _renumber(node: Any, models: set[Any]) -> None:
+    if isinstance(node, list) and len(node) >= 2 and node[0] in models and type(node[1]) is int and node[1] >= 1:
+        node[1] -= 1
 
 
 def _sequential_input(config: dict[str, Any]) -> None:
