@@ -146,6 +146,8 @@ def _calls(raw: object, layer: str) -> tuple[tuple[Ref, ...], ...]:
         if isinstance(node, Mapping):  # Keras 3: {"args": [...], "kwargs": {...}}
             _tensors(node.get("args", []), found)
             _tensors(node.get("kwargs", {}), found)
+        elif isinstance(node, (list, tuple)) and node and isinstance(node[0], str):  # Keras 2's TFOpLambda:
+            found.append(_ref(node, f"layer {shown(layer)}'s inbound node"))  # one [layer, node, tensor, kwargs]
         elif isinstance(node, (list, tuple)):  # Keras 2: [[layer, node, tensor, kwargs], ...]
             found.extend(_ref(item, f"layer {shown(layer)}'s inbound node") for item in node)
         else:

@@ -11,6 +11,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from convinspect.core.vocab.text import shown
+from convinspect.errors import InvalidInput
+
 # Conv kinds that take no `groups` in Keras 3 (Keras 2's base conv wrote `groups: 1` for every kind).
 _NO_GROUPS = frozenset({
     "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution2DTranspose", "Convolution3DTranspose",
@@ -28,6 +31,18 @@ def translate(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Keras 2's recorded TensorFlow calls (x * 2.0, tf.nn.relu(x), x[:, 1]): Keras 3 has no such layers.
+TF_OPS = frozenset({"TFOpLambda", "SlicingOpLambda"})
+
+
+def tf_op_refusal(name: object, class_name: str) -> InvalidInput:
+    return InvalidInput(
+        f"layer {shown(name)} is a {class_name}: a TensorFlow function (such as x * 2.0 or tf.nn.relu(x)) that "
+        "tf_keras recorded into the model, which Keras 3 cannot load; rebuild that step with a Keras layer or "
+        "keras.ops and save the model again"
+    )
+
+
 def _walk(entry: Any) -> None:
     if isinstance(entry, list):
         for item in entry:
@@ -39,6 +54,8 @@ def _walk(entry: Any) -> None:
         entry.pop("module")  # Keras 3 reads it with its legacy (Keras 2) loader, as it reads .h5 files; the
         entry.pop("registered_name", None)  # model and any model nested in it
     config = entry.get("config")
+    if entry.get("class_name") in TF_OPS:
+        raise tf_op_refusal(entry.get("name"), entry["class_name"])
     if isinstance(config, dict) and isinstance(entry.get("class_name"), str):
         _layer(entry["class_name"], config)
         _nested_calls(config)

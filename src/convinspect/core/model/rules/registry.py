@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from convinspect.core.layer import arithmetic
 from convinspect.core.layer.spec import LayerSpec
 from convinspect.core.layer.variables import Variable
+from convinspect.core.model.legacy import TF_OPS, tf_op_refusal
 from convinspect.core.model.rules.common import Config, Shape, Unsizable
 from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
@@ -75,6 +76,8 @@ def rule(*class_names: str) -> Callable[[Rule], Rule]:
 def size_layer(name: str, class_name: str, config: Config, inputs: Sequence[Shape]) -> Sized:
     """Apply the class's rule; Unsizable when there is none."""
     found = RULES.get(class_name)
+    if class_name in TF_OPS:
+        raise tf_op_refusal(name, class_name)
     if found is None:
         raise Unsizable(
             f"layer {shown(name)} is a {shown(class_name)}, which the analytic engine cannot size; use --engine keras"

@@ -1,0 +1,134 @@
+"""What the third hostile round found, each kept as a case: Keras 2 files with nested models or recorded
+TensorFlow calls, terminals and files that are not what they seem, names that carry Markdown."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_tf_keras = pytest.mark.skipif(
+    importlib.util.find_spec("tf_keras") is None, reason="tf_keras (a test extra) is missing"
+)
+
+
+def convinspect(*args: str, stdin: Any = None, stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+    code = "from convinspect.entry import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                          text=True, check=False)  # fmt: skip
+
+
+def _save_with_tf_keras(tmp_path: Path, body: str) -> dict[str, Any]:
+    """Run `body` with tf_keras as `k` (and `tmp` the folder); it sets `model`. Returns each file's name and the
+    parameters tf_keras counts."""
+    script = (
+        "import json, os, sys\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport tf_keras as k\n"
+        f"tmp = sys.argv[1]\n{body}\n"
+        "model.save(os.path.join(tmp, 'm.h5'))\nopen(os.path.join(tmp, 'm.json'), 'w').write(model.to_json())\n"
+        "model.save(os.path.join(tmp, 'm.keras'))\nprint(json.dumps({'params': model.count_params()}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+NESTED = {
+    "functional": "inner_in = k.Input((8, 8, 3)); inner = k.Model(inner_in, k.layers.Conv2D(4, 3)(inner_in), "
+    "name='inner')\ni = k.Input((8, 8, 3)); model = k.Model(i, k.layers.Dense(2)(k.layers.Flatten()(inner(i))))",
+    "sequential": "inner = k.Sequential([k.layers.Conv2D(4, 3)], name='inner')\ni = k.Input((8, 8, 3))\n"
+    "model = k.Model(i, k.layers.Dense(2)(k.layers.Flatten()(inner(i))))",
+    "siamese": "inner_in = k.Input((8, 8, 3)); inner = k.Model(inner_in, k.layers.Conv2D(4, 3)(inner_in), "
+    "name='enc/oder')\na, b = k.Input((8, 8, 3), name='a'), k.Input((8, 8, 3), name='b')\n"
+    "model = k.Model([a, b], k.layers.Conv2D(2, 1)(k.layers.Concatenate()([inner(a), inner(b)])))",
+}
+
+
+@needs_tf_keras
+@pytest.mark.parametrize("body", NESTED.values(), ids=NESTED.keys())
+def test_a_keras_2_model_with_a_nested_model_is_read_by_both_engines(tmp_path: Path, body: str) -> None:
+    """tf_keras numbers a nested model's calls from 1 in its callers' nodes; read as saved, both engines refused."""
+    expected = _save_with_tf_keras(tmp_path, body)["params"]
+    for name in ("m.h5", "m.json", "m.keras"):
+        result = convinspect("model", str(tmp_path / name), "--engine", "both", "--format", "json")
+        assert result.returncode == 0, (name, result.stderr)
+        data = json.loads(result.stdout)
+        assert data["agreed_with"] == "analytic" and data["totals"]["params"]["total"] == expected, name
+
+
+@needs_tf_keras
+def test_keras_2_random_layers_and_rnns_translate(tmp_path: Path) -> None:
+    body = ("model = k.Sequential([k.Input((16, 16, 3)), k.Sequential([k.layers.RandomFlip('horizontal')]), "
+            "k.layers.Conv2D(4, 3), k.layers.Reshape((14 * 14, 4)), k.layers.Bidirectional(k.layers.LSTM(3)), "
+            "k.layers.GRU(2, time_major=False) if False else k.layers.Dense(2)])")  # fmt: skip
+    expected = _save_with_tf_keras(tmp_path, body)["params"]
+    result = convinspect("model", str(tmp_path / "m.h5"), "--engine", "both", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["params"]["total"] == expected
+
+
+@needs_tf_keras
+def test_a_recorded_tensorflow_call_is_one_line_in_both_engines(tmp_path: Path) -> None:
+    body = ("import tensorflow as tf\na = k.Input((16, 16, 3)); x = k.layers.Conv2D(4, 3, name='c1')(a)\n"
+            "model = k.Model(a, k.layers.Conv2D(4, 3)(tf.nn.relu(x * 2.0)))")  # fmt: skip
+    _save_with_tf_keras(tmp_path, body)
+    for engine in ("analytic", "keras"):
+        result = convinspect("model", str(tmp_path / "m.h5"), "--engine", engine)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith("convinspect: error: layer 'tf.math.multiply' is a TFOpLambda: a TensorFlow")
+
+
+@pytest.mark.parametrize("args", [["build", "--help"], ["--help"], ["model", "--help"]])
+def test_help_on_a_full_disk_is_one_line_and_a_reader_that_stops_is_not_an_error(args: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        result = convinspect(*args, stdout=full)
+    assert result.returncode == 2
+    assert result.stderr == "convinspect: error: cannot write to standard output: No space left on device\n"
+    code = "from convinspect.entry import main; main()"
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)  # `| head -c 10`
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0 and proc.stderr.read() == b""
+
+
+LAYER = ["build", "-e", "analytic", "-f", "4", "-k", "3", "-i", "1,8,8,3"]
+
+
+def test_output_to_dev_stdout_on_a_pipe_writes_to_the_pipe() -> None:
+    result = convinspect(*LAYER, "--format", "json", "--output", "/dev/stdout")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.split("\n}\n")[0] + "\n}")["params"]["total"] == 112
+
+
+def test_check_refuses_to_write_over_the_spec_it_reads_on_standard_input(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text((ROOT / "examples" / "drift.toml").read_text())
+    before = spec.read_text()
+    with open(spec) as stdin:
+        result = convinspect("check", "-", "-e", "analytic", "--output", str(spec), stdin=stdin)
+    assert result.returncode == 2 and spec.read_text() == before
+    assert result.stderr == f"convinspect: error: --output: {spec} is also an input file; the report would replace it\n"
+    link = tmp_path / "link.toml"
+    os.symlink(spec, link)
+    with open(spec) as stdin:
+        assert convinspect("check", "-", "-e", "analytic", "--output", str(link), stdin=stdin).returncode == 2
+    assert spec.read_text() == before
+
+
+def test_check_markdown_shows_names_and_details_as_typed(tmp_path: Path) -> None:
+    name = "<img src=x onerror=alert(1)> *b* `c` _d_"
+    spec = tmp_path / "md.json"
+    spec.write_text(json.dumps({"layer": [{"name": name, "filters": 4, "kernel": 3, "input": "1,8,8,3"},
+                                          {"name": "|x|", "filters": 4, "kernel": 3, "input": "1,8,8,3",
+                                           "expect_output": "1,8,8,4"}]}))  # fmt: skip
+    result = convinspect("check", str(spec), "-e", "analytic", "--format", "markdown")
+    rows = result.stdout.splitlines()[-2:]
+    assert rows[0].startswith(r"| \<img src=x onerror=alert(1)\> \*b\* \`c\` \_d\_ | ")
+    assert rows[1].startswith(r"| \|x\| | ") and r"output_shape: expected (1, 8, 8, 4)" in rows[1]
+    assert all(row.count(" | ") == 7 for row in rows)  # eight cells, none split by a name's '|'
