@@ -132,3 +132,28 @@ def test_check_markdown_shows_names_and_details_as_typed(tmp_path: Path) -> None
     assert rows[0].startswith(r"| \<img src=x onerror=alert(1)\> \*b\* \`c\` \_d\_ | ")
     assert rows[1].startswith(r"| \|x\| | ") and r"output_shape: expected (1, 8, 8, 4)" in rows[1]
     assert all(row.count(" | ") == 7 for row in rows)  # eight cells, none split by a name's '|'
+
+
+_COLLIDE = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras
+for twice, name in ((True, "a"), (False, "b")):
+    a = keras.Input((8, 8, 3)); c = keras.layers.Conv2D(3, 3, padding="same", name="c")
+    y = c(c(a)) if twice else c(a)
+    keras.Model(a, keras.layers.Conv2D(5, 1, name="c#1")(y)).save(os.path.join(sys.argv[1], name + ".keras"))
+"""
+
+
+def test_a_layer_named_like_a_shared_layers_second_call_has_a_key_of_its_own(tmp_path: Path) -> None:
+    """A layer named `c#1` beside a layer `c` called twice: the keys are c, c#1 (the second call), c##1."""
+    subprocess.run([sys.executable, "-c", _COLLIDE, str(tmp_path)], check=True, capture_output=True)
+    lock = tmp_path / "lock.json"
+    assert convinspect("model", str(tmp_path / "a.keras"), "-e", "analytic", "--snapshot", str(lock)).returncode == 0
+    assert list(json.loads(lock.read_text())["layers"]) == ["input_layer", "c", "c#1", "c##1"]
+    result = convinspect("model", str(tmp_path / "b.keras"), "-e", "analytic", "--against", str(lock))
+    assert result.returncode == 1 and "removed c#1 (Conv2D)" in result.stdout
+    spec = tmp_path / "spec.toml"
+    for name, verdict in (("c#1", "names two rows: 'c#1' and 'c##1'"), ("c##1", "1 passed")):
+        spec.write_text(f'[[model]]\nsource = "a.keras"\n[model.layer."{name}"]\nexpect_output = "?,8,8,5"\n')
+        assert verdict in " ".join(convinspect("check", str(spec), "-e", "analytic").stdout.split()), name

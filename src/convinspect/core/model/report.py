@@ -16,6 +16,7 @@ from convinspect.core.layer.spec import LayerSpec
 from convinspect.core.layer.variables import Params, Variable
 from convinspect.core.vocab.choices import Engine
 from convinspect.core.vocab.text import shown
+from convinspect.errors import InvalidInput
 
 SCHEMA = "convinspect.model/1"
 Shape = tuple[int | None, ...]
@@ -56,6 +57,11 @@ class Observed:
     uncounted: tuple[str, ...] | None = None
 
 
+def key_part(name: str) -> str:
+    """A layer's name as a part of a row's key: `#` doubled (a single `#` starts a call number)."""
+    return name.replace("#", "##")
+
+
 @dataclass(frozen=True)
 class LayerRow:
     name: str
@@ -92,8 +98,9 @@ class LayerRow:
 
     @property
     def key(self) -> str:
-        """Unique within a report: the path, and `#call` for a shared layer's later calls."""
-        return self.qualified + (f"#{self.call}" if self.call else "")
+        """Unique within a report: the path, and `#call` for a shared layer's later calls (a `#` in a
+        layer's own name is written `##`, so `c#1` is c's second call and `c##1` the layer named c#1)."""
+        return "/".join((*self.path, key_part(self.name))) + (f"#{self.call}" if self.call else "")
 
     @property
     def output_shape(self) -> Shape | None:
@@ -258,10 +265,14 @@ class ModelReport:
         return tuple(row for row in self.rows if row.calls > 1 and row.call == 0)
 
     def row(self, name: str) -> LayerRow | None:
-        for row in self.rows:
-            if name in (row.name, row.qualified, row.key):
-                return row
-        return None
+        """The row a name means: its key first, then its path, then a layer's plain name; a name that means
+        two rows in different ways (`c#1`: the layer named so, and c's second call) is refused."""
+        by_key = next((row for row in self.rows if row.key == name), None)
+        by_name = next((row for row in self.rows if name in (row.qualified, row.name)), None)
+        if by_key is not None and by_name is not None and by_key is not by_name:
+            raise InvalidInput(f"{shown(name)} names two rows: {shown(by_key.key)} and {shown(by_name.key)}; "
+                               "give the key (a # in a layer's own name is written ##)")  # fmt: skip
+        return by_key or by_name
 
     def to_dict(self) -> dict[str, Any]:
         inputs = [None if s is None else list(s) for s in self.input_shapes]

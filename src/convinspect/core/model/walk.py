@@ -23,6 +23,7 @@ from convinspect.core.model.report import (
     Observed,
     ReceptiveField,
     Shape,
+    key_part,
     known_sum,
 )
 from convinspect.core.model.rules import MAC_FREE, Sized, Unsizable, compute_dtype, size_layer
@@ -320,7 +321,7 @@ class _Walk:
     ) -> list[Tensor]:
         assert layer.model is not None
         at = len(self.rows)
-        inner = (*path, layer.name if call == 0 else f"{layer.name}#{call}")
+        inner = (*path, key_part(layer.name) + (f"#{call}" if call else ""))
         outputs = self.run(layer.model, inner, inputs, trainable and layer.trainable, (*owner, layer.name))
         children = [row for row in self.rows[at:] if not row.container]
         self.rows.insert(
