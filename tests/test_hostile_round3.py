@@ -157,3 +157,13 @@ def test_a_layer_named_like_a_shared_layers_second_call_has_a_key_of_its_own(tmp
     for name, verdict in (("c#1", "names two rows: 'c#1' and 'c##1'"), ("c##1", "1 passed")):
         spec.write_text(f'[[model]]\nsource = "a.keras"\n[model.layer."{name}"]\nexpect_output = "?,8,8,5"\n')
         assert verdict in " ".join(convinspect("check", str(spec), "-e", "analytic").stdout.split()), name
+
+
+@pytest.mark.parametrize("columns", ["20", "30", "79"])
+def test_a_narrow_terminal_never_cuts_a_figure(columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    model = convinspect("model", str(ROOT / "examples" / "mnist_convnet.json"), "-e", "analytic")
+    layer = convinspect("build", "-e", "analytic", "-f", "4", "-k", "1", "-i", "1,8,8,3")
+    for result in (model, layer):
+        assert result.returncode == 0 and "…" not in result.stdout, result.stdout
+    assert "34,826" in model.stdout and "2,440,960" in model.stdout

@@ -203,6 +203,9 @@ def silence_stdout() -> None:
         os.close(devnull)
 
 
+NARROWEST = 80  # columns: the width every table is laid out and tested at, at least
+
+
 def _console(stream: Any) -> Any:
     from rich.console import Console
 
@@ -211,7 +214,10 @@ def _console(stream: Any) -> Any:
     sane_columns()
     # NO_COLOR means no styling at all (Rich alone would drop colours but keep bold and dim).
     plain = bool(os.environ.get("NO_COLOR"))
-    return Console(file=stream, soft_wrap=False, color_system=None if plain else "auto")
+    console = Console(file=stream, soft_wrap=False, color_system=None if plain else "auto")
+    if console.width < NARROWEST:  # a table that narrow cuts figures short: lay it out at 80, the terminal wraps
+        console.width = 80
+    return console
 
 
 def _terminal_text(renderable: Any) -> str:
