@@ -167,3 +167,30 @@ def test_a_narrow_terminal_never_cuts_a_figure(columns: str, monkeypatch: pytest
     for result in (model, layer):
         assert result.returncode == 0 and "…" not in result.stdout, result.stdout
     assert "34,826" in model.stdout and "2,440,960" in model.stdout
+
+
+_CUSTOM = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, sys.argv[1])
+import keras, mylayers
+a = keras.Input((8, 8, 3))
+keras.Model(a, mylayers.Twice()(keras.layers.Conv2D(4, 3)(a))).save(os.path.join(sys.argv[1], "custom.keras"))
+"""
+_MODULE = """
+import keras
+
+@keras.saving.register_keras_serializable(package="mine")
+class Twice(keras.layers.Layer):
+    def call(self, x):
+        return x * 2
+"""
+
+
+def test_a_custom_class_no_import_registered_is_a_short_line_naming_its_module(tmp_path: Path) -> None:
+    (tmp_path / "mylayers.py").write_text(_MODULE)
+    subprocess.run([sys.executable, "-c", _CUSTOM, str(tmp_path)], check=True, capture_output=True)
+    result = convinspect("model", str(tmp_path / "custom.keras"))
+    assert result.returncode == 2 and len(result.stderr) < 200, result.stderr
+    assert result.stderr == ("convinspect: error: Keras cannot build the model: Could not locate class 'Twice'; "
+                             "give --import with the module that registers it (--import mylayers)\n")  # fmt: skip

@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import io
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -43,13 +44,19 @@ def _reraise_interrupts(error: BaseException) -> None:
 def _keras_words(error: BaseException) -> str:
     """Keras' message without the configuration it quotes back (which hides the cause)."""
     text = " ".join(str(error).split())
-    if "Exception encountered:" in text:  # nested deserialization errors: the innermost is the cause
-        return text.rsplit("Exception encountered:", 1)[1].strip()
+    nested = "Exception encountered:" in text
+    if nested:  # nested deserialization errors: the innermost is the cause
+        text = text.rsplit("Exception encountered:", 1)[1].strip()
+    missing = re.match(r"Could not locate (?:class|function) '([^']*)'", text)
+    if missing:  # a custom class no import registered: say how to give it
+        module = re.search(r"'module': '([^']*)'", text)
+        hint = f" (--import {module.group(1)})" if module and not module.group(1).startswith("keras") else ""
+        text = f"{missing.group(0)}; give --import with the module that registers it{hint}"
     for marker in ("Full object config:", "config={"):
         text = text.split(marker)[0].rstrip(" .:")
     if len(text) > 300:  # Keras quotes configurations back; the cause is at the start
         text = text[:297] + "..."
-    return f"{type(error).__name__}: {text}"
+    return text if nested else f"{type(error).__name__}: {text}"
 
 
 def _is_here(entry: str) -> bool:
