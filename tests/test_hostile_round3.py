@@ -194,3 +194,32 @@ def test_a_custom_class_no_import_registered_is_a_short_line_naming_its_module(t
     assert result.returncode == 2 and len(result.stderr) < 200, result.stderr
     assert result.stderr == ("convinspect: error: Keras cannot build the model: Could not locate class 'Twice'; "
                              "give --import with the module that registers it (--import mylayers)\n")  # fmt: skip
+
+
+_LINKED = """
+import os, sys, shutil
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import h5py, keras
+folder = sys.argv[1]
+a = keras.Input((8, 8, 3))
+keras.Model(a, keras.layers.Conv2D(4, 3, name="conv")(a)).save(os.path.join(folder, "plain.h5"))
+shutil.copy(os.path.join(folder, "plain.h5"), os.path.join(folder, "soft.h5"))
+with h5py.File(os.path.join(folder, "soft.h5"), "a") as f:
+    f.move("model_weights/conv", "model_weights/conv_real")
+    f["model_weights/conv"] = h5py.SoftLink("/model_weights/conv_real")
+shutil.copy(os.path.join(folder, "plain.h5"), os.path.join(folder, "external.h5"))
+with h5py.File(os.path.join(folder, "external.h5"), "a") as f:
+    del f["model_weights"]
+    f["model_weights"] = h5py.ExternalLink("/nonexistent/weights.h5", "/model_weights")
+"""
+
+
+def test_weights_behind_an_hdf5_link_are_refused_as_links_not_as_a_mismatch(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-c", _LINKED, str(tmp_path)], check=True, capture_output=True)
+    assert convinspect("model", str(tmp_path / "plain.h5"), "--load-weights").returncode == 0
+    for name, kind, path in (("soft.h5", "a soft link", "model_weights/conv"),
+                             ("external.h5", "an external link", "model_weights")):  # fmt: skip
+        result = convinspect("model", str(tmp_path / name), "--load-weights")
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"convinspect: error: --load-weights: '{tmp_path / name}' stores its weights "
+                                        f"through {kind} ('{path}'), which Keras does not follow")  # fmt: skip

@@ -235,13 +235,32 @@ def _load_weights(keras: Any, model: Any, source: Source) -> None:
             from keras.src.legacy.saving import legacy_h5_format
 
             with h5py.File(source.path, "r") as handle:
+                _no_links(h5py, handle, source.text)
                 group = handle["model_weights"] if "model_weights" in handle else handle
                 legacy_h5_format.load_weights_from_hdf5_group(group, model)
+    except InvalidInput:
+        raise
     except BaseException as error:  # the user's code: anything it raises is one line
         _reraise_interrupts(error)
         raise InvalidInput(
             f"the stored weights do not match the configuration: {_keras_words(error)}", "load_weights"
         ) from None
+
+
+def _no_links(h5py: Any, handle: Any, name: str) -> None:
+    """Keras reads weights through plain HDF5 groups only: a soft or external link is refused by name."""
+    found: list[tuple[str, str]] = []
+
+    def visit(path: str, link: Any) -> None:
+        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)) and not found:
+            found.append((path, "a soft link" if isinstance(link, h5py.SoftLink) else "an external link"))
+
+    handle.visititems_links(visit)
+    if found:
+        path, kind = found[0]
+        raise InvalidInput(f"{shown(name)} stores its weights through {kind} ({shown(path)}), which Keras does "
+                           "not follow: save the model again (model.save) to store them in the file",
+                           "load_weights")  # fmt: skip
 
 
 def real_model(
