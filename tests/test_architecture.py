@@ -49,8 +49,12 @@ ROOMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "convinspect.api": (("convinspect.engines", *CORE, *BASE), ()),
     "convinspect.adapter": (("convinspect.api", "convinspect.engines", *CORE, *BASE), ()),
     "convinspect.streams": ((), ()),
-    "convinspect.output": (("convinspect.render", "convinspect.streams", *CORE, *BASE), UI),
-    "convinspect.cli": (("convinspect.adapter", "convinspect.output", "convinspect.streams", *BASE), UI),
+    "convinspect.files": (("convinspect.errors",), ()),
+    "convinspect.output": (("convinspect.render", "convinspect.streams", "convinspect.files", *CORE, *BASE), UI),
+    "convinspect.cli": (
+        ("convinspect.adapter", "convinspect.output", "convinspect.files", "convinspect.streams", *BASE),
+        UI,
+    ),
     "convinspect.entry": (("convinspect.cli",), ()),
     "convinspect.__main__": (("convinspect.entry",), ()),
     "convinspect": (("convinspect.api", *CORE, *BASE), ()),  # __init__: the public names, re-exported

@@ -104,7 +104,7 @@ def test_a_full_device_is_an_error_not_a_success(cli: Any) -> None:
 def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from convinspect import output
+    from convinspect import files
 
     target = tmp_path / "report.json"
     target.write_text("old\n")
@@ -112,9 +112,9 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(
     def interrupted(_: int) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(output.os, "fsync", interrupted)
+    monkeypatch.setattr(files.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        output.write_atomically(str(target), "new\n")
+        files.write_atomically(str(target), "new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 

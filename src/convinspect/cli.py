@@ -15,7 +15,8 @@ import typer
 
 from convinspect import adapter
 from convinspect.errors import EXIT_OK, BackendError, ConvinspectError, OutputError
-from convinspect.output import FORMATS, check_output, fail, output_target, progress, silence_stdout, verdict, write
+from convinspect.files import check_output
+from convinspect.output import FORMATS, fail, output_target, progress, silence_stdout, verdict, write
 from convinspect.streams import quiet_stderr, sane_columns
 from convinspect.version import __version__
 

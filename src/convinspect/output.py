@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 from convinspect.core.checks.checkrun import CheckRun, EntryResult, Tally
@@ -24,10 +21,9 @@ from convinspect.errors import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
     ConvinspectError,
-    InvalidInput,
     OutputError,
-    Terminated,
 )
+from convinspect.files import check_output, write_atomically
 from convinspect.streams import messages, say, stderr_is_terminal
 
 Result = Report | CheckRun | Sweep | ModelResult | Conformance | SolveResult
@@ -107,48 +103,6 @@ def summary(result: Result) -> str:
 def output_target(output: str | None) -> str | None:
     """`-o -` means standard output, as `-` does for `check`'s input."""
     return None if output == "-" else output
-
-
-def check_output(output: str | None, inputs: Iterable[str] = (), option: str = "output") -> None:
-    """Before any work: the name is a file's, its folder exists and is writable, and it is none of the inputs."""
-    if output is None:
-        return
-    if not output.strip():
-        raise InvalidInput("expected a file name; got an empty one", option)
-    if output.endswith(("/", os.sep)) or Path(output).name in ("", ".", ".."):
-        raise InvalidInput(f"{output!r} names a folder; give a file name", option)
-    try:
-        target = resolved(output)
-        if target.is_dir():
-            raise InvalidInput(f"{output} is a folder; give a file name", option)
-        folder = target.parent
-        if not folder.exists():
-            raise InvalidInput(f"cannot write {output}: the folder {Path(output).parent} does not exist", option)
-        if not folder.is_dir():
-            raise InvalidInput(f"cannot write {output}: {Path(output).parent} is not a folder", option)
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise InvalidInput(f"cannot write {output}: the folder {Path(output).parent} is not writable", option)
-        for source in inputs:
-            with contextlib.suppress(OSError):
-                if target.exists() and _same_file(source, target):
-                    raise InvalidInput(f"{output} is also an input file; the report would replace it", option)
-    except OSError as err:  # e.g. a name too long for the file system
-        raise InvalidInput(f"cannot write {output}: {err.strerror}", option) from None
-
-
-def resolved(path: str) -> Path:
-    """Where a write to `path` lands: a symlink's target; a link to a pipe or a terminal (/dev/stdout
-    when stdout is one) is the link itself, which the system opens for us."""
-    real = Path(os.path.realpath(path))
-    return real if real.exists() or not os.path.exists(path) else Path(path)
-
-
-def _same_file(source: str, target: Path) -> bool:
-    """Whether an input is the target; `-` is standard input, the same file when it was redirected from it."""
-    if source != "-":
-        return os.path.samefile(source, target)
-    stdin, there = os.fstat(0), target.stat()
-    return stat.S_ISREG(stdin.st_mode) and (stdin.st_dev, stdin.st_ino) == (there.st_dev, there.st_ino)
 
 
 def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bool = False) -> None:
@@ -248,81 +202,6 @@ def _plain_text(renderable: Any) -> str:
     buffer = io.StringIO()
     Console(file=buffer, width=FILE_WIDTH, color_system=None, soft_wrap=False).print(renderable)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
-
-
-def write_atomically(path: str, text: str | Iterable[str], option: str = "output") -> None:
-    """Write `text` to `path` so that the file is always either the old content or the whole new one.
-
-    A regular file (or a new one) is written to a temporary file in the same folder,
-    then renamed over the target; the temporary file goes away whatever happens,
-    Ctrl-C and SIGTERM included. A symlink is written through to its target; a device
-    or a FIFO (`/dev/null`, a pipe) is written to directly, never replaced.
-    """
-    target = resolved(path)
-    chunks = (text,) if isinstance(text, str) else text
-    try:
-        if target.exists() and not stat.S_ISREG(target.stat().st_mode):
-            with open(target, "wb") as handle:
-                _write_chunks(handle, chunks)
-            return
-        with _cleanup_on_signals():
-            _replace(target, chunks)
-    except OSError as err:
-        raise OutputError(f"cannot write {path}: {err.strerror}", option) from None
-
-
-def _write_chunks(handle: Any, chunks: Iterable[str]) -> None:
-    for chunk in chunks:
-        handle.write(chunk.encode("utf-8", errors="backslashreplace"))
-
-
-def _replace(target: Path, chunks: Iterable[str]) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=".convinspect-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            _write_chunks(handle, chunks)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if target.exists():
-            mode = target.stat().st_mode & 0o7777
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-@contextlib.contextmanager
-def _cleanup_on_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into an exception for the length of a write, so `finally` runs."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def terminate(signum: int, _frame: object) -> None:
-        raise Terminated(signum)
-
-    names = ("SIGTERM", "SIGHUP")
-    signals = [getattr(signal, name) for name in names if hasattr(signal, name)]
-    previous = {sig: signal.signal(sig, terminate) or signal.SIG_DFL for sig in signals}
-    try:
-        yield
-    except Terminated as err:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        os.kill(os.getpid(), err.args[0])  # die of the same signal, the file untouched
-        raise
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 # -- a command's end: errors, progress, the lines on stderr and the exit code ----------------
