@@ -285,12 +285,14 @@ def tuple_text(values: Sequence[int | None]) -> str:
     return "(" + ", ".join(str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
 
 
-_MD_SPECIAL = re.compile(r"[\\`*<>&\[\]~|#!]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+# What can change how a table cell renders: HTML, emphasis, code, strikethrough, the cell's edge, a link's
+# `](`; an underscore inside a word (`output_shape`), a `#` or a bracket alone mean nothing there and stay.
+_MD_SPECIAL = re.compile(r"[\\`*<>~|]|(?<=\])\(|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 
 def md_text(text: str) -> str:
-    """Untrusted text in a Markdown table cell, shown as typed: Markdown and HTML characters
-    backslash-escaped (an underscore inside a word, as in `output_shape`, means nothing and stays)."""
+    """Untrusted text in a Markdown table cell, shown as typed: what Markdown or HTML would act on is
+    backslash-escaped."""
     return _MD_SPECIAL.sub(lambda m: "\\" + m.group(), inert(text))
 
 
