@@ -129,7 +129,7 @@ def test_check_markdown_shows_names_and_details_as_typed(tmp_path: Path) -> None
                                            "expect_output": "1,8,8,4"}]}))  # fmt: skip
     result = convinspect("check", str(spec), "-e", "analytic", "--format", "markdown")
     rows = result.stdout.splitlines()[-2:]
-    assert rows[0].startswith(r"| \<img src=x onerror=alert(1)\> \*b\* `c` \_d\_ | ")
+    assert rows[0].startswith(r"| \<img src=x onerror=alert(1)> \*b\* `c` \_d\_ | ")
     assert rows[1].startswith(r"| \|x\| | ") and r"output_shape: expected (1, 8, 8, 4)" in rows[1]
     assert all(row.count(" | ") == 7 for row in rows)  # eight cells, none split by a name's '|'
 

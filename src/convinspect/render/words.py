@@ -285,10 +285,10 @@ def tuple_text(values: Sequence[int | None]) -> str:
     return "(" + ", ".join(str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
 
 
-# What can change how a table cell renders: HTML, emphasis, strikethrough, the cell's edge, a link's `](`,
-# a backslash before punctuation. A code span, an underscore inside a word (`output_shape`), a `#`, a
-# bracket alone, or `\x1b` (inert's escape) mean nothing harmful there and stay.
-_MD_SPECIAL = re.compile(r"[*<>~|]|\\(?=[!-/:-@\[-`{-~])|(?<=\])\(|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+# What can change how a table cell renders: HTML (a tag opens with <), emphasis, strikethrough, the
+# cell's edge, a link's `](`, a backslash before punctuation. A code span, an underscore inside a word
+# (`output_shape`), `#`, `>`, a bracket alone, or `\x1b` (inert's escape) mean nothing harmful there.
+_MD_SPECIAL = re.compile(r"[*<~|]|\\(?=[!-/:-@\[-`{-~])|(?<=\])\(|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 
 def md_text(text: str) -> str:
