@@ -158,12 +158,15 @@ def test_shared_layer_counts_params_once_and_macs_per_call() -> None:
     assert first.macs == second.macs == 16 * 16 * 8 * 9 * 8
 
 
-def test_nested_rows_sum_to_their_model_row() -> None:
-    report = analytic.inspect_model(json.loads(_nested().to_json()), {})
+def test_nested_rows_and_their_model_row_count_what_keras_counts() -> None:
+    model = _nested()
+    report = analytic.inspect_model(json.loads(model.to_json()), {})
     block = report.row("block")
     inner = [row for row in report.rows if row.path == ("block",)]
     assert block is not None and block.container and [row.name for row in inner] == ["inner_conv", "inner_bn"]
-    assert block.params.total == sum(row.params.total for row in inner)
+    keras_block = model.get_layer("block")
+    assert block.params.total == keras_block.count_params() == 2 * 9 * 4 + 4 + 4 * 4  # conv, then 4 BN vectors
+    assert [row.params.total for row in inner] == [layer.count_params() for layer in keras_block.layers]
     assert report.row("block/inner_bn") is inner[1]
 
 

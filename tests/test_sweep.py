@@ -60,17 +60,22 @@ def test_sweep_marks_rejected_shapes_with_the_reason() -> None:
     assert (last.output_shape, last.params, last.cost and last.cost.macs) == ((1, 2, 111, 64), 9472, 2 * 111 * 64 * 147)
 
 
-def test_sweep_rows_match_build_reports() -> None:
-    from convinspect import inspect_layer
+def test_sweep_rows_match_real_keras_layers() -> None:
+    """Each analytic row against a real SeparableConv2D (shape, parameters) and the MACs counted by hand."""
+    import keras
+    import numpy as np
 
     values = {"layer": "separable-conv2d", "filters": 8, "kernel": 3, "depth_multiplier": 2, "strides": 2,
               "padding": "same"}  # fmt: skip
     sweep = run_sweep({**values, "input": "2,7..9,10,3"})
+    assert len(sweep.rows) == 3
     for row in sweep.rows:
-        report = inspect_layer({**values, "input": list(row.input_shape)}, engine="analytic")
-        assert row.output_shape == report.output_shape
-        assert row.params == report.params.total
-        assert row.cost == report.measures.cost
+        layer = keras.layers.SeparableConv2D(8, 3, strides=2, padding="same", depth_multiplier=2)
+        output = layer(np.zeros(row.input_shape, "float32"))
+        assert row.output_shape == tuple(output.shape) and row.params == layer.count_params()
+        batch, height, width, _ = output.shape
+        taps = batch * height * width * 3 * 2  # each output cell: 3 channels × depth_multiplier 2
+        assert row.cost is not None and row.cost.macs == taps * 3 * 3 + taps * 8  # depthwise 3×3, pointwise to 8
 
 
 def test_keras_sweep_agrees_with_analytic() -> None:
