@@ -84,7 +84,8 @@ def notes(result: ModelResult) -> list[str]:
         lines.append(
             f"MACs: {'?' if t.macs is None else thousands(t.macs)}, bias adds "
             f"{'?' if t.bias_adds is None else thousands(t.bias_adds)}, FLOPs {flops}, {per}. "
-            "MACs count the conv layers and Dense; normalisation, pooling, activations and merges are not counted."
+            "MACs count the conv layers, Dense, recurrent layers and attention; normalisation, pooling, activations "
+            "and merges are not counted."
         )
         if t.macs is None:
             lines.append("Some inputs have an unknown spatial size ('?'): give --input to count their MACs.")
