@@ -13,13 +13,15 @@ import pytest
 
 from convinspect.api import inspect_model
 from convinspect.core.model.report import ModelReport, model_disagreement
+from convinspect.core.model.source import Source, SourceKind
 from convinspect.engines import analytic
 from convinspect.engines.keras import load
 from convinspect.engines.keras_model import model_report
-from convinspect.engines.sources import Source, SourceKind
 
 keras, np, _ = load()
 L = keras.layers
+
+IN_MEMORY = Source("a model built here", SourceKind.JSON)
 
 
 def _shared() -> Any:
@@ -129,7 +131,7 @@ def assert_matches_keras(report: ModelReport, model: Any) -> None:
 def test_both_engines_equal_keras_on_every_rule(name: str) -> None:
     model = MODELS[name]()
     config = keras.saving.serialize_keras_object(model)
-    computed = analytic.inspect_model(json.loads(json.dumps(config)), {"kind": "json", "location": name})
+    computed = analytic.inspect_model(json.loads(json.dumps(config)), Source(name, SourceKind.JSON))
     real = model_report(model, Source(name, SourceKind.JSON), len(model.weights))
     assert_matches_keras(computed, model)
     assert_matches_keras(real, model)
@@ -151,7 +153,7 @@ def test_every_file_format_is_read_by_both_engines(tmp_path: Path, suffix: str) 
 
 
 def test_shared_layer_counts_params_once_and_macs_per_call() -> None:
-    report = analytic.inspect_model(json.loads(_shared().to_json()), {})
+    report = analytic.inspect_model(json.loads(_shared().to_json()), IN_MEMORY)
     first, second = (row for row in report.rows if row.name == "shared")
     assert (first.call, second.call, first.calls) == (0, 1, 2)
     assert first.params.total == 8 * 9 * 8 + 8 and second.params.total == 0
@@ -160,7 +162,7 @@ def test_shared_layer_counts_params_once_and_macs_per_call() -> None:
 
 def test_nested_rows_and_their_model_row_count_what_keras_counts() -> None:
     model = _nested()
-    report = analytic.inspect_model(json.loads(model.to_json()), {})
+    report = analytic.inspect_model(json.loads(model.to_json()), IN_MEMORY)
     block = report.row("block")
     inner = [row for row in report.rows if row.path == ("block",)]
     assert block is not None and block.container and [row.name for row in inner] == ["inner_conv", "inner_bn"]
@@ -187,7 +189,7 @@ def test_a_lazy_model_has_no_variables_until_input_builds_it(tmp_path: Path) -> 
 
 def test_input_overrides_the_batch_and_the_size() -> None:
     config = json.loads(_nested().to_json())
-    report = analytic.inspect_model(config, {}, (4, 20, 20, 2))
+    report = analytic.inspect_model(config, IN_MEMORY, (4, 20, 20, 2))
     assert report.row("head").output_shape == (4, 3)  # type: ignore[union-attr]
     assert report.row("block/inner_conv").output_shape == (4, 18, 18, 4)  # type: ignore[union-attr]
     assert report.batch_known
@@ -249,7 +251,7 @@ def _support(model: Any, index: tuple[int, ...]) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("which", range(5))
 def test_receptive_fields_equal_tensorflow_gradients(which: int) -> None:
     model = _rf_models()[which]
-    report = analytic.inspect_model(json.loads(model.to_json()), {})
+    report = analytic.inspect_model(json.loads(model.to_json()), IN_MEMORY)
     last = [row for row in report.rows if row.receptive_field is not None][-1]
     field = last.receptive_field
     assert field is not None and not field.whole
@@ -271,6 +273,6 @@ def test_receptive_fields_equal_tensorflow_gradients(which: int) -> None:
 
 
 def test_global_pooling_reads_the_whole_input() -> None:
-    report = analytic.inspect_model(json.loads(_nested().to_json()), {})
+    report = analytic.inspect_model(json.loads(_nested().to_json()), IN_MEMORY)
     pool = next(row for row in report.rows if row.class_name == "GlobalAveragePooling2D")
     assert pool.receptive_field is not None and pool.receptive_field.whole

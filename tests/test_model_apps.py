@@ -10,10 +10,10 @@ import json
 import pytest
 
 from convinspect.core.model.report import model_disagreement
+from convinspect.core.model.source import Source, SourceKind
 from convinspect.engines import analytic
 from convinspect.engines.keras import load
 from convinspect.engines.keras_model import model_report
-from convinspect.engines.sources import Source, SourceKind
 
 from test_model import assert_matches_keras
 
@@ -41,7 +41,7 @@ def test_application_through_both_engines(name: str) -> None:
     model = getattr(keras.applications, name)(weights=None)
     try:
         config = json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
-        computed = analytic.inspect_model(config, {"kind": "application", "location": name})
+        computed = analytic.inspect_model(config, Source(name, SourceKind.APPLICATION, target=name))
         real = model_report(model, Source(name, SourceKind.APPLICATION, target=name), len(model.weights))
         assert_matches_keras(computed, model)
         assert_matches_keras(real, model)

@@ -9,15 +9,17 @@ from typing import Any
 import pytest
 
 from convinspect.core.model.report import model_disagreement
+from convinspect.core.model.source import Source, SourceKind
 from convinspect.engines import analytic
 from convinspect.engines.keras import load
 from convinspect.engines.keras_model import model_report
-from convinspect.engines.sources import Source, SourceKind
 
 from test_model import assert_matches_keras
 
 keras, np, _ = load()
 L = keras.layers
+
+IN_MEMORY = Source("a model built here", SourceKind.JSON)
 
 
 def _seq(layer: Any, shape: tuple[int | None, ...], dtype: str = "float32") -> Any:
@@ -58,7 +60,7 @@ def test_both_engines_equal_keras(name: str) -> None:
     model = MODELS[name]()
     try:
         config = json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
-        computed = analytic.inspect_model(config, {"kind": "json", "location": name})
+        computed = analytic.inspect_model(config, Source(name, SourceKind.JSON))
         real = model_report(model, Source(name, SourceKind.JSON), len(model.weights))
         assert_matches_keras(computed, model)
         assert_matches_keras(real, model)
@@ -71,7 +73,7 @@ def test_both_engines_equal_keras(name: str) -> None:
 def _macs(name: str) -> int | None:
     model = MODELS[name]()
     config = json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
-    return analytic.inspect_model(config, {}).totals.macs
+    return analytic.inspect_model(config, IN_MEMORY).totals.macs
 
 
 def test_rnn_macs_follow_the_convention() -> None:

@@ -28,7 +28,9 @@ from convinspect.core.layer.spec import (
     parse_size,
     parse_spec,
 )
+from convinspect.core.model.graph import Shape
 from convinspect.core.model.report import ModelReport, model_disagreement
+from convinspect.core.model.source import Source, SourceKind
 from convinspect.core.vocab.choices import Engine, Forward
 from convinspect.core.vocab.text import shown
 from convinspect.engines import analytic
@@ -300,7 +302,7 @@ def _model(
     progress: Callable[[str, int, int], None] | None, backend: str | None,
 ) -> ModelReport:  # fmt: skip
     from convinspect.core.layer.spec import parse_shape
-    from convinspect.engines.sources import SourceKind, resolve
+    from convinspect.engines.sources import resolve
 
     shape = None if input is None else parse_shape(input, "input")
     found = resolve(source)
@@ -325,7 +327,7 @@ def _model(
     if engine is Engine.KERAS:
         return real
     if found.kind is SourceKind.APPLICATION:  # the same model the Keras engine built (Keras numbers its names)
-        computed = analytic.inspect_model(config, found.to_dict(), None)
+        computed = analytic.inspect_model(config, found, None)
     else:
         computed = _analytic_model(found, shape)
     disagree = model_disagreement(computed, real)
@@ -334,16 +336,15 @@ def _model(
     return dataclasses.replace(real, agreed_with=Engine.ANALYTIC)
 
 
-def _analytic_model(found: Any, shape: Any) -> ModelReport:
-    from convinspect.engines.sources import SourceKind
-
+def _analytic_model(found: Source, shape: Shape | None) -> ModelReport:
     config = found.config
     if found.kind is SourceKind.APPLICATION:  # its configuration comes from Keras itself
         from convinspect.engines import keras_model
 
         config = keras_model.application_config(found, shape)
         shape = None if shape is None or shape[0] is None else shape
-    return analytic.inspect_model(config, found.to_dict(), shape)
+    assert config is not None  # a file's source holds the configuration read from it
+    return analytic.inspect_model(config, found, shape)
 
 
 # -- every backend -----------------------------------------------------------------------

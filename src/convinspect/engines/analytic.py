@@ -16,6 +16,7 @@ from convinspect.core.layer.spec import LayerSpec
 from convinspect.core.layer.variables import Variable
 from convinspect.core.model.graph import Shape, parse_model
 from convinspect.core.model.report import ModelReport
+from convinspect.core.model.source import Source
 from convinspect.core.model.walk import unbuilt_rows, walk, with_input
 from convinspect.core.vocab.choices import Engine
 from convinspect.engines.machine import this_machine
@@ -74,9 +75,7 @@ def sweep_row(spec: LayerSpec, choice: KernelChoice) -> SweepRow:
     return SweepRow(spec.input_shape, output, params, cost, runtime_rule=arithmetic.runtime(spec, choice).rule)
 
 
-def inspect_model(
-    config: Mapping[str, Any], source: Mapping[str, Any], input_shape: Shape | None = None
-) -> ModelReport:
+def inspect_model(config: Mapping[str, Any], source: Source, input_shape: Shape | None = None) -> ModelReport:
     """Every layer of a serialized model sized from its configuration; nothing in it is run."""
     graph = parse_model(config)
     built = input_shape is not None or graph.built
@@ -89,7 +88,7 @@ def inspect_model(
     return ModelReport(
         name=graph.name,
         class_name=graph.class_name,
-        source=source,
+        source=source.named(),
         engine=Engine.ANALYTIC,
         input_shapes=shapes,
         lazy=not graph.built,

@@ -26,11 +26,11 @@ from convinspect.core.model import legacy
 from convinspect.core.model.graph import Shape, holds_graph, override_input, parse_model
 from convinspect.core.model.report import Key, LayerRow, ModelReport, Observed
 from convinspect.core.model.rules import MAC_FREE, RULES, size_layer
+from convinspect.core.model.source import Source, SourceKind
 from convinspect.core.model.walk import check_size, unbuilt_rows, walk, with_input
 from convinspect.core.vocab.choices import Engine
 from convinspect.core.vocab.text import shown
 from convinspect.engines.keras import load
-from convinspect.engines.sources import Source, SourceKind
 from convinspect.errors import BackendError, InvalidInput, Terminated
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -554,7 +554,7 @@ def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, 
     return ModelReport(
         name=legacy.shown_name(graph.name),
         class_name=graph.class_name,
-        source=source.to_dict(),
+        source=source.named(),
         engine=Engine.KERAS,
         input_shapes=shapes,
         lazy=(before == 0 and len(model.weights) > 0) or not built,

@@ -16,11 +16,10 @@ import os
 import re
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convinspect.core.vocab.choices import Choice
+from convinspect.core.model.source import Source, SourceKind
 from convinspect.core.vocab.text import shown
 from convinspect.errors import BackendError, InvalidInput
 
@@ -29,27 +28,6 @@ _ZIP = b"PK\x03\x04"
 _HDF5 = b"\x89HDF\r\n\x1a\n"
 _APPLICATION = re.compile(r"(?:tf\.)?keras\.applications\.([A-Za-z][A-Za-z0-9_]*)")
 _BUILDER = re.compile(r"(?P<target>[^:]+):(?P<function>[A-Za-z_][A-Za-z0-9_]*)")
-
-
-class SourceKind(Choice):
-    ARCHIVE = "keras-archive"
-    H5 = "h5"
-    JSON = "json"
-    BUILDER = "builder"
-    APPLICATION = "application"
-
-
-@dataclass(frozen=True)
-class Source:
-    text: str  # as the user wrote it
-    kind: SourceKind
-    path: Path | None = None  # files, and builders defined in a file
-    config: dict[str, Any] | None = None  # files: the serialized model
-    target: str | None = None  # builders: module or file; applications: the class name
-    function: str | None = None  # builders
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": str(self.kind), "location": self.text}
 
 
 def resolve(text: str) -> Source:

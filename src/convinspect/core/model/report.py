@@ -14,6 +14,7 @@ from convinspect.core.layer.report import Disagreement
 from convinspect.core.layer.runtime import RULES, KernelChoice, Rule
 from convinspect.core.layer.spec import LayerSpec
 from convinspect.core.layer.variables import Params, Variable
+from convinspect.core.model.source import Source
 from convinspect.core.vocab.choices import Engine
 from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
@@ -236,7 +237,7 @@ def model_runtime(rows: Iterable[LayerRow], choose: Callable[[str], KernelChoice
 class ModelReport:
     name: str
     class_name: str
-    source: Mapping[str, Any]
+    source: Source  # what SOURCE named, without its configuration
     engine: Engine
     input_shapes: tuple[Shape | None, ...]
     lazy: bool  # the configuration has no input shape: Keras creates no variables until it is built
@@ -279,7 +280,7 @@ class ModelReport:
         return {
             "schema": SCHEMA,
             "model": {"name": self.name, "class": self.class_name},
-            "source": dict(self.source),
+            "source": self.source.to_dict(),
             "engine": str(self.engine),
             "agreed_with": None if self.agreed_with is None else str(self.agreed_with),
             "input_shape": inputs[0] if len(inputs) == 1 else inputs,
