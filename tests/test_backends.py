@@ -370,3 +370,21 @@ def test_model_runs_on_another_backend_and_agrees_with_the_analytic_engine() -> 
     data = json.loads(proc.stdout)
     assert data["versions"]["backend"] == "numpy" and data["versions"]["tensorflow"] is None
     assert data["agreed_with"] == "analytic" and data["totals"]["params"]["total"] == 34826
+
+
+@needs_jax
+def test_an_output_whose_products_cancel_is_judged_by_what_it_adds() -> None:
+    """Found by the property on CI: one output of a separable conv sums six products that cancel to about
+    0.005; JAX's float32 error of 6e-9 is pure rounding, which only a scale of Σ|w·x| says (seeds 0 and 3)."""
+    case = {"layer": "separable-conv1d", "input": "1,3,2", "kernel": 3, "strides": 2, "padding": "same",
+            "data_format": "channels_first", "use_bias": False, "filters": 1, "dtype": "float32"}  # fmt: skip
+    script = (
+        "import json, sys\nfrom convinspect.api import inspect_layer\n"
+        "for seed in (0, 3):\n"
+        "    v = inspect_layer(json.loads(sys.argv[1]), backend='jax', verify=True, seed=seed).verification\n"
+        "    print(json.dumps([v.ok, v.max_abs_error, v.max_rel_error, v.tolerance]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps(case)], capture_output=True, text=True, check=True)
+    for line in proc.stdout.splitlines():
+        ok, max_abs, relative, limit = json.loads(line)
+        assert ok and 1e-9 < max_abs < 1e-7 and relative < limit, line

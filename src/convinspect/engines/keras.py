@@ -402,7 +402,11 @@ def _verify(keras: Any, np: Any, spec: LayerSpec, budget: int, seed: int | None,
     if not activation_checked:  # compare before the activation: run the layer again without it
         real = _float64(keras, _without_activation(keras, spec, layer)(x))
     error = real - expected
-    scale = float(np.abs(expected).max()) or 1.0
+    # Rounding error grows with the sum of |products| an output adds, not with the output: where they
+    # cancel, the output is small and its error is not. The same layer on |x| and |w| gives those sums.
+    absolute = {name: np.abs(value) for name, value in weights.items()}
+    magnitude, _ = reference.forward(spec, np.abs(x64), absolute, real.shape, activate=False)
+    scale = max(float(np.abs(expected).max()), float(np.abs(magnitude).max())) or 1.0
     max_abs = float(np.abs(error).max()) if np.isfinite(error).all() else float("inf")
     limit = tolerance(computed if computed in ("float64", "float32", "float16", "bfloat16") else "float32", terms)
     ok = max_abs / scale <= limit

@@ -1,8 +1,9 @@
 """--verify: the real layer's output against the float64 reference, as facts.
 
-The tolerance is relative to the reference's largest magnitude: a few units in the last
-place of the compute dtype, times the square root of the terms each output sums (rounding
-errors of a sum grow like that). See docs/conventions.md#verify.
+The tolerance is relative to the largest sum of absolute products an output adds (the layer on
+|x| and |w|; at least the reference's largest magnitude): a few units in the last place of the
+compute dtype, times the square root of the terms each output sums (rounding errors of a sum grow
+like that, and with the sizes of what they add, however much of it cancels). See docs/backends.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ CAP = 0.05  # however many terms: a 16-bit layer off by 5% of its largest output
 
 
 def tolerance(compute_dtype: str, terms: int) -> float:
-    """The largest relative error (max |error| / max |reference|) that rounding explains."""
+    """The largest relative error (max |error| / the scale: max Σ|w·x|) that rounding explains."""
     return min(ULPS * EPSILON[compute_dtype] * math.sqrt(max(terms, 1)), CAP)
 
 
@@ -27,7 +28,7 @@ def tolerance(compute_dtype: str, terms: int) -> float:
 class Verification:
     ok: bool | None  # None: skipped, nothing was compared
     max_abs_error: float
-    max_rel_error: float  # max |error| / max |reference|
+    max_rel_error: float  # max |error| / max(max |reference|, max Σ|w·x|)
     tolerance: float
     compute_dtype: str
     terms: int  # products summed into each output
