@@ -24,18 +24,18 @@ from timing import run_once
 CLI = [sys.executable, "-m", "convinspect"]
 COMMANDS = {
     "build --engine analytic (start-up)": [*CLI, *"build -f 16 -k 3 -i 1,12,12,32 -e analytic -F json".split()],
-    "solve conv1d-transpose 12 -> 25": [*CLI, *"solve -l conv1d-transpose -i ?,12,32 -O ?,25,16 -F json".split()],
+    "solve conv1d-transpose 12 -> 25": [*CLI, *"solve -l conv1d-transpose -i ?,12,32 -t ?,25,16 -F json".split()],
     "solve conv2d-transpose 12x12 -> 25x25": [
         *CLI,
-        *"solve -l conv2d-transpose -i ?,12,12,32 -O ?,25,25,16 -F json".split(),
+        *"solve -l conv2d-transpose -i ?,12,12,32 -t ?,25,25,16 -F json".split(),
     ],
     "solve conv3d-transpose 6^3 -> 12^3": [
         *CLI,
-        *"solve -l conv3d-transpose -i ?,6,6,6,8 -O ?,12,12,12,4 -F json".split(),
+        *"solve -l conv3d-transpose -i ?,6,6,6,8 -t ?,12,12,12,4 -F json".split(),
     ],
     "solve conv3d-transpose 5^3 -> 11^3 (none)": [
         *CLI,
-        *"solve -l conv3d-transpose -i ?,5,5,5,8 -O ?,11,11,11,4 -F json --max-stride 2".split(),
+        *"solve -l conv3d-transpose -i ?,5,5,5,8 -t ?,11,11,11,4 -F json --max-stride 2".split(),
     ],
 }
 

@@ -47,7 +47,7 @@ ROOMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "convinspect.engines": ((*CORE, *BASE), ("h5py",)),  # sources.py reads a .h5 file's configuration
     "convinspect.render": ((*CORE, *BASE), ("rich",)),
     "convinspect.api": (("convinspect.engines", *CORE, *BASE), ()),
-    "convinspect.adapter": (("convinspect.api", "convinspect.engines", *CORE, *BASE), ()),
+    "convinspect.adapter": (("convinspect.api", "convinspect.engines", "convinspect.streams", *CORE, *BASE), ()),
     "convinspect.streams": ((), ()),
     "convinspect.files": (("convinspect.errors",), ()),
     "convinspect.output": (("convinspect.render", "convinspect.streams", "convinspect.files", *CORE, *BASE), UI),

@@ -13,11 +13,11 @@ from convinspect.core.layer.spec import parse_spec
 
 
 def test_an_unknown_batch_cannot_become_a_known_one(cli: Any) -> None:
-    result = cli("solve", "--layer", "conv2d", "--input", "?,12,12,3", "--output", "1,6,6,8")
+    result = cli("solve", "--layer", "conv2d", "--input", "?,12,12,3", "--target", "1,6,6,8")
     assert result.exit_code == 2
-    assert result.stderr == ("convinspect: error: --output: a conv layer keeps the batch: the input's is ?, the "
+    assert result.stderr == ("convinspect: error: --target: a conv layer keeps the batch: the input's is ?, the "
                              "target's 1 (give ? as the target's batch for any)\n")  # fmt: skip
-    assert cli("solve", "--layer", "conv2d", "--input", "?,12,12,3", "--output", "?,6,6,8").exit_code == 0
+    assert cli("solve", "--layer", "conv2d", "--input", "?,12,12,3", "--target", "?,6,6,8").exit_code == 0
 
 
 HINT = re.compile(r"(?P<t>\d+) needs (?P<parts>.*) with padding (?P<padding>\w+)")

@@ -92,13 +92,13 @@ def test_the_autoencoder_question() -> None:
 
 
 def test_no_solution_names_the_nearest_sizes_and_exits_1() -> None:
-    result = runner.invoke(app, ["solve", "-l", "conv2d-transpose", "-i", "?,12,12,32", "-O", "?,25,25,16",
+    result = runner.invoke(app, ["solve", "-l", "conv2d-transpose", "-i", "?,12,12,32", "-t", "?,25,25,16",
                                  "--strides", "1", "--format", "json"])  # fmt: skip
     data = json.loads(result.stdout)
     assert result.exit_code == 1 and data["solutions"] == []
     assert data["nearest"][0] == {"axis": "height", "target": 25, "below": 24, "above": 27,
                                   "hint": "25 needs strides 2 with padding valid"}  # fmt: skip
-    grow = runner.invoke(app, ["solve", "-l", "conv2d", "-i", "?,12,12,3", "-O", "?,25,25,8"])
+    grow = runner.invoke(app, ["solve", "-l", "conv2d", "-i", "?,12,12,3", "-t", "?,25,25,8"])
     assert grow.exit_code == 1 and "a forward conv never makes an axis longer (12 → 25)" in grow.stdout
 
 
@@ -112,14 +112,14 @@ def test_channels_come_from_the_target() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-O", "?,25,25"], "--output: the layer's output has rank 4"),
-        (["-O", "?,0,25,16"], "--output: dimension 2 must be positive"),
-        (["-O", "?,2x,25,16"], "--output: dimension 2 is '2x'"),
-        (["-O", "3,25,25,16"], "--output: a conv layer keeps the batch"),
-        (["-O", "?,25,25,16", "--max-kernel", "5000"], "--max-kernel: the bounds give"),
-        (["-O", "?,25,25,16", "--depth-multiplier", "2"], "--depth-multiplier: does not apply to conv2d-transpose"),
-        (["-O", "?,25,25,16", "--limit", "0"], "--limit:"),
-        ([], "--output: is required"),
+        (["-t", "?,25,25"], "--target: the layer's output has rank 4"),
+        (["-t", "?,0,25,16"], "--target: dimension 2 must be positive"),
+        (["-t", "?,2x,25,16"], "--target: dimension 2 is '2x'"),
+        (["-t", "3,25,25,16"], "--target: a conv layer keeps the batch"),
+        (["-t", "?,25,25,16", "--max-kernel", "5000"], "--max-kernel: the bounds give"),
+        (["-t", "?,25,25,16", "--depth-multiplier", "2"], "--depth-multiplier: does not apply to conv2d-transpose"),
+        (["-t", "?,25,25,16", "--limit", "0"], "--limit:"),
+        ([], "--target: is required"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
@@ -129,7 +129,7 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
 
 
 def test_a_depthwise_target_that_does_not_divide() -> None:
-    result = runner.invoke(app, ["solve", "-l", "depthwise-conv2d", "-i", "1,8,8,3", "-O", "1,8,8,7"])
+    result = runner.invoke(app, ["solve", "-l", "depthwise-conv2d", "-i", "1,8,8,3", "-t", "1,8,8,7"])
     assert result.exit_code == 2 and "7 is not a multiple of the input's 3 channels" in result.stderr
 
 
@@ -160,10 +160,10 @@ def test_an_axis_nobody_cares_about_does_not_hide_solutions() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-O", "1,6,6,8", "--kernel", "9223372036854775807"], "the kernel would hold"),
-        (["-O", "1,6,6,8", "--groups", "2"], "The number of input channels must be evenly divisible"),
-        (["-O", "1,6,6,300000000000000000"], "--output: the target holds"),
-        (["-O", "1,6,6,8", "-o", "/"], "--output-file:"),
+        (["-t", "1,6,6,8", "--kernel", "9223372036854775807"], "the kernel would hold"),
+        (["-t", "1,6,6,8", "--groups", "2"], "The number of input channels must be evenly divisible"),
+        (["-t", "1,6,6,300000000000000000"], "--target: the target holds"),
+        (["-t", "1,6,6,8", "-o", "/"], "--output-file:"),
     ],
 )
 def test_what_no_search_can_fix_is_exit_2(args: list[str], message: str) -> None:
@@ -172,7 +172,7 @@ def test_what_no_search_can_fix_is_exit_2(args: list[str], message: str) -> None
 
 
 def test_bounds_count_the_output_paddings_of_transposed_kinds() -> None:
-    result = runner.invoke(app, ["solve", "-l", "conv1d-transpose", "-i", "1,1,1", "-O", "1,?,1", "--max-kernel", "1",
+    result = runner.invoke(app, ["solve", "-l", "conv1d-transpose", "-i", "1,1,1", "-t", "1,?,1", "--max-kernel", "1",
                                  "--max-stride", "10000", "--max-dilation", "1"])  # fmt: skip
     assert result.exit_code == 2 and "50,015,000 settings per axis" in result.stderr
 
@@ -196,7 +196,7 @@ def test_explain_arithmetic_stays_true_in_ascii() -> None:
 
 # -- settings Keras accepts that TensorFlow's CPU kernels refuse ------------------------------------
 
-ISSUE = ["solve", "--layer", "conv2d-transpose", "--input", "1,5,12,3", "--output", "1,12,33,16"]
+ISSUE = ["solve", "--layer", "conv2d-transpose", "--input", "1,5,12,3", "--target", "1,12,33,16"]
 
 
 def test_a_setting_only_tensorflows_cpu_kernels_refuse_is_a_solution_marked_as_such() -> None:
@@ -248,3 +248,19 @@ def test_the_refused_solutions_run_on_jax_and_numpy(backend: str) -> None:
     env = {**os.environ, "KERAS_BACKEND": backend}
     out = subprocess.run([sys.executable, "-c", script, *calls], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split("\n")[:-1] == ["(1, 12, 33, 16)"] * len(calls) and len(calls) == 9
+
+
+def test_the_old_spelling_of_target_still_works_and_says_so() -> None:
+    """`solve --output SHAPE` was the target before --output named a file in every command."""
+    new = runner.invoke(app, [*ISSUE, "--format", "json"])
+    old = runner.invoke(app, [*ISSUE[:-2], "--output", ISSUE[-1], "--format", "json"])
+    assert old.exit_code == new.exit_code == 0 and old.stdout == new.stdout and new.stderr == ""
+    assert (
+        old.stderr
+        == "convinspect: warning: solve --output SHAPE is now --target SHAPE (-t); the old spelling will go\n"
+    )
+    both = runner.invoke(app, [*ISSUE, "-O", "1,2,3,4"])
+    assert both.exit_code == 2
+    assert (
+        both.stderr == "convinspect: error: --target: and --output (its old spelling) both given; give --target only\n"
+    )

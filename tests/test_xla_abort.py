@@ -125,7 +125,7 @@ def test_solve_marks_what_xla_aborts_on_and_ranks_it_last_for_jax() -> None:
     assert marks == sorted(marks) and True in marks
     kept = run_solve(options, "2,2,8,3", limit=40, backend="jax", runs_only=True)
     assert len(kept.solutions) == len(jax.solutions) - len(marked) and not any(s.aborts for s in kept.solutions)
-    text = runner.invoke(app, ["solve", "-l", "conv2d-transpose", "-i", "2,3,5,1", "-O", "2,2,8,3", "--backend", "jax"])
+    text = runner.invoke(app, ["solve", "-l", "conv2d-transpose", "-i", "2,3,5,1", "-t", "2,2,8,3", "--backend", "jax"])
     assert "XLA's CPU compiler (the JAX backend) aborts the process on it; NumPy runs it" in text.stdout
     assert text.stdout.rstrip().endswith("; what XLA's CPU compiler aborts on last")
     # the marks are what JAX does with each call as printed

@@ -36,11 +36,12 @@ from convinspect.core.model.report import ModelReport
 from convinspect.core.vocab.choices import Engine, Format, Forward
 from convinspect.core.vocab.text import shown
 from convinspect.errors import ConvinspectError, InvalidInput
+from convinspect.streams import say
 
 __all__ = [  # what the command line takes from here
     "DEFAULTS", "KINDS", "OPTION_NAMES", "SCHEMAS", "Format", "check_options", "isolated", "iter_check",
     "model_inputs", "read_files", "read_snapshot", "run_build", "run_check", "run_model", "run_solve", "run_sweep",
-    "sweep_options",
+    "solve_target", "sweep_options",
 ]  # fmt: skip
 
 
@@ -98,6 +99,17 @@ def run_build(
         cpu_kernels=cpu_kernels,
     )
     return with_checks(report, expectations)
+
+
+def solve_target(target: str | None, old_spelling: str | None) -> str | None:
+    """`solve --target SHAPE`; `--output SHAPE`, its spelling before --output named a file everywhere,
+    still works, with a line saying so."""
+    if old_spelling is None:
+        return target
+    if target is not None:
+        raise ConvinspectError("and --output (its old spelling) both given; give --target only", "target")
+    say("convinspect: warning: solve --output SHAPE is now --target SHAPE (-t); the old spelling will go")
+    return old_spelling
 
 
 def sweep_options(forward: str, budget: str, cpu_kernels: str) -> dict[str, Any]:

@@ -491,22 +491,25 @@ def check(
 
 
 @app.command()
-@layer_options(after="output_shape")
+@layer_options(after="old_target")
 def solve(
     layer: Layer = "conv2d",
     input: Annotated[
         str | None,
         Opt("--input", "-i", metavar="SHAPE", rich_help_panel=INPUT, help="The shape you have, batch first."),
     ] = None,
-    output_shape: Annotated[
+    target_shape: Annotated[
         str | None,
         Opt(
-            "--output",
-            "-O",
+            "--target",
+            "-t",
             metavar="SHAPE",
             rich_help_panel=INPUT,
             help="The shape you need, batch first; ? for an axis you do not care about: ?,25,25,16.",
         ),
+    ] = None,
+    old_target: Annotated[
+        str | None, Opt("--output", "-O", metavar="SHAPE", hidden=True, help="Deprecated spelling of --target.")
     ] = None,
     max_kernel: Annotated[
         str, Opt("--max-kernel", metavar="INT", rich_help_panel=LAYER, help="Largest kernel tried per axis.")
@@ -549,18 +552,17 @@ def solve(
     ] = False,
     **options: Any,
 ) -> None:
-    """Find the layer settings that turn --input into --output.
+    """Find the layer settings that turn --input into --target.
 
-    Options given are fixed; the rest are searched. Ranked: no output_padding before output_padding, no
-    dilation before dilation, kernels that cover their stride, smaller kernels, same before valid, the same
-    settings on every axis, smaller strides. Exit 1 when nothing within the bounds fits (with the nearest
-    reachable sizes)."""
+    Options given are fixed; the rest are searched, and the solutions ranked the way a person chooses
+    (docs/solve.md). Exit 1 when nothing within the bounds fits (with the nearest reachable sizes)."""
     values = layer_values(layer, input, options)
     target = output_target(output)
 
     def work(out: Any) -> int:
         check_output(target, option="output_file")
-        result = adapter.run_solve(values, output_shape, max_kernel=max_kernel, max_stride=max_stride,
+        shape = adapter.solve_target(target_shape, old_target)
+        result = adapter.run_solve(values, shape, max_kernel=max_kernel, max_stride=max_stride,
                                max_dilation=max_dilation, limit=limit, backend=backend,
                                runs_only=runs_only)  # fmt: skip
         write(result, out, target, diagram=explain)

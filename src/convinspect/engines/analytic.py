@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from convinspect.core.commands.sweep import SweepRow
@@ -21,6 +22,10 @@ from convinspect.core.model.walk import unbuilt_rows, walk, with_input
 from convinspect.core.vocab.choices import Engine
 from convinspect.engines.machine import this_machine
 from convinspect.version import __version__
+
+# What the analytic engine ran on: convinspect alone (the Keras engine names Keras, TensorFlow and its backend).
+VERSIONS = MappingProxyType({"convinspect": __version__, "keras": None, "tensorflow": None, "backend": None,
+                             "backend_version": None})  # fmt: skip
 
 
 def kernels(spec: LayerSpec, cpu_kernels: CpuKernels = CpuKernels.AUTO) -> KernelChoice:
@@ -53,13 +58,7 @@ def inspect(spec: LayerSpec, explain: bool = False, cpu_kernels: CpuKernels = Cp
         output_shape=output_shape,
         variables_before=(),
         variables_after=variables,
-        versions={
-            "convinspect": __version__,
-            "keras": None,
-            "tensorflow": None,
-            "backend": None,
-            "backend_version": None,
-        },
+        versions=VERSIONS,
         measures=measures,
         runtime=arithmetic.runtime(spec, kernels(spec, cpu_kernels)),
         story=story.analytic_story(spec, output_shape, variables, measures.layouts) if explain else (),
@@ -95,11 +94,5 @@ def inspect_model(config: Mapping[str, Any], source: Source, input_shape: Shape 
         built=built,
         variables_before=before,
         rows=rows,
-        versions={
-            "convinspect": __version__,
-            "keras": None,
-            "tensorflow": None,
-            "backend": None,
-            "backend_version": None,
-        },
+        versions=VERSIONS,
     )

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from convinspect.core.commands.solve import Solution, SolveResult, keras_call
+from convinspect.core.commands.solve import RANKING, Solution, SolveResult, keras_call
 from convinspect.core.layer.geometry import layer_geometry
 from convinspect.render.words import geometry_formula, md_code, shape_text
-
-RANKING = (
-    "ranked: no output_padding before output_padding, no dilation before dilation, kernels that cover their "
-    "stride, smaller kernels, same before valid, the same settings on every axis, smaller strides"
-)
 
 
 def header(result: SolveResult) -> str:
@@ -62,7 +57,7 @@ def closing(result: SolveResult) -> list[str]:
         failing = any(s.fails_on(result.backend) for s in result.solutions)
         last = f"; what {_FAILS[result.backend]} last" if failing else ""
         shown_on = "" if result.backend == "tensorflow" else f" (for {result.backend})"
-        lines.append(f"{len(result.solutions)} solution(s){more}{shown_on}, {RANKING}{last}")
+        lines.append(f"{len(result.solutions)} solution(s){more}{shown_on}, ranked: {RANKING}{last}")
         return lines
     lines.append("no solution within the bounds; nearest reachable:")
     for near in result.nearest:

@@ -6,12 +6,11 @@ combined, best first, and every combination is judged by the same rules as `buil
 (core/layer/arithmetic.py): strides with dilation, output_padding below strides, groups, and the
 even-kernel transposed `same` case that TensorFlow refuses.
 
-Ranking, the way a person chooses: no output_padding before output_padding, no dilation
-before dilation, kernels that cover their stride (a 1×1 kernel with stride 2 skips three
-input cells in four) before those that do not, smaller kernels, `same` before `valid` (then
-causal), the same settings on every axis before mixed ones, then smaller strides. Settings Keras
-accepts but TensorFlow's CPU kernels refuse (the even-kernel transposed `same` case) are
-solutions too, marked, and on the tensorflow backend they come after all that run everywhere.
+Ranking, the way a person chooses (RANKING, the one wording of it): a kernel that covers its
+stride beats one that skips input cells (a 1×1 kernel with stride 2 skips three in four), and
+`same` comes before `valid`, then causal. Settings Keras accepts but TensorFlow's CPU kernels
+refuse (the even-kernel transposed `same` case) are solutions too, marked, and on the tensorflow
+backend they come after all that run everywhere.
 """
 
 from __future__ import annotations
@@ -77,6 +76,11 @@ class Axis:
         return (self.output_padding is not None, self.dilation > 1, self.kernel, self.stride,
                 self.output_padding or 0, self.dilation)  # fmt: skip
 
+
+RANKING = (
+    "no output_padding before output_padding, no dilation before dilation, kernels that cover their "
+    "stride, smaller kernels, same before valid, the same settings on every axis, smaller strides"
+)
 
 # Whose runtime can refuse a setting Keras accepts: TensorFlow's CPU kernels (both sets) refuse the
 # even-kernel transposed `same` case; Keras' JAX and NumPy backends run it (tests/test_solve.py runs them),
@@ -227,7 +231,7 @@ def command(spec: LayerSpec) -> str:
 
 
 def parse_target(raw: object, rank: int) -> tuple[int | None, ...]:
-    """`--output`: a full shape, any axis `?` (not cared about)."""
+    """`--target`: a full shape, any axis `?` (not cared about)."""
     text = str(raw)
     items = [item.strip() for item in (text.split(",") if "," in text else text.lower().split("x"))]
     example = "e.g. ?,25,25,16 (batch first; ? for any axis you do not care about)"
@@ -237,14 +241,14 @@ def parse_target(raw: object, rank: int) -> tuple[int | None, ...]:
             dims.append(None)
             continue
         if not item.isascii() or not item.isdigit():
-            raise InvalidInput(f"dimension {position + 1} is {shown(item, 40)}, not a size; {example}", "output")
+            raise InvalidInput(f"dimension {position + 1} is {shown(item, 40)}, not a size; {example}", "target")
         value = int(item)
         if value <= 0:
-            raise InvalidInput(f"dimension {position + 1} must be positive; got {shown(raw)}", "output")
+            raise InvalidInput(f"dimension {position + 1} must be positive; got {shown(raw)}", "target")
         dims.append(value)
     if len(dims) != rank:
         raise InvalidInput(f"the layer's output has rank {rank} (like its input); got {len(dims)} dimensions in "
-                           f"{shown(raw)}", "output")  # fmt: skip
+                           f"{shown(raw)}", "target")  # fmt: skip
     return tuple(dims)
 
 
@@ -315,7 +319,7 @@ def solve(
     if target[0] is not None and target[0] != input_shape[0]:  # an unknown batch stays unknown
         batch = "?" if input_shape[0] is None else input_shape[0]
         raise InvalidInput(f"a conv layer keeps the batch: the input's is {batch}, the target's {target[0]} "
-                           "(give ? as the target's batch for any)", "output")  # fmt: skip
+                           "(give ? as the target's batch for any)", "target")  # fmt: skip
     spatial_in = probe.spatial
     spatial_target = target[1:-1] if data_format is DataFormat.CHANNELS_LAST else target[2:]
     paddings = [fixed.padding] if fixed.padding is not None else sorted(kind.paddings, key=lambda p: _PADDING_ORDER[p])
@@ -516,7 +520,7 @@ def _hint(n: int, t: int, recipe: Any, per_padding: Mapping[Padding, Any], fixed
 
 def run(
     values: Mapping[str, object],
-    output: object,
+    target: object,
     *,
     max_kernel: int | str = 7,
     max_stride: int | str = 4,
@@ -525,7 +529,7 @@ def run(
     backend: str | None = None,
     runs_only: bool = False,
 ) -> SolveResult:
-    """The layer settings that give the `output` shape (`?` for axes not cared about), best first.
+    """The layer settings that give the `target` shape (`?` for axes not cared about), best first.
 
     `values` are the layer options of `build` (`layer`, `input` required); `kernel`, `strides`,
     `padding`, `dilation` and `output_padding` given there are fixed, the rest is searched
@@ -540,17 +544,17 @@ def run(
     kind = get_kind(given.get("layer", "conv2d"))
     if "input" not in given:
         raise InvalidInput("is required: the shape you have, batch first", "input")
-    if output is None:
-        raise InvalidInput("is required: the shape you need, batch first, ? for any axis", "output")
+    if target is None:
+        raise InvalidInput("is required: the shape you need, batch first, ? for any axis", "target")
     bounds = Bounds(parse_int(max_kernel, "max_kernel"), parse_int(max_stride, "max_stride"),
                     parse_int(max_dilation, "max_dilation"))  # fmt: skip
     count = parse_int(limit, "limit", maximum=MAX_LIMIT)
     runtime = _backend(backend)
     input_shape = parse_shape(given["input"])
-    target = parse_target(output, len(input_shape))
+    target = parse_target(target, len(input_shape))
     known = math.prod(dim or 1 for dim in target)
     if known > INT64_MAX:
-        raise InvalidInput(f"the target holds {known:,} elements, over the int64 limit {INT64_MAX:,}", "output")
+        raise InvalidInput(f"the target holds {known:,} elements, over the int64 limit {INT64_MAX:,}", "target")
     base = {k: v for k, v in given.items() if k not in ("kernel", "strides", "dilation", "padding", "output_padding")}
     note = _channels(kind, base, target)
     result = solve(kind, base, input_shape, target, _fixed(kind, base, given), bounds, count, runtime, runs_only)
@@ -583,18 +587,18 @@ def _channels(kind: Kind, base: dict[str, object], target: tuple[int | None, ...
         return None
     if kind.family is not Family.DEPTHWISE:
         if "filters" in base and str(base["filters"]) != str(wanted):
-            raise InvalidInput(f"--filters {base['filters']} contradicts the target's {wanted} channels", "output")
+            raise InvalidInput(f"--filters {base['filters']} contradicts the target's {wanted} channels", "target")
         base["filters"] = wanted
         return None
     if wanted % channels:
         raise InvalidInput(
             f"a depthwise layer gives input channels × depth_multiplier: {wanted} is not a multiple of the "
-            f"input's {channels} channels", "output")  # fmt: skip
+            f"input's {channels} channels", "target")  # fmt: skip
     base.setdefault("depth_multiplier", wanted // channels)
     multiplier = parse_int(base["depth_multiplier"], "depth_multiplier")
     if multiplier * channels != wanted:
         raise InvalidInput(f"--depth-multiplier {multiplier} gives {multiplier * channels} channels, not "
-                           f"{wanted}", "output")  # fmt: skip
+                           f"{wanted}", "target")  # fmt: skip
     return None
 
 
