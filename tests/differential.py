@@ -473,7 +473,7 @@ CHOICE_OPTIONS = {
 }  # fmt: skip
 VALUE_OPTIONS = {
     "build": ("--kernel", "--filters", "--input", "--format", "--output", "--seed"),
-    "solve": ("--input", "--output", "--limit", "--format"),
+    "solve": ("--input", "--target", "--limit", "--format"),
     "model": ("--input", "--depth", "--layer", "--format", "--import"),
     "check": ("--engine", "--format", "--output"),
 }
@@ -485,7 +485,7 @@ def corrupt(command: str, opts: Opts, g: Gen, positional: list[str]) -> str:
     how = g.weighted({"number": 30, "choice": 22, "shape": 12, "unknown": 12, "missing": 8, "extra": 4,
                       "duplicate": 4, "not_applicable": 8})  # fmt: skip
     if how == "shape" and command in ("build", "solve", "model"):
-        set_opt(opts, g.pick(("--input", "--output")) if command == "solve" else "--input", g.pick(BAD_SHAPES))
+        set_opt(opts, g.pick(("--input", "--target")) if command == "solve" else "--input", g.pick(BAD_SHAPES))
     elif how == "number" or (how == "shape"):
         set_opt(opts, g.pick(NUMERIC[command]), g.pick(BAD_NUMBERS))
         how = "number"
@@ -687,11 +687,11 @@ def solve_case(case: Case, g: Gen) -> None:
         opts.append(("--layer", kind_text(c.kind, g)))
     opts.append(("--input", shape_text(c.input, g)))
     wanted = shape_text(target, g)
-    if " " in wanted and g.chance(0.8):  # solve's --output takes no spaces (its --input does)
+    if " " in wanted and g.chance(0.8):  # solve's --target takes no spaces (its --input does)
         wanted = wanted.replace(" ", ",")
     elif " " in wanted:
         mark(case, "shape")
-    opts.append(("--output", wanted))
+    opts.append(("--target", wanted))
     fixed = conv_opts(c, g, with_input=False)
     for option, value in fixed:  # the options solve keeps fixed
         if option in ("--layer",):
@@ -720,7 +720,7 @@ def solve_case(case: Case, g: Gen) -> None:
     elif impossible:
         case.tags["invalid"] = "impossible"
     case.tags["format"] = final_format(opts)
-    shorts = {**SHORT, "--output": "-O", "--output-file": "-o"}
+    shorts = {**SHORT, "--target": "-t", "--output-file": "-o"}
     case.args = ["solve", *positional, *tokens_with_missing(render(opts, g, shorts=shorts))]
 
 
