@@ -556,7 +556,7 @@ def run(
     if known > INT64_MAX:
         raise InvalidInput(f"the target holds {known:,} elements, over the int64 limit {INT64_MAX:,}", "target")
     base = {k: v for k, v in given.items() if k not in ("kernel", "strides", "dilation", "padding", "output_padding")}
-    note = _channels(kind, base, target)
+    base, note = _channels(kind, base, target)
     result = solve(kind, base, input_shape, target, _fixed(kind, base, given), bounds, count, runtime, runs_only)
     return replace(result, channels_note=note) if note else result
 
@@ -573,33 +573,32 @@ def _backend(raw: object) -> str:
     return name
 
 
-def _channels(kind: Kind, base: dict[str, object], target: tuple[int | None, ...]) -> str | None:
-    """The channels the target asks for, as `filters` or a `depth_multiplier` in `base`; a note when
-    the target leaves them open."""
+def _channels(
+    kind: Kind, base: Mapping[str, object], target: tuple[int | None, ...]
+) -> tuple[dict[str, object], str | None]:
+    """`base` with the channels the target asks for (as `filters` or a `depth_multiplier`), and a note
+    when the target leaves them open."""
     probe = parse_spec({**base, "kernel": 1, "filters": base.get("filters", 1)} if "filters" in kind.options
                        else {**base, "kernel": 1})  # fmt: skip
     channels = probe.channels
     wanted = target[probe.data_format.channel_axis]
     if wanted is None:
         if "filters" in kind.options and "filters" not in base:
-            base["filters"] = channels
-            return f"the target's channels are '?': filters = {channels}, the input's"
-        return None
+            return {**base, "filters": channels}, f"the target's channels are '?': filters = {channels}, the input's"
+        return dict(base), None
     if kind.family is not Family.DEPTHWISE:
         if "filters" in base and str(base["filters"]) != str(wanted):
             raise InvalidInput(f"--filters {base['filters']} contradicts the target's {wanted} channels", "target")
-        base["filters"] = wanted
-        return None
+        return {**base, "filters": wanted}, None
     if wanted % channels:
         raise InvalidInput(
             f"a depthwise layer gives input channels × depth_multiplier: {wanted} is not a multiple of the "
             f"input's {channels} channels", "target")  # fmt: skip
-    base.setdefault("depth_multiplier", wanted // channels)
-    multiplier = parse_int(base["depth_multiplier"], "depth_multiplier")
+    multiplier = parse_int(base.get("depth_multiplier", wanted // channels), "depth_multiplier")
     if multiplier * channels != wanted:
         raise InvalidInput(f"--depth-multiplier {multiplier} gives {multiplier * channels} channels, not "
                            f"{wanted}", "target")  # fmt: skip
-    return None
+    return {**base, "depth_multiplier": base.get("depth_multiplier", wanted // channels)}, None
 
 
 def _fixed(kind: Kind, base: Mapping[str, object], given: Mapping[str, object]) -> Fixed:
