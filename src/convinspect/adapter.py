@@ -22,6 +22,7 @@ from convinspect.core.checks.checkrun import CHECK_SCHEMA
 from convinspect.core.checks.execution import beside
 from convinspect.core.checks.expectations import parse_expectations, with_checks
 from convinspect.core.checks.results import ModelResult
+from convinspect.core.checks.snapshot import Snapshot
 from convinspect.core.checks.specfile import load_entries
 from convinspect.core.commands.conformance import Conformance
 from convinspect.core.commands.solve import SOLVE_SCHEMA
@@ -141,7 +142,7 @@ def model_inputs(source: str, imports: Iterable[str], against: str | None) -> li
     return [*input_files(source, tuple(imports)), *([] if against is None else [against])]
 
 
-def read_snapshot(path: str | None) -> dict[str, Any] | None:
+def read_snapshot(path: str | None) -> Snapshot | None:
     """The `--against` snapshot (None without one)."""
     from convinspect.core.checks.snapshot import read_snapshot as parse
 
@@ -169,14 +170,12 @@ def run_model(
     cpu_kernels: str = "auto",
     depth: str | None = None,
     layer: str | None = None,
-    against: str | None = None,
-    old: Mapping[str, Any] | None = None,
+    old: Snapshot | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ModelResult | Report:
     """`convinspect model`: the model's report with its checks and its changes against the `old`
-    snapshot (read from `against`), or (`layer`) one conv layer's build report."""
+    snapshot (read_snapshot: --against), or (`layer`) one conv layer's build report."""
     from convinspect.core.checks.expectations import evaluate_model
-    from convinspect.core.checks.results import ModelResult
     from convinspect.core.checks.snapshot import compare
 
     fold = None if depth is None else parse_int(depth, "depth", minimum=0, maximum=1000)
@@ -191,7 +190,7 @@ def run_model(
                                "markdown or csv", "format")  # fmt: skip
     checks = evaluate_model(report, expect, {})
     changes = None if old is None else compare(old, report)
-    return ModelResult(report, checks, changes, against, fold)
+    return ModelResult(report, checks, changes, None if old is None else old.path, fold)
 
 
 def _model_layer(

@@ -670,7 +670,7 @@ def model(
         with progress("loading Keras", show=keras) as bar:
             result = adapter.run_model(source, out, expect, engine=engine, input=input, unsafe=unsafe,
                                    imports=imports or (), load_weights=load_weights, backend=backend,
-                                   cpu_kernels=cpu_kernels, depth=depth, layer=layer, against=against, old=old,
+                                   cpu_kernels=cpu_kernels, depth=depth, layer=layer, old=old,
                                    progress=bar.step if bar.shown else None)  # fmt: skip
         write_snapshot(snapshot, result)
         write(result, out, target)

@@ -184,9 +184,7 @@ def change_lines(result: ModelResult) -> list[str]:
 def change_text(change: Change) -> str:
     if change.change == "changed":
         return f"changed {inert(change.layer)} {change.field}: {value_text(change.old)} -> {value_text(change.new)}"
-    entry = change.new if change.change == "added" else change.old
-    what = entry.get("class") if isinstance(entry, dict) else None
-    return f"{change.change} {inert(change.layer)} ({inert(str(what))})"
+    return f"{change.change} {inert(change.layer)} ({inert(str(change.layer_class))})"
 
 
 def model_table(result: ModelResult) -> RenderableType:

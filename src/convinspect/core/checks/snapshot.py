@@ -31,6 +31,7 @@ class Change:
     field: str | None = None
     old: Any = None
     new: Any = None
+    layer_class: object = None  # an added or removed layer's class (as the snapshot holds it, for a removed one)
 
     def to_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "change": str(self.change), "field": self.field, "old": self.old, "new": self.new}
@@ -61,7 +62,16 @@ def snapshot_text(report: ModelReport) -> str:
     return json.dumps(snapshot(report), indent=1, ensure_ascii=False) + "\n"
 
 
-def read_snapshot(text: str, path: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Snapshot:
+    """A --snapshot file read back for --against: where it came from, and each row's locked entry
+    (as written, or as someone edited it: values stay as they are, to be compared)."""
+
+    path: str
+    layers: Mapping[str, Mapping[str, Any]]
+
+
+def read_snapshot(text: str, path: str) -> Snapshot:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as error:
@@ -76,20 +86,21 @@ def read_snapshot(text: str, path: str) -> dict[str, Any]:
     for key, entry in data["layers"].items():
         if not isinstance(entry, dict):
             raise InvalidInput(f"{shown(path)}: layer {shown(key)} is not an object", "against")
-    return data
+    return Snapshot(path, data["layers"])
 
 
-def compare(old: Mapping[str, Any], report: ModelReport) -> tuple[Change, ...]:
+def compare(old: Snapshot, report: ModelReport) -> tuple[Change, ...]:
     """Each layer added, removed or changed since the snapshot, in the report's order then the old one's."""
-    before: Mapping[str, Mapping[str, Any]] = old["layers"]
+    before = old.layers
     now = {row.key: _entry(row) for row in report.rows}
     changes: list[Change] = []
     for key, entry in now.items():
         if key not in before:
-            changes.append(Change(key, ChangeKind.ADDED, new=entry))
+            changes.append(Change(key, ChangeKind.ADDED, new=entry, layer_class=entry["class"]))
             continue
         for name in _FIELDS:
             if before[key].get(name) != entry[name]:
                 changes.append(Change(key, ChangeKind.CHANGED, name, before[key].get(name), entry[name]))
-    changes.extend(Change(key, ChangeKind.REMOVED, old=dict(entry)) for key, entry in before.items() if key not in now)
+    changes.extend(Change(key, ChangeKind.REMOVED, old=dict(entry), layer_class=entry.get("class"))
+                   for key, entry in before.items() if key not in now)  # fmt: skip
     return tuple(changes)
