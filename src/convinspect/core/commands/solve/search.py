@@ -1,255 +1,37 @@
-"""convinspect solve: the layer settings that turn an input shape into a target shape.
-
-Each spatial axis is searched on its own (its output length depends on its own kernel,
-stride, dilation and output padding, and on the layer's one padding), then the axes are
-combined, best first, and every combination is judged by the same rules as `build`
-(core/layer/arithmetic.py): strides with dilation, output_padding below strides, groups, and the
-even-kernel transposed `same` case that TensorFlow refuses.
-
-Ranking, the way a person chooses (RANKING, the one wording of it): a kernel that covers its
-stride beats one that skips input cells (a 1×1 kernel with stride 2 skips three in four), and
-`same` comes before `valid`, then causal. Settings Keras accepts but TensorFlow's CPU kernels
-refuse (the even-kernel transposed `same` case) are solutions too, marked, and on the tensorflow
-backend they come after all that run everywhere.
-"""
+"""The search: each axis on its own, then the axes combined best first, each combination judged by
+the same rules as `build`; the nearest reachable sizes when nothing fits."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import json
-import math
-import shlex
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from convinspect.core.layer import arithmetic, story, xla
+from convinspect.core.commands.solve.results import (
+    REFUSING_BACKEND,
+    Axis,
+    Bounds,
+    Fixed,
+    Nearest,
+    Solution,
+    SolveResult,
+)
+from convinspect.core.layer import arithmetic, xla
 from convinspect.core.layer.families import Family, too_short_to_map_back
 from convinspect.core.layer.geometry import effective_kernel
-from convinspect.core.layer.kinds import Kind, get_kind
+from convinspect.core.layer.kinds import Kind
 from convinspect.core.layer.runtime import KernelSet, Rule
-from convinspect.core.layer.spec import INT64_MAX, LayerSpec, flags, parse_int, parse_shape, parse_spec
+from convinspect.core.layer.spec import LayerSpec, parse_spec
 from convinspect.core.vocab.choices import DataFormat, Padding
-from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
-SOLVE_SCHEMA = "convinspect.solve/1"
 MAX_AXIS_SEARCH = 10_000  # settings tried per axis: kernel × dilation × (strides, each with its output paddings)
-MAX_LIMIT = 1000
 # Per axis, the best candidates combined: a 3D search stays within 30³ combinations however many
 # settings reach an axis's target (a size-1 axis with `same` padding is reached by every setting).
 AXIS_CANDIDATES = {1: 10_000, 2: 150, 3: 30}
 _PADDING_ORDER = {Padding.SAME: 0, Padding.VALID: 1, Padding.CAUSAL: 2}
-
-
-@dataclass(frozen=True)
-class Bounds:
-    kernel: int = 7
-    stride: int = 4
-    dilation: int = 3
-
-
-@dataclass(frozen=True)
-class Fixed:
-    """The settings given on the command line; None: searched."""
-
-    kernel: tuple[int, ...] | None = None
-    strides: tuple[int, ...] | None = None
-    dilation: tuple[int, ...] | None = None
-    padding: Padding | None = None
-    output_padding: tuple[int, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One axis's settings and the length they give."""
-
-    kernel: int
-    stride: int
-    dilation: int
-    output_padding: int | None
-    length: int
-
-    @property
-    def score(self) -> tuple[int, ...]:
-        return (self.output_padding is not None, self.dilation > 1, self.kernel, self.stride,
-                self.output_padding or 0, self.dilation)  # fmt: skip
-
-
-RANKING = (
-    "no output_padding before output_padding, no dilation before dilation, kernels that cover their "
-    "stride, smaller kernels, same before valid, the same settings on every axis, smaller strides"
-)
-
-# Whose runtime can refuse a setting Keras accepts: TensorFlow's CPU kernels (both sets) refuse the
-# even-kernel transposed `same` case; Keras' JAX and NumPy backends run it (tests/test_solve.py runs them),
-# except where XLA's CPU compiler aborts on the layer (core/layer/xla.py).
-REFUSING_BACKEND = "tensorflow"
-RUNS_INSTEAD = ("jax", "numpy")
-
-
-@dataclass(frozen=True)
-class Solution:
-    spec: LayerSpec
-    output_shape: tuple[int | None, ...]
-    encoder: LayerSpec | None = None  # transposed kinds: the forward conv that maps the target back
-    refused: Rule | None = None  # the rule of TensorFlow's CPU kernels that refuses it (Keras accepts it)
-    aborts: bool = False  # XLA's CPU compiler (the JAX backend) aborts the process on it
-
-    @property
-    def runs_everywhere(self) -> bool:
-        return self.refused is None and not self.aborts
-
-    @property
-    def runs_on(self) -> tuple[str, ...]:
-        """The backends that run it where TensorFlow's CPU kernels refuse it."""
-        return tuple(b for b in RUNS_INSTEAD if not (b == "jax" and self.aborts))
-
-    @property
-    def keras(self) -> str:
-        """The constructor to paste: `keras.layers.Conv2DTranspose(16, 3, strides=2)`."""
-        return keras_call(self.spec)
-
-    @property
-    def command(self) -> str:
-        return command(self.spec)
-
-    def fails_on(self, backend: str) -> bool:
-        return self.refused is not None if backend == REFUSING_BACKEND else backend == "jax" and self.aborts
-
-    def to_dict(self) -> dict[str, Any]:
-        c = self.spec.config
-        out: dict[str, Any] = {
-            "kernel_size": list(c.kernel_size), "strides": list(c.strides), "padding": str(c.padding),
-            "dilation_rate": list(c.dilation_rate),
-        }  # fmt: skip
-        if "output_padding" in self.spec.kind.options:
-            out["output_padding"] = None if c.output_padding is None else list(c.output_padding)
-        if c.filters is not None:
-            out["filters"] = c.filters
-        if c.depth_multiplier is not None:
-            out["depth_multiplier"] = c.depth_multiplier
-        if c.groups is not None and c.groups != 1:
-            out["groups"] = c.groups
-        out["output_shape"] = list(self.output_shape)
-        out["runs_everywhere"] = self.runs_everywhere
-        if self.refused is not None:
-            out["refused"] = {"by": "tensorflow_cpu", "rule": str(self.refused), "runs_on": list(self.runs_on)}
-        if self.aborts:
-            out["crashes"] = {"by": "xla_cpu", "backend": "jax", "signal": "SIGABRT"}
-        out["keras"] = self.keras
-        out["command"] = self.command
-        if self.encoder is not None:
-            out["encoder"] = {"keras": keras_call(self.encoder), "command": command(self.encoder)}
-        return out
-
-
-@dataclass(frozen=True)
-class Nearest:
-    axis: str
-    target: int
-    below: int | None
-    above: int | None
-    hint: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"axis": self.axis, "target": self.target, "below": self.below, "above": self.above, "hint": self.hint}
-
-
-@dataclass(frozen=True)
-class SolveResult:
-    kind: Kind
-    input_shape: tuple[int | None, ...]
-    target: tuple[int | None, ...]
-    bounds: Bounds
-    limit: int
-    solutions: tuple[Solution, ...]
-    nearest: tuple[Nearest, ...] = ()
-    channels_note: str | None = None
-    truncated: bool = False  # some axis had more candidates than were combined (AXIS_CANDIDATES)
-    backend: str = REFUSING_BACKEND  # whose runtime ranks the solutions
-    runs_only: bool = False  # settings that runtime refuses were left out
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.solutions else 1
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "schema": SOLVE_SCHEMA,
-            "layer": self.kind.class_name,
-            "input_shape": list(self.input_shape),
-            "output_shape": list(self.target),
-            "bounds": {
-                "max_kernel": self.bounds.kernel,
-                "max_stride": self.bounds.stride,
-                "max_dilation": self.bounds.dilation,
-                "limit": self.limit,
-            },
-            "backend": self.backend,
-            "runs_only": self.runs_only,
-            "solutions": [s.to_dict() for s in self.solutions],
-            "truncated": self.truncated,
-        }
-        if not self.solutions:
-            out["nearest"] = [n.to_dict() for n in self.nearest]
-        if self.channels_note:
-            out["notes"] = [self.channels_note]
-        return out
-
-
-# -- text a user pastes --------------------------------------------------------------------
-
-
-def _scalar(values: Sequence[int]) -> Any:
-    return values[0] if len(set(values)) == 1 else tuple(values)
-
-
-def keras_call(spec: LayerSpec) -> str:
-    """`keras.layers.Conv2DTranspose(16, 3, strides=2, padding="same", output_padding=1)`."""
-    call = story.constructor(spec)
-    kwargs = dict(call.kwargs)
-    args = []
-    if "filters" in kwargs:
-        args.append(str(kwargs.pop("filters")))
-    args.append(str(_scalar(kwargs.pop("kernel_size"))))
-    parts = []
-    for key, value in kwargs.items():
-        if isinstance(value, list):
-            value = _scalar(value)
-        parts.append(f"{key}={json.dumps(value) if isinstance(value, str) else repr(value)}")
-    return f"keras.layers.{call.class_name}(" + ", ".join(args + parts) + ")"
-
-
-def command(spec: LayerSpec) -> str:
-    """The `convinspect build` command for the same layer."""
-    return " ".join(["convinspect build", *(shlex.quote(flag) for flag in flags(spec))])
-
-
-# -- the search ----------------------------------------------------------------------------
-
-
-def parse_target(raw: object, rank: int) -> tuple[int | None, ...]:
-    """`--target`: a full shape, any axis `?` (not cared about)."""
-    text = str(raw)
-    items = [item.strip() for item in (text.split(",") if "," in text else text.lower().split("x"))]
-    example = "e.g. ?,25,25,16 (batch first; ? for any axis you do not care about)"
-    dims: list[int | None] = []
-    for position, item in enumerate(items):
-        if item.lower() in ("?", "none", "null"):
-            dims.append(None)
-            continue
-        if not item.isascii() or not item.isdigit():
-            raise InvalidInput(f"dimension {position + 1} is {shown(item, 40)}, not a size; {example}", "target")
-        value = int(item)
-        if value <= 0:
-            raise InvalidInput(f"dimension {position + 1} must be positive; got {shown(raw)}", "target")
-        dims.append(value)
-    if len(dims) != rank:
-        raise InvalidInput(f"the layer's output has rank {rank} (like its input); got {len(dims)} dimensions in "
-                           f"{shown(raw)}", "target")  # fmt: skip
-    return tuple(dims)
 
 
 def _axis_choices(
@@ -516,106 +298,3 @@ def _hint(n: int, t: int, recipe: Any, per_padding: Mapping[Padding, Any], fixed
 
 
 # -- the command's arguments ---------------------------------------------------------------
-
-
-def run(
-    values: Mapping[str, object],
-    target: object,
-    *,
-    max_kernel: int | str = 7,
-    max_stride: int | str = 4,
-    max_dilation: int | str = 3,
-    limit: int | str = 20,
-    backend: str | None = None,
-    runs_only: bool = False,
-) -> SolveResult:
-    """The layer settings that give the `target` shape (`?` for axes not cared about), best first.
-
-    `values` are the layer options of `build` (`layer`, `input` required); `kernel`, `strides`,
-    `padding`, `dilation` and `output_padding` given there are fixed, the rest is searched
-    within the bounds. Channels come from the target: `filters` for conv kinds, a
-    `depth_multiplier` for depthwise ones. `backend` (default tensorflow) is whose runtime ranks
-    them: on tensorflow, what its CPU kernels refuse comes after what runs everywhere, marked;
-    `runs_only` leaves those out.
-    """
-    if not isinstance(values, Mapping):
-        raise InvalidInput(f"expected a mapping of options such as {{'layer': 'conv2d'}}; got {shown(values)}")
-    given = {k: v for k, v in values.items() if v is not None}
-    kind = get_kind(given.get("layer", "conv2d"))
-    if "input" not in given:
-        raise InvalidInput("is required: the shape you have, batch first", "input")
-    if target is None:
-        raise InvalidInput("is required: the shape you need, batch first, ? for any axis", "target")
-    bounds = Bounds(parse_int(max_kernel, "max_kernel"), parse_int(max_stride, "max_stride"),
-                    parse_int(max_dilation, "max_dilation"))  # fmt: skip
-    count = parse_int(limit, "limit", maximum=MAX_LIMIT)
-    runtime = _backend(backend)
-    input_shape = parse_shape(given["input"])
-    target = parse_target(target, len(input_shape))
-    known = math.prod(dim or 1 for dim in target)
-    if known > INT64_MAX:
-        raise InvalidInput(f"the target holds {known:,} elements, over the int64 limit {INT64_MAX:,}", "target")
-    base = {k: v for k, v in given.items() if k not in ("kernel", "strides", "dilation", "padding", "output_padding")}
-    base, note = _channels(kind, base, target)
-    result = solve(kind, base, input_shape, target, _fixed(kind, base, given), bounds, count, runtime, runs_only)
-    return replace(result, channels_note=note) if note else result
-
-
-SOLVE_BACKENDS = ("tensorflow", *RUNS_INSTEAD)  # the backends whose verdict on every solution is known
-
-
-def _backend(raw: object) -> str:
-    if raw is None:
-        return REFUSING_BACKEND
-    name = str(raw).strip().lower()
-    if name not in SOLVE_BACKENDS:
-        raise InvalidInput(f"unknown backend {shown(raw, 40)}; expected one of {', '.join(SOLVE_BACKENDS)}", "backend")
-    return name
-
-
-def _channels(
-    kind: Kind, base: Mapping[str, object], target: tuple[int | None, ...]
-) -> tuple[dict[str, object], str | None]:
-    """`base` with the channels the target asks for (as `filters` or a `depth_multiplier`), and a note
-    when the target leaves them open."""
-    probe = parse_spec({**base, "kernel": 1, "filters": base.get("filters", 1)} if "filters" in kind.options
-                       else {**base, "kernel": 1})  # fmt: skip
-    channels = probe.channels
-    wanted = target[probe.data_format.channel_axis]
-    if wanted is None:
-        if "filters" in kind.options and "filters" not in base:
-            return {**base, "filters": channels}, f"the target's channels are '?': filters = {channels}, the input's"
-        return dict(base), None
-    if kind.family is not Family.DEPTHWISE:
-        if "filters" in base and str(base["filters"]) != str(wanted):
-            raise InvalidInput(f"--filters {base['filters']} contradicts the target's {wanted} channels", "target")
-        return {**base, "filters": wanted}, None
-    if wanted % channels:
-        raise InvalidInput(
-            f"a depthwise layer gives input channels × depth_multiplier: {wanted} is not a multiple of the "
-            f"input's {channels} channels", "target")  # fmt: skip
-    multiplier = parse_int(base.get("depth_multiplier", wanted // channels), "depth_multiplier")
-    if multiplier * channels != wanted:
-        raise InvalidInput(f"--depth-multiplier {multiplier} gives {multiplier * channels} channels, not "
-                           f"{wanted}", "target")  # fmt: skip
-    return {**base, "depth_multiplier": base.get("depth_multiplier", wanted // channels)}, None
-
-
-def _fixed(kind: Kind, base: Mapping[str, object], given: Mapping[str, object]) -> Fixed:
-    """The settings the user gave, which the search keeps; what no search can change (groups, sizes past
-    int64) is checked now, with build's messages."""
-    spec = parse_spec({**base, "kernel": given.get("kernel", 1), "strides": given.get("strides"),
-                       "dilation": given.get("dilation"), "padding": given.get("padding"),
-                       "output_padding": given.get("output_padding")})  # fmt: skip
-    c = spec.config
-    if not kind.recipe.transposed:  # a transposed kind's argument rule ties output_padding to the searched strides
-        spec.kind.recipe.check_arguments(c)
-    spec.kind.recipe.check_input(c, spec.channels, spec.input_shape)
-    arithmetic.variable_shapes(spec)
-    return Fixed(
-        kernel=c.kernel_size if "kernel" in given else None,
-        strides=c.strides if "strides" in given else None,
-        dilation=c.dilation_rate if "dilation" in given else None,
-        padding=c.padding if "padding" in given else None,
-        output_padding=c.output_padding if "output_padding" in given else None,
-    )
