@@ -47,12 +47,26 @@ ROOMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "convinspect.engines": ((*CORE, *BASE), ("h5py",)),  # sources.py reads a .h5 file's configuration
     "convinspect.render": ((*CORE, *BASE), ("rich",)),
     "convinspect.api": (("convinspect.engines", *CORE, *BASE), ()),
-    "convinspect.adapter": (("convinspect.api", "convinspect.engines", "convinspect.streams", *CORE, *BASE), ()),
+    "convinspect.adapter": (
+        ("convinspect.api", "convinspect.engines", "convinspect.streams", "convinspect.files", *CORE, *BASE),
+        (),
+    ),
     "convinspect.streams": ((), ()),
+    "convinspect.progress": (("convinspect.streams",), ("rich",)),
     "convinspect.files": (("convinspect.errors",), ()),
-    "convinspect.output": (("convinspect.render", "convinspect.streams", "convinspect.files", *CORE, *BASE), UI),
+    "convinspect.output": (
+        ("convinspect.render", "convinspect.streams", "convinspect.progress", "convinspect.files", *CORE, *BASE),
+        UI,
+    ),
     "convinspect.cli": (
-        ("convinspect.adapter", "convinspect.output", "convinspect.files", "convinspect.streams", *BASE),
+        (
+            "convinspect.adapter",
+            "convinspect.output",
+            "convinspect.files",
+            "convinspect.streams",
+            "convinspect.progress",
+            *BASE,
+        ),
         UI,
     ),
     "convinspect.entry": (("convinspect.cli",), ()),
@@ -131,7 +145,7 @@ def test_every_module_keeps_to_its_room() -> None:
         ("convinspect.core.model.walk", "from convinspect.core.checks.results import ModelResult\n"),
         ("convinspect.core.commands.solve", "from convinspect.core.model import rules\n"),
         ("convinspect.core.checks.checkrun", "from convinspect.engines import analytic\n"),
-        ("convinspect.render.table", "from convinspect.engines import keras\n"),
+        ("convinspect.render.layer.table", "from convinspect.engines import keras\n"),
         ("convinspect.render.words", "from convinspect import api\n"),
         ("convinspect.render.model", "import typer\n"),
         ("convinspect.engines.analytic", "import tensorflow as tf\n"),
@@ -166,7 +180,7 @@ def test_a_right_room_import_passes(module: str, source: str) -> None:
 
 def test_the_checker_sees_the_whole_package() -> None:
     names = {module_name(p) for p in PACKAGE.rglob("*.py")}
-    assert {"convinspect.core.layer.families", "convinspect.engines.keras", "convinspect.render.table"} <= names
+    assert {"convinspect.core.layer.families", "convinspect.engines.keras", "convinspect.render.layer.table"} <= names
     assert all(room_of(name) for name in names)
 
 

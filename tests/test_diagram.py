@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from convinspect.core.layer.geometry import axis_geometry
-from convinspect.render.diagram import axis_diagram
+from convinspect.render.layer.diagram import axis_diagram
 
 
 def test_valid_stride_marks_unread_cells() -> None:

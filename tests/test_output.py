@@ -68,12 +68,14 @@ def test_check_refuses_to_write_over_one_of_its_spec_files(cli: Any, tmp_path: P
 
 
 def test_a_rendering_bug_is_one_line_exit_3_not_a_traceback(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from convinspect.render import plain
+    from convinspect.core.layer.report import Report
+    from convinspect.core.vocab.choices import Format
+    from convinspect.render.registry import PRESENTERS
 
     def broken(*_: object, **__: object) -> str:
         raise KeyError("boom")
 
-    monkeypatch.setattr(plain, "report_plain", broken)
+    monkeypatch.setitem(PRESENTERS[Report].writers, Format.PLAIN, broken)  # type: ignore[index]
     result = cli("build", *ANALYTIC, "--format", "plain")
     assert result.exit_code == 3
     assert result.stderr == "convinspect: error: internal error: KeyError: 'boom'\n"
@@ -139,9 +141,9 @@ def test_the_longest_legal_file_name_works(cli: Any, tmp_path: Path) -> None:
 
 
 def test_every_human_writer_fills_every_section_of_the_one_list() -> None:
-    """The table, Markdown and plain writers give the same sections, in the order of render/sections.py."""
-    from convinspect.render import markdown, plain, table
-    from convinspect.render.sections import SECTIONS
+    """The table, Markdown and plain writers give the same sections, in the order of render/layer/sections.py."""
+    from convinspect.render.layer import markdown, plain, table
+    from convinspect.render.layer.sections import SECTIONS
 
     for module in (table, markdown, plain):
         assert tuple(module._SECTIONS) == SECTIONS, module.__name__

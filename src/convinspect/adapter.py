@@ -37,12 +37,13 @@ from convinspect.core.model.report import ModelReport
 from convinspect.core.vocab.choices import Engine, Format, Forward
 from convinspect.core.vocab.text import shown
 from convinspect.errors import ConvinspectError, InvalidInput
+from convinspect.files import write_atomically
 from convinspect.streams import say
 
 __all__ = [  # what the command line takes from here
     "DEFAULTS", "KINDS", "OPTION_NAMES", "SCHEMAS", "Format", "check_options", "isolated", "iter_check",
     "model_inputs", "read_files", "read_snapshot", "run_build", "run_check", "run_model", "run_solve", "run_sweep",
-    "solve_target", "sweep_options",
+    "solve_target", "sweep_options", "write_snapshot",
 ]  # fmt: skip
 
 
@@ -154,6 +155,14 @@ def read_snapshot(path: str | None) -> Snapshot | None:
     except (OSError, UnicodeDecodeError) as error:
         raise ConvinspectError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}", "against") from None
     return parse(text, path)
+
+
+def write_snapshot(snapshot: str | None, result: ModelResult | Report) -> None:
+    """`--snapshot`: the model's shapes, parameters and MACs, locked in a file (model --layer writes none)."""
+    if snapshot is not None and isinstance(result, ModelResult):
+        from convinspect.core.checks.snapshot import snapshot_text
+
+        write_atomically(snapshot, snapshot_text(result.report), "snapshot")
 
 
 def run_model(

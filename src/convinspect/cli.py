@@ -15,8 +15,9 @@ import typer
 
 from convinspect import adapter
 from convinspect.errors import EXIT_OK, BackendError, ConvinspectError, OutputError
-from convinspect.files import check_output
-from convinspect.output import FORMATS, fail, output_target, progress, silence_stdout, verdict, write
+from convinspect.files import check_output, check_snapshot
+from convinspect.output import FORMATS, fail, output_target, silence_stdout, verdict, write
+from convinspect.progress import progress
 from convinspect.streams import quiet_stderr, sane_columns
 from convinspect.version import __version__
 
@@ -38,6 +39,7 @@ class OneLineErrors(typer.core.TyperGroup):
         windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
+        was_null = _stdout_is_null()  # a user's own `> /dev/null` is not Rich's broken-pipe redirect
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except typer.Abort:
@@ -46,7 +48,8 @@ class OneLineErrors(typer.core.TyperGroup):
             silence_stdout()
             sys.exit(EXIT_OK)
         except SystemExit as stop:  # Rich's help printer on a broken pipe: stdout to /dev/null, then exit 1
-            sys.exit(EXIT_OK if stop.code == 1 and _stdout_is_null() else stop.code)
+            redirected = stop.code == 1 and not was_null and _stdout_is_null()
+            sys.exit(EXIT_OK if redirected else stop.code)
         except OSError as err:  # help that cannot be written (`--help > /dev/full`): one line, as for a result
             problem = OutputError(f"cannot write to standard output: {err.strerror or err}")
             sys.exit(fail(problem, False, adapter.SCHEMAS["build"]))
@@ -659,7 +662,6 @@ def model(
     target = output_target(output)
     expect = {"expect_params": expect_params, "max_params": max_params, "max_macs": max_macs,
               "expect_runs": expect_runs or None}  # fmt: skip
-    from convinspect.output import check_snapshot, write_snapshot
 
     def work(out: Any) -> int:
         inputs = adapter.model_inputs(source, imports or (), against)
@@ -672,7 +674,7 @@ def model(
                                    imports=imports or (), load_weights=load_weights, backend=backend,
                                    cpu_kernels=cpu_kernels, depth=depth, layer=layer, old=old,
                                    progress=bar.step if bar.shown else None)  # fmt: skip
-        write_snapshot(snapshot, result)
+        adapter.write_snapshot(snapshot, result)
         write(result, out, target)
         return verdict(result, out, target)
 

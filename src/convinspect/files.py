@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from convinspect.errors import InvalidInput, OutputError, Terminated
+from convinspect.errors import ConvinspectError, InvalidInput, OutputError, Terminated
 
 
 def check_output(output: str | None, inputs: Iterable[str] = (), option: str = "output") -> None:
@@ -134,3 +134,16 @@ def _cleanup_on_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def check_snapshot(snapshot: str | None, against: str | None, target: str | None, inputs: Iterable[str]) -> None:
+    """Before any work: --snapshot may be written, and replaces neither an input, --against nor --output."""
+    if snapshot is None:
+        return
+    if against is not None and os.path.realpath(snapshot) == os.path.realpath(against):
+        raise ConvinspectError(
+            "is the --against baseline: writing it would replace the lock it is compared with (a rerun would "
+            "then pass); write the new snapshot to another file", "snapshot")  # fmt: skip
+    check_output(snapshot, inputs, "snapshot")
+    if target is not None and os.path.realpath(snapshot) == os.path.realpath(target):
+        raise ConvinspectError("is the same file as --output; give them different names", "snapshot")

@@ -5,99 +5,31 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from convinspect.core.checks.checkrun import CheckRun, EntryResult, Tally
-from convinspect.core.checks.results import ModelResult
-from convinspect.core.commands.conformance import Conformance, RunStatus
-from convinspect.core.commands.solve import SolveResult
-from convinspect.core.commands.sweep import Sweep
-from convinspect.core.layer.report import Report
+from convinspect.core.checks.checkrun import EntryResult, Tally
 from convinspect.core.vocab.choices import Format
 from convinspect.core.vocab.text import for_encoding, inert, inert_lines, json_for_encoding
-from convinspect.errors import (
-    EXIT_BACKEND,
-    EXIT_CHECK_FAILED,
-    EXIT_OK,
-    ConvinspectError,
-    OutputError,
-)
-from convinspect.files import check_output, write_atomically
-from convinspect.streams import messages, say, stderr_is_terminal
+from convinspect.errors import ConvinspectError, OutputError
+from convinspect.files import write_atomically
+from convinspect.progress import Bar
+from convinspect.render.registry import FORMATS, Result, presenter
+from convinspect.streams import say
 
-Result = Report | CheckRun | Sweep | ModelResult | Conformance | SolveResult
-T = TypeVar("T")
+__all__ = ["FORMATS", "emit", "fail", "output_target", "render", "silence_stdout", "verdict", "write",
+           "write_check_stream", "write_stream"]  # fmt: skip
 FILE_WIDTH = 120  # Rich tables written to a file: fixed width, no colour
 
 
 def render(result: Result, fmt: Format, *, diagram: bool = False) -> Any:
-    """Text for every format; a Rich renderable for a report's or check run's table.
+    """Text for every format; a Rich renderable for a table.
 
     Renderers escape the untrusted text they place (names, paths); text formats other
     than JSON pass through `inert_lines` as well, so nothing raw reaches a terminal.
     """
-    rendered = _render(result, fmt, diagram=diagram)
+    rendered = presenter(result).writers[fmt](result, diagram)
     return inert_lines(rendered) if isinstance(rendered, str) and fmt is not Format.JSON else rendered
-
-
-# The one render registry: result type -> format -> (render module, writer, whether it takes --diagram).
-WRITERS: dict[type, dict[Format, tuple[str, str, bool]]] = {
-    Report: {Format.TABLE: ("table", "report_table", True), Format.JSON: ("json", "report_json", True),
-             Format.MARKDOWN: ("markdown", "report_markdown", True), Format.PLAIN: ("plain", "report_plain", True)},
-    CheckRun: {Format.TABLE: ("checks", "check_table", False), Format.JSON: ("json", "check_json", False),
-               Format.JUNIT: ("checks", "check_junit", False), Format.GITHUB: ("checks", "check_github", False),
-               Format.MARKDOWN: ("checks", "check_markdown", False)},
-    Sweep: {Format.TABLE: ("sweep", "sweep_table", False), Format.JSON: ("json", "sweep_json", False),
-            Format.CSV: ("sweep", "sweep_csv", False)},
-    ModelResult: {Format.TABLE: ("model", "model_table", False), Format.JSON: ("json", "model_json", False),
-                  Format.MARKDOWN: ("model", "model_markdown", False), Format.CSV: ("model", "model_csv", False)},
-    SolveResult: {Format.TABLE: ("solve", "solve_text", True), Format.JSON: ("json", "solve_json", False),
-                  Format.MARKDOWN: ("solve", "solve_markdown", True)},
-    Conformance: {Format.TABLE: ("conformance", "conformance_table", False),
-                  Format.JSON: ("json", "conformance_json", False),
-                  Format.MARKDOWN: ("conformance", "conformance_markdown", False),
-                  Format.PLAIN: ("conformance", "conformance_plain", False)},
-}  # fmt: skip
-# Each command's formats, from what its results can be written as (model --layer writes a build report).
-FORMATS: dict[str, tuple[Format, ...]] = {
-    "build": tuple(WRITERS[Report]),
-    "check": tuple(WRITERS[CheckRun]),
-    "sweep": tuple(WRITERS[Sweep]),
-    "model": (*WRITERS[ModelResult], Format.PLAIN),
-    "solve": tuple(WRITERS[SolveResult]),
-}
-
-
-def _render(result: Result, fmt: Format, *, diagram: bool = False) -> Any:
-    import importlib
-
-    module, name, takes_diagram = WRITERS[type(result)][fmt]
-    writer = getattr(importlib.import_module(f"convinspect.render.{module}"), name)
-    return writer(result, diagram) if takes_diagram else writer(result)
-
-
-def summary(result: Result) -> str:
-    """The one line printed on the terminal when the result goes to a file."""
-    from convinspect.render import checks, sweep, words
-
-    if isinstance(result, Report):
-        return words.report_summary(result)
-    if isinstance(result, CheckRun):
-        return checks.summary_line(result)
-    if isinstance(result, ModelResult):
-        from convinspect.render.model import summary_line
-
-        return summary_line(result)
-    if isinstance(result, SolveResult):
-        from convinspect.render.solve import summary_line as solve_summary
-
-        return solve_summary(result)
-    if isinstance(result, Conformance):
-        from convinspect.render.conformance import summary_line as conformance_summary
-
-        return conformance_summary(result)
-    return sweep.summary_line(result)
 
 
 def output_target(output: str | None) -> str | None:
@@ -114,7 +46,7 @@ def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bo
     text = rendered if isinstance(rendered, str) else _plain_text(rendered)
     write_atomically(output, text)
     with contextlib.suppress(OutputError):  # the file holds the result; the summary is a courtesy
-        emit(f"{summary(result)}; written to {inert(output)}\n")
+        emit(f"{presenter(result).summary(result)}; written to {inert(output)}\n")
 
 
 def write_stream(
@@ -218,108 +150,11 @@ def fail(err: ConvinspectError, json_errors: bool, schema: str) -> int:
     return err.exit_code
 
 
-class Bar:
-    """A progress bar's three moves; each does nothing when stderr is not a terminal."""
-
-    def __init__(self, progress: Any = None, task: Any = None) -> None:
-        self._progress, self._task = progress, task
-
-    def total(self, total: int) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, total=total)
-
-    def advance(self, result: T) -> T:
-        """Count one result done, and hand it on."""
-        if self._progress is not None:
-            self._progress.advance(self._task)
-        return result
-
-    def step(self, what: str, done: int, total: int) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, description=what, completed=done, total=total or None)
-
-    @property
-    def shown(self) -> bool:
-        return self._progress is not None
-
-
-@contextlib.contextmanager
-def progress(what: str, *, show: bool = True) -> Iterator[Bar]:
-    """A Rich progress bar on the real stderr, only when that is a terminal (and `show`)."""
-    if not show or not stderr_is_terminal():
-        yield Bar()
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(file=messages()), transient=True) as bar:
-        yield Bar(bar, bar.add_task(what, total=None))
-
-
-def report_verdict(report: Report, fmt: Format, target: str | None) -> int:
-    """A written layer report's lines on stderr (the warning where the format does not carry it, each
-    failed check, a failed verification) and its exit code."""
-    from convinspect.render.words import check_text, runtime_warning, verify_text
-
-    warning = runtime_warning(report)
-    if warning and (fmt is Format.JSON or target is not None):  # the human formats carry it themselves
-        say(f"convinspect: {warning}")
-    if report.runtime.crashed and report.runtime.observed:  # the environment failed, not the layer
-        return EXIT_BACKEND
-    for failed in (c for c in report.checks if not c.ok):
-        say(f"convinspect: check failed: {check_text(failed)}")
-    if report.verification is not None and report.verification.ok is False:
-        say(f"convinspect: {verify_text(report.verification)}")
-    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
-
-
-def conformance_verdict(result: Conformance) -> int:
-    """`--backend all`'s line on stderr and exit code, once its table is written."""
-    if result.exit_code == 2:  # the layer itself is wrong: one error line, as build gives
-        first = next(run for run in result.present if run.status is RunStatus.INVALID)
-        raise ConvinspectError(f"every installed backend rejects the layer: {first.error}")
-    if result.exit_code:
-        failing = [f"{run.backend} {run.status}" + (f" ({run.error})" if run.error else "")
-                   for run in result.runs if run.status in (RunStatus.FAILED, RunStatus.ERROR)]  # fmt: skip
-        say(f"convinspect: the backends do not conform: {'; '.join(failing + result.disagreements)}")
-    return result.exit_code
-
-
-def model_verdict(result: ModelResult, fmt: Format, target: str | None) -> int:
-    """A written model result's lines on stderr (the CPU-kernel warning where the format does not carry
-    it, each failed check, the changes against the snapshot) and its exit code."""
-    from convinspect.render.model import runtime_warning
-    from convinspect.render.words import check_text
-
-    warning = runtime_warning(result.report)
-    if warning and (fmt in (Format.JSON, Format.CSV) or target is not None):  # the others carry it
-        say(f"convinspect: {warning}")
-    for failed in (c for c in result.checks if not c.ok):
-        say(f"convinspect: check failed: {check_text(failed)}")
-    if result.changes:
-        say(f"convinspect: {len(result.changes)} layer change(s) against {result.against}")
-    return EXIT_OK if result.ok else EXIT_CHECK_FAILED
-
-
 def verdict(result: Result, fmt: Format, target: str | None) -> int:
-    """The lines on stderr and the exit code of a written result."""
-    if isinstance(result, Report):
-        return report_verdict(result, fmt, target)
-    if isinstance(result, Conformance):
-        return conformance_verdict(result)
-    if isinstance(result, ModelResult):
-        return model_verdict(result, fmt, target)
-    if isinstance(result, SolveResult):
-        if not result.solutions:
-            say("convinspect: no solution within the bounds")
-        return result.exit_code
-    if isinstance(result, CheckRun):
-        return result.exit_code
-    if isinstance(result, Sweep):
-        for line in sorted({row.error for row in result.rows if row.error}):
-            say(f"convinspect: error: {inert(line)}")
-        return result.exit_code
-    return EXIT_OK
+    """The lines on stderr and the exit code of a written result (`target`: its file, None for stdout)."""
+    for line in presenter(result).notes(result, fmt, target):
+        say(f"convinspect: {line}")
+    return result.exit_code
 
 
 def write_check_stream(results: Iterable[EntryResult], target: str | None, bar: Bar) -> int:
@@ -332,23 +167,3 @@ def write_check_stream(results: Iterable[EntryResult], target: str | None, bar: 
         results = (bar.advance(r) for r in results)
     write_stream(check_json_stream(results, tally), target, lambda: summary_line(tally), json_text=True)
     return tally.exit_code
-
-
-def check_snapshot(snapshot: str | None, against: str | None, target: str | None, inputs: Iterable[str]) -> None:
-    """Before any work: --snapshot may be written, and replaces neither an input, --against nor --output."""
-    if snapshot is None:
-        return
-    if against is not None and os.path.realpath(snapshot) == os.path.realpath(against):
-        raise ConvinspectError(
-            "is the --against baseline: writing it would replace the lock it is compared with (a rerun would "
-            "then pass); write the new snapshot to another file", "snapshot")  # fmt: skip
-    check_output(snapshot, inputs, "snapshot")
-    if target is not None and os.path.realpath(snapshot) == os.path.realpath(target):
-        raise ConvinspectError("is the same file as --output; give them different names", "snapshot")
-
-
-def write_snapshot(snapshot: str | None, result: ModelResult | Report) -> None:
-    if snapshot is not None and isinstance(result, ModelResult):
-        from convinspect.core.checks.snapshot import snapshot_text
-
-        write_atomically(snapshot, snapshot_text(result.report), "snapshot")

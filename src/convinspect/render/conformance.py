@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from rich import box
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from convinspect.core.commands.conformance import BackendRun, Conformance, RunStatus
 from convinspect.core.layer.runtime import KernelSet
 from convinspect.core.vocab.text import inert
 from convinspect.render.words import shape_text
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 HEADER = ("backend", "runs", "output", "variables", "verify")
 
@@ -54,6 +54,11 @@ def lines(result: Conformance) -> list[str]:
 
 
 def conformance_table(result: Conformance) -> RenderableType:
+    from rich import box  # Rich is imported only to draw a table: JSON and CSV never pay for it
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True,
                   title=f"{result.layer} on every Keras backend, input {shape_text(tuple(result.input_shape))}",
                   title_justify="left")  # fmt: skip

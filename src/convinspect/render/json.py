@@ -57,7 +57,7 @@ def report_dict(report: Report, diagram: bool = False) -> dict[str, Any]:
     data = report.to_dict()
     versions = data.pop("versions")
     if diagram:
-        from convinspect.render.diagram import layer_diagram
+        from convinspect.render.layer.diagram import layer_diagram
 
         data["diagram"] = layer_diagram(report.measures.geometry)
     warning = words.runtime_warning(report)

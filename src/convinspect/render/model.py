@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-
-from rich import box
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from convinspect.core.checks.results import ModelResult
 from convinspect.core.checks.snapshot import Change
@@ -16,6 +12,9 @@ from convinspect.core.layer.runtime import Rule, Runtime
 from convinspect.core.model.report import LayerRow, ModelReport, ReceptiveField
 from convinspect.core.vocab.text import inert
 from convinspect.render.words import check_text, human_bytes, md_code, thousands, value_text
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
 
@@ -188,6 +187,11 @@ def change_text(change: Change) -> str:
 
 
 def model_table(result: ModelResult) -> RenderableType:
+    from rich import box  # Rich is imported only to draw a table: JSON and CSV never pay for it
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     report = result.report
     title = f"{inert(report.name)} ({inert(report.class_name)}) · {report.engine} engine"
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True,

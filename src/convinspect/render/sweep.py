@@ -9,7 +9,7 @@ from convinspect.core.commands.sweep import Sweep
 from convinspect.core.layer.story import constructor
 from convinspect.core.vocab.text import inert
 from convinspect.render import words
-from convinspect.render.story import call_text
+from convinspect.render.layer.story import call_text
 
 
 def summary_line(sweep: Sweep) -> str:

@@ -9,6 +9,7 @@ from convinspect.core.checks.snapshot import Change
 from convinspect.core.layer.report import Check
 from convinspect.core.layer.variables import Params
 from convinspect.core.model.report import ModelReport
+from convinspect.errors import EXIT_CHECK_FAILED, EXIT_OK
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,10 @@ class ModelResult:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks) and not self.changes
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.ok else EXIT_CHECK_FAILED
 
     # What a check run shows of each entry (see render/checks.py), as a layer's Report has it.
     @property

@@ -16,7 +16,7 @@ from convinspect.core.layer.runtime import Runtime
 from convinspect.core.layer.variables import Params, Variable
 from convinspect.core.layer.verify import Verification
 from convinspect.core.vocab.choices import Engine
-from convinspect.errors import BackendError
+from convinspect.errors import EXIT_BACKEND, EXIT_CHECK_FAILED, EXIT_OK, BackendError
 
 REPORT_SCHEMA = "convinspect.report/1"
 Shape = tuple[int | None, ...]
@@ -189,6 +189,14 @@ class Report:
         return all(check.ok for check in self.checks) and (
             self.verification is None or self.verification.ok is not False
         )
+
+    @property
+    def exit_code(self) -> int:
+        """3 when the kernel crashed the real forward pass (the environment failed, not the layer),
+        else 1 when a check or the verification failed."""
+        if self.runtime.crashed and self.runtime.observed:
+            return EXIT_BACKEND
+        return EXIT_OK if self.ok else EXIT_CHECK_FAILED
 
     @property
     def macs(self) -> int:

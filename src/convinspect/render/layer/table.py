@@ -11,8 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from convinspect.core.layer.report import Report
-from convinspect.render import story, words
-from convinspect.render.sections import Section, assemble
+from convinspect.render import words
+from convinspect.render.layer import story
+from convinspect.render.layer.sections import Section, assemble
 
 
 def _config_grid(report: Report) -> Table:
@@ -91,7 +92,7 @@ def _layouts_table(report: Report) -> Table:
 
 
 def _diagram(report: Report) -> list[RenderableType]:
-    from convinspect.render import diagram as d
+    from convinspect.render.layer import diagram as d
 
     parts: list[RenderableType] = []
     styles = {d.TAP: "bold cyan", d.PAD: "dim", d.UNREAD: "bold red", d.EXTRA: "yellow", d.GAP: "cyan"}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from convinspect.core.layer.report import Report
-from convinspect.render import story, words
-from convinspect.render.sections import Section, assemble
+from convinspect.render import words
+from convinspect.render.layer import story
+from convinspect.render.layer.sections import Section, assemble
 
 
 def _row(*cells: str) -> str:
@@ -106,7 +107,7 @@ def _story(report: Report, _diagram: bool) -> list[str]:
 def _diagram(report: Report, diagram: bool) -> list[str]:
     if not diagram:
         return []
-    from convinspect.render.diagram import axis_diagram
+    from convinspect.render.layer.diagram import axis_diagram
 
     return [line for g in report.measures.geometry for line in ("", "```text", *axis_diagram(g), "```")]
 

@@ -1,6 +1,6 @@
 """The sections of a layer report, in the one order every human format gives them.
 
-Each writer (render/table.py, render/markdown.py, render/plain.py) maps every section name
+Each writer (layer/table.py, layer/markdown.py, layer/plain.py) maps every section name
 to a function `(report, diagram) -> parts`; `assemble` lays the parts out in this order.
 A section a format has nothing for returns no parts.
 """

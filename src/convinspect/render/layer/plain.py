@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from convinspect.core.layer.report import Report
-from convinspect.render import story, words
-from convinspect.render.sections import Section, assemble
+from convinspect.render import words
+from convinspect.render.layer import story
+from convinspect.render.layer.sections import Section, assemble
 
 
 def _csv(values: tuple[int | None, ...] | list[int | None]) -> str:
@@ -69,7 +70,7 @@ def _runtime(report: Report, _diagram: bool) -> list[str]:
 def _diagram(report: Report, diagram: bool) -> list[str]:
     if not diagram:
         return []
-    from convinspect.render.diagram import axis_diagram
+    from convinspect.render.layer.diagram import axis_diagram
 
     return [f"diagram: {line}" for g in report.measures.geometry for line in axis_diagram(g)]
 
