@@ -15,7 +15,7 @@ import sys
 
 from timing import run_once
 
-from convinspect.engines.keras import BACKENDS, installed
+from convinspect.engines.session import BACKENDS, installed
 
 HEADLINE = ["--filters", "64", "--kernel", "5", "--input", "2,32,32,1", "--format", "json"]
 

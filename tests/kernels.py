@@ -18,7 +18,7 @@ SETTINGS = {"onednn": "1", "plain": "0", "default": None}
 _RUN = """
 import json, sys
 from convinspect.api import inspect_layer
-from convinspect.engines import keras as engine
+from convinspect.engines import session as engine
 from convinspect.errors import ConvinspectError
 from convinspect.render.json import report_dict
 engine.load()

@@ -1,8 +1,8 @@
 """The rooms of the code, enforced: each module's imports say which room it is in.
 
 Each room below lists the convinspect packages its modules may import (a module may
-always import its own room). Third-party imports are a separate rule: only engines/keras*
-imports TensorFlow, Keras, NumPy or absl (and engines/reference NumPy, the float64
+always import its own room). Third-party imports are a separate rule: only engines/keras*,
+session and loading import TensorFlow, Keras, NumPy or absl (and engines/reference NumPy, the float64
 reference), h5py only engines/; core/ takes nothing outside the standard library; render/
 uses Rich, and only the command line and output.py use Typer and Click.
 
@@ -43,6 +43,8 @@ ROOMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "convinspect.version": ((), ()),
     "convinspect.engines.keras": (("convinspect.engines", *CORE, *BASE), (*HEAVY, "h5py")),
     "convinspect.engines.keras_model": (("convinspect.engines", *CORE, *BASE), (*HEAVY, "h5py")),
+    "convinspect.engines.session": (("convinspect.engines", *CORE, *BASE), HEAVY),
+    "convinspect.engines.loading": (("convinspect.engines", *CORE, *BASE), (*HEAVY, "h5py")),
     "convinspect.engines.reference": (("convinspect.engines", *CORE, *BASE), ("numpy",)),
     "convinspect.engines": ((*CORE, *BASE), ("h5py",)),  # sources.py reads a .h5 file's configuration
     "convinspect.render": ((*CORE, *BASE), ("rich",)),

@@ -24,8 +24,8 @@ from convinspect.core.layer import xla
 from convinspect.core.layer.kinds import KINDS
 from convinspect.core.layer.spec import parse_spec
 from convinspect.engines import reference
-from convinspect.engines.keras import installed
 from convinspect.engines.machine import this_machine
+from convinspect.engines.session import installed
 from convinspect.errors import ConvinspectError, InvalidInput
 
 from kernels import Worker

@@ -239,11 +239,11 @@ def test_check_bad_format(cli: Any) -> None:
 
 
 def test_keras_engine_imports_tensorflow_once_per_run(tmp_path: Path) -> None:
-    from convinspect.engines import keras as keras_engine
+    from convinspect.engines import session
 
-    keras_engine.load.cache_clear()
+    session.load.cache_clear()
     run_check([str(EXAMPLES / "seed.toml")], engine="keras")
-    assert keras_engine.load.cache_info().misses == 1
+    assert session.load.cache_info().misses == 1
 
 
 def test_max_macs_in_a_spec_file(tmp_path: Path, cli: Any) -> None:

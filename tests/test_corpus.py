@@ -14,7 +14,7 @@ import pytest
 
 from convinspect.api import inspect_model
 from convinspect.core.model.report import model_disagreement
-from convinspect.engines.keras import load
+from convinspect.engines.session import load
 from convinspect.errors import InvalidInput
 
 pytest.importorskip("tf_keras")

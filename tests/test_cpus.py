@@ -130,7 +130,7 @@ def test_the_keras_engine_never_runs_a_known_crash(on_cpu: Any) -> None:
     """On a CPU where the rules know the kernel kills the process, even the in-process engine (the Python
     API) builds the layer symbolically and reports the prediction: the program that called it lives."""
     from convinspect import inspect_layer
-    from convinspect.engines import keras as engine
+    from convinspect.engines import session as engine
 
     engine.load()  # with this process's own setting (conftest.py turns oneDNN on)
     on_cpu("sapphire_rapids")

@@ -34,7 +34,7 @@ ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
 def _other_kernels(args: list[str]) -> bool:
     """Whether the example pins a CPU kernel set other than the one this process's TensorFlow has
     (it reads TF_ENABLE_ONEDNN_OPTS once): such an example runs in a process of its own."""
-    from convinspect.engines.keras import onednn_switch
+    from convinspect.engines.session import onednn_switch
 
     if "--cpu-kernels" not in args or "analytic" in args:
         return False

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from convinspect.engines.keras import load
+from convinspect.engines.session import load
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "examples" / "mnist_convnet.json"

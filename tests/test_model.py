@@ -15,8 +15,8 @@ from convinspect.api import inspect_model
 from convinspect.core.model.report import ModelReport, model_disagreement
 from convinspect.core.model.source import Source, SourceKind
 from convinspect.engines import analytic
-from convinspect.engines.keras import load
 from convinspect.engines.keras_model import model_report
+from convinspect.engines.session import load
 
 keras, np, _ = load()
 L = keras.layers

@@ -12,8 +12,8 @@ import pytest
 from convinspect.core.model.report import model_disagreement
 from convinspect.core.model.source import Source, SourceKind
 from convinspect.engines import analytic
-from convinspect.engines.keras import load
 from convinspect.engines.keras_model import model_report
+from convinspect.engines.session import load
 
 from test_model import assert_matches_keras
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from convinspect.cli import app
-from convinspect.engines.keras import load
+from convinspect.engines.session import load
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = str(ROOT / "examples" / "mnist_convnet.json")

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from convinspect.api import inspect_model
 from convinspect.cli import app
-from convinspect.engines.keras import load
+from convinspect.engines.session import load
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "examples" / "mnist_convnet.json"

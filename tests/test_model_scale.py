@@ -64,7 +64,7 @@ def test_a_nested_model_within_the_limit_has_every_call(tmp_path: Path) -> None:
 
 
 def test_a_nested_functional_model_called_twice_or_reused_matches_keras(tmp_path: Path) -> None:
-    from convinspect.engines.keras import load
+    from convinspect.engines.session import load
 
     keras, _, _ = load()
     x = keras.Input((4,), name="x0")

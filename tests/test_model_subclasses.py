@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from convinspect.api import inspect_model
-from convinspect.engines.keras import load
+from convinspect.engines.session import load
 from convinspect.errors import InvalidInput
 
 keras, np, _ = load()

@@ -20,7 +20,7 @@ from convinspect.cli import app
 from convinspect.core.commands.solve import keras_call
 from convinspect.core.layer import xla
 from convinspect.engines import worker as isolation
-from convinspect.engines.keras import installed
+from convinspect.engines.session import installed
 
 pytestmark = pytest.mark.skipif(not installed("jax"), reason="the JAX backend is not installed")
 runner = CliRunner()

@@ -36,6 +36,7 @@ from convinspect.core.model.report import SCHEMA as MODEL_SCHEMA
 from convinspect.core.model.report import ModelReport
 from convinspect.core.vocab.choices import Engine, Format, Forward
 from convinspect.core.vocab.text import shown
+from convinspect.engines import session
 from convinspect.errors import ConvinspectError, InvalidInput
 from convinspect.files import write_atomically
 from convinspect.streams import say
@@ -45,13 +46,6 @@ __all__ = [  # what the command line takes from here
     "model_inputs", "read_files", "read_snapshot", "run_build", "run_check", "run_model", "run_solve", "run_sweep",
     "solve_target", "sweep_options", "write_snapshot",
 ]  # fmt: skip
-
-
-def _keras() -> Any:
-    # Imported on demand: the module is light, but only the Keras engine's options need it.
-    from convinspect.engines import keras
-
-    return keras
 
 
 SCHEMAS = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA, "model": MODEL_SCHEMA,
@@ -87,7 +81,7 @@ def run_build(
         return run_conformance(spec, forward=Forward.parse(forward, "forward"), budget=parse_size(budget, "budget"),
                                seed=parse_seed(seed), cpu_kernels=cpu_kernels)  # fmt: skip
     if backend is not None:
-        _keras().backend_name(backend, extra=("all",))
+        session.backend_name(backend, extra=("all",))
     expectations = parse_expectations(expect)
     report = inspect_layer(
         spec,
@@ -131,8 +125,7 @@ def check_options(engine: str, forward: str, budget: str, cpu_kernels: str, back
     if backend is not None:
         if options["engine"] is Engine.ANALYTIC:
             raise ConvinspectError(NO_BACKEND, "backend")
-        keras = _keras()
-        keras.select_backend(keras.backend_name(backend))
+        session.select_backend(session.backend_name(backend))
     return options
 
 

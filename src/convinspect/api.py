@@ -33,7 +33,7 @@ from convinspect.core.model.report import ModelReport, model_disagreement
 from convinspect.core.model.source import Source, SourceKind
 from convinspect.core.vocab.choices import Engine, Forward
 from convinspect.core.vocab.text import shown
-from convinspect.engines import analytic
+from convinspect.engines import analytic, session
 from convinspect.errors import BackendError, InvalidInput
 
 __all__ = [  # the typed API: what any program (and the command line's adapter) takes from here
@@ -41,13 +41,6 @@ __all__ = [  # the typed API: what any program (and the command line's adapter) 
     "run_solve", "run_sweep",
 ]  # fmt: skip
 NO_BACKEND = "chooses the Keras engine's backend; the analytic engine has none"
-
-
-def _keras_engine() -> Any:
-    # Imported on demand: the module is light, but only Keras reports need it.
-    from convinspect.engines import keras
-
-    return keras
 
 
 _ISOLATED: list[bool] = [False]
@@ -73,20 +66,21 @@ def _release() -> None:
 
         worker.release()
     else:
-        _keras_engine().release()
+        session.release()
 
 
 def _keras_layer(spec: LayerSpec, backend: str | None, cpu_kernels: CpuKernels, **options: Any) -> Report:
     """The Keras engine's report: in a worker when isolated, else in this process."""
-    keras = _keras_engine()
     if _ISOLATED[0]:
         from convinspect.engines import worker
 
-        chosen = keras.resolve_backend(backend)
-        keras.kernels_request(cpu_kernels, chosen)
+        chosen = session.resolve_backend(backend)
+        session.kernels_request(cpu_kernels, chosen)
         return worker.inspect(spec, backend=chosen, cpu_kernels=cpu_kernels, **options)
-    keras.select_kernels(cpu_kernels, keras.select_backend(backend))
-    return keras.inspect(spec, cpu_kernels=cpu_kernels, **options)  # type: ignore[no-any-return]
+    from convinspect.engines import keras  # on demand: only Keras reports need it
+
+    session.select_kernels(cpu_kernels, session.select_backend(backend))
+    return keras.inspect(spec, cpu_kernels=cpu_kernels, **options)
 
 
 def inspect_layer(
@@ -282,16 +276,15 @@ def inspect_model(
     engine = Engine.parse(engine, "engine")
     cpu_kernels = CpuKernels.parse(cpu_kernels, "cpu_kernels")
     if engine is not Engine.ANALYTIC:
-        keras = _keras_engine()
-        chosen = keras.select_backend(None if backend is None else keras.backend_name(backend))
-        keras.select_kernels(cpu_kernels, chosen)
+        chosen = session.select_backend(None if backend is None else session.backend_name(backend))
+        session.select_kernels(cpu_kernels, chosen)
     report = _model(source, engine, input, unsafe, tuple(imports), load_weights, progress, backend)
     if not report.built:
         return report
     if engine is Engine.ANALYTIC:
         choose = functools.partial(analytic.dtype_kernels, requested=cpu_kernels)
-    elif _keras_engine().loaded_backend() == "tensorflow":
-        choose = functools.partial(_keras_engine().kernels, requested=cpu_kernels)
+    elif session.loaded_backend() == "tensorflow":
+        choose = functools.partial(session.kernels, requested=cpu_kernels)
     else:
         return report  # the rules describe TensorFlow's kernels
     return dataclasses.replace(report, runtime=model_runtime(report.rows, choose))

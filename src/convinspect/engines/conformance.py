@@ -12,7 +12,7 @@ import sys
 
 from convinspect.core.commands.conformance import BackendRun, RunStatus
 from convinspect.core.layer.runtime import CpuKernels
-from convinspect.engines.keras import BACKENDS, PACKAGES, installed
+from convinspect.engines.session import BACKENDS, PACKAGES, installed
 from convinspect.errors import InvalidInput
 
 # A child convinspect that imports nothing from the current folder (`python -m` would put it first

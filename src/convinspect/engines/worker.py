@@ -219,12 +219,14 @@ def serve() -> None:
 
 
 def _answer(keras: Any, request: tuple[Any, ...]) -> Any:
+    from convinspect.engines import session
+
     if request[0] == "release":
         if "keras" in sys.modules:  # nothing was built otherwise
-            keras.release()
+            session.release()
         return None
     _, spec, backend, cpu_kernels, options = request
-    keras.select_kernels(cpu_kernels, keras.select_backend(backend))
+    session.select_kernels(cpu_kernels, session.select_backend(backend))
     return keras.inspect(spec, cpu_kernels=cpu_kernels, **options)
 
 
