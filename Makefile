@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/convinspect build --filters 64 --kernel 5 --input 2,32,32,1
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

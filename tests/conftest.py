@@ -3,7 +3,7 @@
 This process runs TensorFlow with oneDNN on unless TF_ENABLE_ONEDNN_OPTS is already set: the
 oracle properties then reach every layer that oneDNN's float32 kernels run (channels_first
 ones too) on any x86 CPU. Exporting TF_ENABLE_ONEDNN_OPTS=0 runs the suite on the plain kernels.
-The runtime tests use one worker per kernel set (tests/kernels.py), whatever this process has.
+The runtime tests use one worker per kernel set (tests/support/kernels.py), whatever this process has.
 """
 
 from __future__ import annotations

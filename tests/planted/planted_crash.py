@@ -1,4 +1,4 @@
-"""A planted crash: imported first by a worker process (tests/test_crash.py), it makes every Conv2D
+"""A planted crash: imported first by a worker process (tests/integration/test_crash.py), it makes every Conv2D
 with 13 filters kill its process with SIGSEGV in the forward pass, as TensorFlow's oneDNN kernel
 does on some CPUs (issue 29). Keras' symbolic call never reaches call(), so only kernels die."""
 

@@ -1,4 +1,4 @@
-"""On PYTHONPATH (tests/test_crash.py puts this folder there), every Python process the tests start
+"""On PYTHONPATH (tests/integration/test_crash.py puts this folder there), every Python process the tests start
 plants the crash of planted_crash.py: the command line in a child, and each of its workers."""
 
 import contextlib

@@ -11,7 +11,7 @@ builds does not match its own operand: XLA checks it, fails, and aborts the whol
 
 Found by the cross-backend property test on CI (jax 0.10.2, Keras 3.15); the rule below was fitted
 on 6,500 probed configurations, held equal to every one of them, and is checked again by
-tests/test_xla_abort.py on the machine that runs the suite (docs/conventions.md, "Known crashes").
+tests/integration/test_xla_abort.py on the machine that runs the suite (docs/conventions.md, "Known crashes").
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ RANKING = (
 )
 
 # Whose runtime can refuse a setting Keras accepts: TensorFlow's CPU kernels (both sets) refuse the
-# even-kernel transposed `same` case; Keras' JAX and NumPy backends run it (tests/test_solve.py runs them),
+# even-kernel transposed `same` case; Keras' JAX and NumPy backends run it (tests/integration/test_solve.py runs them),
 # except where XLA's CPU compiler aborts on the layer (core/layer/xla.py).
 REFUSING_BACKEND = "tensorflow"
 RUNS_INSTEAD = ("jax", "numpy")

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import BENCHMARKS
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(BENCHMARKS))
 from bench_model_scale import chain, nested, shared  # the benchmark's own generated models
 
 from convinspect.api import inspect_model

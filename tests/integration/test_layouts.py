@@ -1,6 +1,6 @@
 """Weight layouts, proven numerically.
 
-The NumPy convolutions of tests/oracles.py, written the PyTorch way (NCHW input,
+The NumPy convolutions of tests/support/oracles.py, written the PyTorch way (NCHW input,
 (out, in/groups, kh, kw) weights, transposed weights (in, out, kh, kw)), are fed the
 Keras layer's weights, converted with the report's reshape/transpose (oracles.to_torch),
 and the geometry's padding and cropping. They must reproduce the real Keras layer's output.

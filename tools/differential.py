@@ -6,10 +6,10 @@ A standalone script (not a pytest module). `record` generates N invocations from
 code, stdout, stderr and the files it wrote. `compare` reports how many records of two such files are
 byte-identical and shows the first that differ. Run the same seed against two source trees:
 
-    PYTHONPATH=/tmp/base/src .venv/bin/python tests/differential.py record --count 2000 --seed 1 --out /tmp/a.jsonl
-    PYTHONPATH=$PWD/src      .venv/bin/python tests/differential.py record --count 2000 --seed 1 --out /tmp/b.jsonl
-    .venv/bin/python tests/differential.py compare /tmp/a.jsonl /tmp/b.jsonl
-    .venv/bin/python tests/differential.py stats /tmp/a.jsonl
+    PYTHONPATH=/tmp/base/src .venv/bin/python tools/differential.py record --count 2000 --seed 1 --out /tmp/a.jsonl
+    PYTHONPATH=$PWD/src      .venv/bin/python tools/differential.py record --count 2000 --seed 1 --out /tmp/b.jsonl
+    .venv/bin/python tools/differential.py compare /tmp/a.jsonl /tmp/b.jsonl
+    .venv/bin/python tools/differential.py stats /tmp/a.jsonl
 
 Everything an invocation reads or writes lives in one fixed folder (default /tmp/convinspect-diff), created
 fresh with deterministic content, and is the working directory while the cases run, so every path that appears
@@ -858,7 +858,7 @@ def model_entry(g: Gen, fixtures: Fixtures, spec_dir: str) -> dict[str, Any]:
 
 
 def write_toml(layers: list[dict[str, Any]], models: list[dict[str, Any]], g: Gen) -> str:
-    lines = [f"# spec written by tests/differential.py ({len(layers)} layers, {len(models)} models)", ""]
+    lines = [f"# spec written by tools/differential.py ({len(layers)} layers, {len(models)} models)", ""]
     if layers and g.chance(0.1):  # an inline array instead of [[layer]] tables
         lines.append("layer = [")
         lines += [f"  {toml_value(entry)}," for entry in layers]
@@ -1673,7 +1673,7 @@ def prepare(work: Path) -> None:
         shutil.rmtree(work)
     for sub in ("models", "specs", "snapshots", "out", ".keras"):
         (work / sub).mkdir(parents=True)
-    (work / MARKER).write_text("made by tests/differential.py; deleted and rebuilt on every record\n")
+    (work / MARKER).write_text("made by tools/differential.py; deleted and rebuilt on every record\n")
     keras_config = {"floatx": "float32", "epsilon": 1e-07, "backend": "tensorflow",
                     "image_data_format": "channels_last"}  # fmt: skip
     (work / ".keras" / "keras.json").write_text(json.dumps(keras_config, indent=4) + "\n")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ANALYTIC = ("--filters", "8", "--kernel", "3", "--input", "1,8,8,1", "--engine", "analytic")
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import ROOT
 from typer.testing import CliRunner
 
 from convinspect.api import inspect_model
 from convinspect.cli import app
 from convinspect.engines.session import load
 
-ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "examples" / "mnist_convnet.json"
 runner = CliRunner()
 keras, _, _ = load()

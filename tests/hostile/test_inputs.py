@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 MNIST = ROOT / "examples" / "mnist_convnet.json"
 
 

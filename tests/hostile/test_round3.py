@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 needs_tf_keras = pytest.mark.skipif(
     importlib.util.find_spec("tf_keras") is None, reason="tf_keras (a test extra) is missing"
 )

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ANALYTIC = "build --filters 8 --kernel 3 --input 1,8,8,3 --engine analytic"
 
 

@@ -11,11 +11,11 @@ both (conftest.py), so a green run says which verdicts this CPU proved and which
 
 from __future__ import annotations
 
-from pathlib import Path
+from paths import RECORDED_CPUS
 
 from convinspect.engines.machine import CpuFacts
 
-HERE = Path(__file__).parent / "cpus"
+HERE = RECORDED_CPUS
 ARCH = {"graviton3_neoverse_v1": "aarch64", "graviton2_neoverse_n1": "aarch64"}
 NAMES = sorted(path.stem for path in HERE.glob("*.txt"))
 

@@ -3,7 +3,7 @@
 A layer Keras accepts that TensorFlow's CPU kernels refuse is valid (exit 0) with a warning, in
 every engine and format; `--expect-runs` makes it a failed check. Which kernels run it is
 TensorFlow's decision (core/layer/runtime.py): each kernel set is exercised for real in a worker
-process of its own (tests/kernels.py), and the decision itself is tested on machines of
+process of its own (tests/support/kernels.py), and the decision itself is tested on machines of
 every kind described as data.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from paths import EXAMPLES
 
 from convinspect import InvalidInput, inspect_layer, parse_spec, run_check
 from convinspect.core.layer.runtime import CpuKernels, KernelSet, Machine, choose_kernels, env_switch
@@ -438,7 +439,7 @@ def test_model_layer_takes_expect_runs_and_plain(cli: Any, tmp_path: Path) -> No
 
 
 def test_expect_runs_on_a_model_of_another_backend_is_refused() -> None:
-    result = _cli("model", str(Path(__file__).parents[1] / "examples" / "mnist_convnet.json"), "--backend", "numpy",
+    result = _cli("model", str(EXAMPLES / "mnist_convnet.json"), "--backend", "numpy",
                   "--expect-runs")  # fmt: skip
     assert result.returncode == 2 and result.stderr.startswith("convinspect: error: --expect-runs: judges TensorFlow")
 

@@ -9,12 +9,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 from typer.testing import CliRunner
 
 from convinspect.cli import app
 from convinspect.engines.session import load
 
-ROOT = Path(__file__).resolve().parents[1]
 MNIST = str(ROOT / "examples" / "mnist_convnet.json")
 LAZY = str(ROOT / "examples" / "lazy_net.json")
 runner = CliRunner()

@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 SCRIPT = Path(sys.executable).with_name("convinspect")  # the console script, as users run it
 PLANTED = "from pathlib import Path\nPath(__file__).with_name('ran').write_text('planted code ran')\n"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import EXAMPLES
 
 from convinspect import InvalidInput, inspect_layer, run_check, run_sweep
 from convinspect.core.checks.execution import Inspector, check_entry
@@ -249,7 +250,7 @@ def test_every_public_name_resolves() -> None:
 
 def test_a_spec_on_stdin_that_is_not_utf8_is_invalid_and_the_other_files_still_run() -> None:
     code = "from convinspect.entry import main; main()"
-    good = str(Path(__file__).resolve().parents[1] / "examples" / "drift.toml")
+    good = str(EXAMPLES / "drift.toml")
     out = subprocess.run([sys.executable, "-c", code, "check", good, "-", "-e", "analytic", "--format", "json"],
                          input=b"[[layer]]\nname = '\xe9'\n", capture_output=True, timeout=120)  # fmt: skip
     data = json.loads(out.stdout)

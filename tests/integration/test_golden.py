@@ -6,7 +6,7 @@ Trailing spaces are dropped.
 README.md and docs/*.md show each one in a ```console block right after a
 `<!-- golden: NAME -->` line, and every console block in them must be one.
 
-After a deliberate change, rewrite them all: `pytest tests/test_golden.py --overwrite`,
+After a deliberate change, rewrite them all: `pytest tests/integration/test_golden.py --overwrite`,
 then read the diff.
 """
 
@@ -20,12 +20,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import GOLDEN, ROOT
 from typer.testing import CliRunner
 
 from convinspect.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = Path(__file__).resolve().parent / "golden"
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"<!-- golden: (?P<name>[\w.-]+) -->\n```console\n(?P<body>.*?)```\n", re.S)
 ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}

@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import EXAMPLES
 
 from convinspect.api import run_check
 from convinspect.core.checks.specfile import load_entries
 from convinspect.errors import InvalidInput
 
 from conftest import SEED_ARGS
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:

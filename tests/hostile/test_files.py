@@ -13,10 +13,10 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+from paths import ROOT
 
 from convinspect.engines.session import load
 
-ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "examples" / "mnist_convnet.json"
 
 

@@ -2,7 +2,7 @@
 
 - The analytic engine against real Keras layers: the same verdict, by rule code, and
   the same shapes, variables, parameters, config and name, and whether TensorFlow runs it.
-- The rule a config was built to break (tests/strategies.py) is the rule both engines name.
+- The rule a config was built to break (tests/support/strategies.py) is the rule both engines name.
 - MACs against what a real layer adds up with all-ones weights and input.
 - The geometry's taps against TensorFlow's gradient.
 - The PyTorch layouts (and the geometry's padding and crops) against a NumPy convolution

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import PACKAGE
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "convinspect"
 HEAVY = ("tensorflow", "keras", "numpy", "absl")
 UI = ("rich", "typer", "click")
 # tomllib's backport on Python 3.10 is the standard library's, published separately.
@@ -265,3 +265,20 @@ def test_a_class_with_two_rules_is_refused_at_import() -> None:
 
     with pytest.raises(ValueError, match="Dense has two rules"):
         rule("Dense")(RULES["Dense"])
+
+
+def test_the_tests_mirror_the_code() -> None:
+    """Unit tests sit under tests/unit/ in the folder of the code they test; integration tests
+    (real Keras, the command line) and hostile ones have folders of their own; helpers live in
+    tests/support/, tools outside tests/. No test file stands loose at the top."""
+    from paths import TESTS
+
+    assert sorted(p.name for p in TESTS.glob("*.py")) == ["conftest.py"]
+    assert {p.name for p in TESTS.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))} == {
+        "unit", "integration", "hostile", "support", "golden", "cpus", "planted"}  # fmt: skip
+    unit = TESTS / "unit"
+    for folder in (p for p in unit.rglob("*") if p.is_dir() and p.name != "__pycache__"):
+        assert (PACKAGE / folder.relative_to(unit)).is_dir(), f"tests/unit/{folder.relative_to(unit)} mirrors nothing"
+    names = [p.name for p in TESTS.rglob("test_*.py")]
+    assert len(names) == len(set(names)), "two test files share a name"
+    assert not list((TESTS / "support").glob("test_*.py")), "tests/support holds helpers, not tests"

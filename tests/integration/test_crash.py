@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import paths
 import pytest
 
 from convinspect.engines import worker
 
-PLANTED = str(Path(__file__).parent / "planted")
+PLANTED = str(paths.PLANTED)
 CRASHING = ["-f", "13", "-k", "3", "-i", "1,8,8,2"]  # planted_crash.CRASHING_FILTERS
 LINE = "CPU kernel crashed the process (SIGSEGV) in the forward pass of Conv2D '"
 

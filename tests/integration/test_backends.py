@@ -10,12 +10,12 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from paths import EXAMPLES
 from typer.testing import CliRunner
 
 from convinspect.api import inspect_layer
@@ -362,7 +362,7 @@ def test_backend_all_on_a_layer_every_backend_rejects() -> None:
 
 @needs_jax
 def test_model_runs_on_another_backend_and_agrees_with_the_analytic_engine() -> None:
-    example = str(Path(__file__).resolve().parents[1] / "examples" / "mnist_convnet.json")
+    example = str(EXAMPLES / "mnist_convnet.json")
     script = "from convinspect.cli import main; main()"
     proc = subprocess.run([sys.executable, "-c", script, "model", example, "--backend", "numpy", "-e", "both", "-F",
                            "json"], capture_output=True, text=True)  # fmt: skip

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "examples" / "mnist_convnet.json"
 
 

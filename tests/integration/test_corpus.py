@@ -1,4 +1,4 @@
-"""`convinspect model` on a corpus of real models (tests/corpus.py), against the frameworks that made them.
+"""`convinspect model` on a corpus of real models (tests/support/corpus.py), against the frameworks that made them.
 
 Each model, in the Keras engine: the totals equal the framework's count_params() and trainable
 weights, every top-level layer's output shape the framework's, and the MACs an independent count
