@@ -1,4 +1,5 @@
-"""The one output pipeline: any result, any format, to stdout or (atomically) to a file."""
+"""The one output pipeline: any result, through its presenter (render/registry.py), in any of its formats,
+to stdout or (atomically) to a file; then its lines on stderr and its exit code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The JSON contract on stdout: a report, or an error object."""
+"""The JSON of every result (a layer report, a model, a check run, a sweep, solve, --backend all), or an error
+object (the plain format flattens the same facts into key: value lines)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""convinspect solve: the solutions, best first, as text (table format), Markdown and JSON."""
+"""convinspect solve: the solutions, best first, as text (table format) and Markdown (JSON: render/json.py)."""
 
 from __future__ import annotations
 

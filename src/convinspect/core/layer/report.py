@@ -1,4 +1,5 @@
-"""Report and Variable: what an engine found, and to_dict(), the JSON contract."""
+"""Report: what an engine found about one layer (its checks, its --explain story as typed steps),
+to_dict() as the JSON contract, and Disagreement, where two engines' reports differ."""
 
 from __future__ import annotations
 
