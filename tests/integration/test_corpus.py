@@ -41,7 +41,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Model]:
 NAMES = [f"tf_keras:{n}" for n in ("unet", "autoencoder", "mnist_k2", "mobilenet", "mobilenetv2", "densenet121",
                                    "efficientnetb0", "resnet50", "vgg16", "xception", "inceptionv3",
                                    "nasnetmobile")]  # fmt: skip
-NAMES += [f"keras_hub:{n}" for n in ("resnet", "resnet_v2", "classifier", "vgg", "densenet", "xception")]
+NAMES += [f"keras_hub:{n}" for n in ("resnet", "resnet_v2", "classifier", "vgg", "densenet", "xception", "hgnetv2",
+                                    "vit")]  # fmt: skip
 NAMES += [f"keras3:{n}" for n in ("mnist", "residual", "augmented", "unet3", "text", "timeseries", "video",
                                   "nested_head", "blocks", "own_call", "mobilenetv3small",
                                   "efficientnetv2b0")]  # fmt: skip
@@ -76,7 +77,7 @@ def test_the_keras_engine_is_exact_on_every_corpus_model(name: str, corpus: dict
             continue
         assert row.outputs == tuple(tuple(t.shape) for t in outputs), layer.name
     assert report.totals.complete, report.totals.uncounted
-    assert report.totals.macs == count_macs(model)
+    assert report.totals.macs == (count_macs(model) if entry.macs is None else entry.macs)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -8,9 +8,10 @@ models, totals) is the same code.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from convinspect.core.layer.variables import Params, Variable
@@ -51,16 +52,42 @@ def _own_weights(keras: Any, model: Any) -> tuple[Variable, ...]:
     return _weights(keras, model, [v for v in model.weights if id(v) not in inside])
 
 
-def _functional(model: Any) -> Any:
+Graphs = dict[int, Any]  # id(model) -> the Functional its calls are read from, for one report
+
+
+@contextlib.contextmanager
+def names_kept(keras: Any) -> Iterator[None]:
+    """Keras' global name counters as they were: the inputs and graphs built to read a model
+    (keras.Input, a traced Functional) must not rename the user's next layer."""
+    from keras.src.backend.common import global_state
+
+    saved = copy.copy(global_state.get_global_attribute("object_name_uids"))
+    try:
+        yield
+    finally:
+        if saved is not None:
+            global_state.set_global_attribute("object_name_uids", saved)
+
+
+def _read(keras: Any, model: Any, graphs: Graphs) -> dict[str, Any]:
+    try:
+        return _live_config(keras, model, graphs)
+    except (InvalidInput, BackendError):
+        raise
+    except Exception as error:
+        raise BackendError(f"Keras cannot read the model's calls: {keras_words(error)}") from None
+
+
+def _functional(model: Any, graphs: Graphs) -> Any:
     """The Functional graph of a model (a Sequential keeps one once built; a subclass, see _graph_model)."""
-    return getattr(model, "_functional", None) or getattr(model, "_convinspect_graph", None) or model
+    return getattr(model, "_functional", None) or graphs.get(id(model)) or model
 
 
 def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Observed],
-             progress: Progress | None) -> None:  # fmt: skip
+             progress: Progress | None, graphs: Graphs) -> None:  # fmt: skip
     from keras.src.ops.function import make_node_key
 
-    graph = _functional(model)
+    graph = _functional(model, graphs)
     operations = list(graph.operations)
     nodes: set[str] = getattr(graph, "_nodes", set())
     for done, operation in enumerate(operations):
@@ -79,21 +106,25 @@ def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Obs
             found[(path, operation.name, call)] = Observed(outputs, weights, *(work or (None, None, None)))
             call += 1
         if isinstance(operation, keras.Model):
-            _observe(keras, operation, (*path, operation.name), found, progress)
+            _observe(keras, operation, (*path, operation.name), found, progress, graphs)
 
 
 def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int, int, tuple[str, ...]] | None:
     """A layer the rules do not know, looked into: its call() is traced once on symbolic inputs of this
     call's shapes, and every operation it performs is judged: a sublayer the rules size is counted, a
     layer without a rule is looked into the same way, a MAC-free operation is free, and anything else
-    (a matmul, an einsum, a kernel used without its layer) is left uncounted, by name; so is the layer
-    itself when it holds variables of its own. None: the call cannot be traced (the walk then judges the
-    layer by its class)."""
+    (a matmul, an einsum, a kernel used without its layer) is left uncounted, by name. The layer's own
+    variables are judged by what its call does with them: a position embedding added, a class token
+    concatenated or a scale multiplied in are MAC-free, a matmul is not. None: the call cannot be
+    traced (the walk then judges the layer by its class)."""
     from keras.src.models.functional import Functional
 
     def fresh(value: Any) -> Any:
+        # An unknown batch stands at 1, so that a call which sizes its own tensors by it (a class
+        # token tiled over the batch, as ViT does) traces; the counts are per example either way.
         if isinstance(value, keras.KerasTensor):
-            return keras.Input(batch_shape=value.shape, dtype=value.dtype)
+            shape = tuple(value.shape)
+            return keras.Input(batch_shape=(1 if shape[0] is None else shape[0], *shape[1:]), dtype=value.dtype)
         return value
 
     args = keras.tree.map_structure(fresh, node.arguments.args)
@@ -111,12 +142,12 @@ def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int, int, tuple[str,
             continue
         if name in RULES and isinstance(operation, keras.layers.Layer):
             try:
-                config = keras.saving.serialize_keras_object(operation)["config"]
+                config = _entry(keras, operation, {})["config"]
                 sized = size_layer(operation.name, name, config, shapes)
                 macs, bias_adds = macs + (sized.macs or 0), bias_adds + (sized.bias_adds or 0)
                 continue
             except (InvalidInput, KeyError, TypeError):
-                pass
+                pass  # a configuration the rule cannot size: looked into below
         elif name in MAC_FREE:
             continue
         work = _inner_work(keras, operation, inner) if isinstance(operation, keras.layers.Layer) else None
@@ -124,9 +155,6 @@ def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int, int, tuple[str,
             uncounted.append(operation.name)
         else:
             macs, bias_adds, uncounted = macs + work[0], bias_adds + work[1], [*uncounted, *work[2]]
-    inside = {id(v) for sub in layer._flatten_layers(include_self=False) for v in sub.weights}
-    if any(id(v) not in inside for v in layer.weights):  # its own variables: its own arithmetic, unknown
-        uncounted.insert(0, layer.name)
     return macs, bias_adds, tuple(dict.fromkeys(uncounted))
 
 
@@ -150,70 +178,92 @@ def inspect_model(
     with stdout_aside():  # the user's code and Keras may print; stdout is the report's
         import_modules(imports)
         model, before = real_model(source, input_shape, unsafe=unsafe, load_weights=load_weights, progress=progress)
-    serialized = _serialized(keras, model)
-    return _report(keras, model, serialized, source, before, progress), serialized
+    graphs: Graphs = {}
+    with names_kept(keras):
+        serialized = _read(keras, model, graphs)
+        return _report(keras, model, serialized, source, before, progress, graphs), serialized
 
 
 _PLAIN = ("Functional", "Sequential")
 
 
-def _serialized(keras: Any, model: Any) -> dict[str, Any]:
-    """The model's configuration as a graph of layer calls, however it was defined: a subclass keeps
-    its class name, with the graph of the built model (see _graph_model) in place of its constructor's
-    arguments; nested models likewise."""
+def _live_config(keras: Any, model: Any, graphs: Graphs) -> dict[str, Any]:
+    """The model's configuration, read from the live objects as a graph of layer calls, however it was
+    defined: a subclass keeps its class name, with the graph of its calls (see _graph_model) in place
+    of its constructor's arguments; nested models likewise. Nothing is serialized whole, so a layer
+    Keras cannot serialize (keras_hub's Identity) costs its own configuration only, not the report."""
+    graph = _graph_model(keras, model, graphs)
+    if type(graph).__name__ == "Sequential":
+        config: dict[str, Any] = {"layers": [_entry(keras, layer, graphs) for layer in graph._layers]}
+        if graph._functional is not None:
+            config["build_input_shape"] = graph._layers[0].batch_shape
+    else:
+        config = _functional_config(keras, graph, graphs)
+    cls = type(model)
+    return {"module": cls.__module__, "class_name": cls.__name__,
+            "registered_name": keras.saving.get_registered_name(cls),
+            "config": {**config, "name": model.name, "trainable": model.trainable}}  # fmt: skip
+
+
+def _functional_config(keras: Any, graph: Any, graphs: Graphs) -> dict[str, Any]:
+    """A Functional's layers and their calls in Keras' saved form (node indices counted among this
+    graph's own calls, as Functional.get_config counts them), each layer read on its own."""
+    from keras.src.models.functional import Functional, serialize_node
+    from keras.src.ops.function import make_node_key
+
+    nodes: set[str] = graph._nodes
+    renumbered: dict[str, int] = {}
+    for operation in graph.operations:
+        kept = 1 if isinstance(operation, Functional) else 0  # a Functional's first node links its own graph
+        for index in range(len(operation._inbound_nodes)):
+            key = make_node_key(operation, index)
+            if key in nodes:
+                renumbered[key], kept = kept, kept + 1
+    layers = []
+    for operation in graph.operations:
+        calls = [serialize_node(node, own_nodes=nodes) for index, node in enumerate(operation._inbound_nodes)
+                 if make_node_key(operation, index) in nodes]  # fmt: skip
+        entry = _entry(keras, operation, graphs)
+        entry["name"], entry["inbound_nodes"] = operation.name, [call for call in calls if call is not None]
+        layers.append(entry)
+
+    def tensor(value: Any) -> list[Any]:
+        operation, node, index = value._keras_history
+        return [operation.name, renumbered[make_node_key(operation, node)], index]
+
+    return {"layers": layers, "input_layers": keras.tree.map_structure(tensor, graph._inputs_struct),
+            "output_layers": keras.tree.map_structure(tensor, graph._outputs_struct)}  # fmt: skip
+
+
+def _entry(keras: Any, operation: Any, graphs: Graphs) -> dict[str, Any]:
+    """One layer's saved form: Keras' own for the layer alone, or its class and name where Keras cannot
+    serialize it (its rows then hold what the real layer was seen doing, as for any class without a rule)."""
+    if isinstance(operation, keras.Model):
+        return _live_config(keras, operation, graphs)
     try:
-        config = dict(keras.saving.serialize_keras_object(model))
-        graph = _graph_model(keras, model)
-        if graph is not model:
-            inner = dict(keras.saving.serialize_keras_object(graph))["config"]
-            config["config"] = {**inner, "name": model.name, "trainable": model.trainable}
-        _expand_nested(keras, graph, config)
-        return config
-    except (InvalidInput, BackendError):
-        raise
-    except Exception as error:
-        raise BackendError(f"Keras cannot serialize the model: {error}") from None
+        return dict(keras.saving.serialize_keras_object(operation))
+    except Exception:
+        cls = type(operation)
+        policy = getattr(getattr(operation, "dtype_policy", None), "name", "float32")
+        return {"module": cls.__module__, "class_name": cls.__name__, "registered_name": None,
+                "config": {"name": operation.name, "trainable": operation.trainable, "dtype": policy}}  # fmt: skip
 
 
-def _expand_nested(keras: Any, model: Any, config: dict[str, Any]) -> None:
-    """Each nested model's entry holds its graph too (a nested subclass's saved form holds its arguments)."""
-    layers = config.get("config", {}).get("layers")
-    if not isinstance(layers, list):
-        return
-    by_name = {layer.name: layer for layer in getattr(model, "layers", [])}
-    for entry in layers:
-        live = by_name.get(entry.get("config", {}).get("name") if isinstance(entry, dict) else None)
-        if isinstance(live, keras.Model) and type(live).__name__ not in _PLAIN:
-            graph = _graph_model(keras, live)
-            if graph is not live or _has_graph(entry):
-                entry["config"] = {**dict(keras.saving.serialize_keras_object(graph))["config"], "name": live.name}
-            _expand_nested(keras, graph, entry)
-        elif isinstance(live, keras.Model):
-            _expand_nested(keras, live, entry)
-
-
-def _has_graph(entry: Mapping[str, Any]) -> bool:
-    config = entry.get("config")
-    return isinstance(config, Mapping) and "layers" in config
-
-
-def _graph_model(keras: Any, model: Any) -> Any:
+def _graph_model(keras: Any, model: Any, graphs: Graphs) -> Any:
     """The model whose layer calls the walk follows: a Functional over the same layers. A subclass of
     Functional (a keras_hub backbone) is re-wrapped from its own inputs and outputs; a model with its own
-    call() is traced once on a symbolic input of its build shape; Functional and Sequential are themselves."""
+    call() is traced once on a symbolic input of its build shape; Functional and Sequential are themselves.
+    Built once per report and kept in `graphs`, never on the user's model."""
     from keras.src.models.functional import Functional
 
     if type(model).__name__ in _PLAIN:
         return model
-    cached = getattr(model, "_convinspect_graph", None)
-    if cached is not None:
-        return cached
-    if isinstance(model, Functional):
-        graph = Functional(model.inputs, model.outputs, name=model.name)
-    else:
-        graph = _traced(keras, model)
-    object.__setattr__(model, "_convinspect_graph", graph)
-    return graph
+    if id(model) not in graphs:
+        if isinstance(model, Functional):
+            graphs[id(model)] = Functional(model.inputs, model.outputs, name=model.name)
+        else:
+            graphs[id(model)] = _traced(keras, model)
+    return graphs[id(model)]
 
 
 def _traced(keras: Any, model: Any) -> Any:
@@ -237,11 +287,13 @@ def _traced(keras: Any, model: Any) -> Any:
 def model_report(model: Any, source: Source, before: int, progress: Progress | None = None) -> ModelReport:
     """The report of a real model; `before` is how many variables it held before it was built."""
     keras, _, _ = load()
-    return _report(keras, model, _serialized(keras, model), source, before, progress)
+    graphs: Graphs = {}
+    with names_kept(keras):
+        return _report(keras, model, _read(keras, model, graphs), source, before, progress, graphs)
 
 
 def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, before: int,
-            progress: Progress | None) -> ModelReport:  # fmt: skip
+            progress: Progress | None, graphs: Graphs) -> ModelReport:  # fmt: skip
     _, _, versions = load()
     graph = parse_model(serialized)
     built = bool(model.built) and graph.built
@@ -250,7 +302,7 @@ def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, 
         shapes: tuple[Shape | None, ...] = graph.input_shapes
     else:
         found: dict[Key, Observed] = {}
-        _observe(keras, model, (), found, progress)
+        _observe(keras, model, (), found, progress, graphs)
         shapes = graph.input_shapes  # the real model's, in its configuration's order
         rows = tuple(walk(graph, shapes, found))  # type: ignore[arg-type]
         own = _own_weights(keras, model)
@@ -292,4 +344,5 @@ def application_config(source: Source, input_shape: Shape | None) -> dict[str, A
     keras, _, _ = load()
     with contextlib.redirect_stdout(io.StringIO()):
         model = application(keras, source, input_shape)
-    return _serialized(keras, model)
+    with names_kept(keras):
+        return _read(keras, model, {})
