@@ -22,7 +22,9 @@ _HOMES = {
         "inspect_model",
         "run_solve",
         "run_conformance",
+        "inspect_object",
     ),
+    "convinspect.display": ("summary", "ModelSummary", "LayerSummary"),
     "convinspect.core.model.report": ("ModelReport",),
     "convinspect.core.checks.results": ("ModelResult",),
     "convinspect.core.commands.solve": ("SolveResult",),
@@ -82,8 +84,10 @@ __all__ = [
     "InvalidInput",
     "LayerConfig",
     "LayerSpec",
+    "LayerSummary",
     "ModelReport",
     "ModelResult",
+    "ModelSummary",
     "OutputError",
     "Padding",
     "Params",
@@ -98,6 +102,7 @@ __all__ = [
     "__version__",
     "inspect_layer",
     "inspect_model",
+    "inspect_object",
     "isolated",
     "iter_check",
     "parse_spec",
@@ -105,6 +110,7 @@ __all__ = [
     "run_conformance",
     "run_solve",
     "run_sweep",
+    "summary",
 ]
 
 
@@ -121,6 +127,7 @@ if TYPE_CHECKING:
     from convinspect.api import (
         inspect_layer,
         inspect_model,
+        inspect_object,
         isolated,
         iter_check,
         run_check,
@@ -142,4 +149,5 @@ if TYPE_CHECKING:
     from convinspect.core.layer.verify import Verification
     from convinspect.core.model.report import ModelReport
     from convinspect.core.vocab.choices import DataFormat, Engine, Format, Forward, Padding
+    from convinspect.display import LayerSummary, ModelSummary, summary
     from convinspect.errors import BackendError, ConvinspectError, InvalidInput, OutputError

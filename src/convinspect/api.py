@@ -18,6 +18,7 @@ from convinspect.core.commands.conformance import Conformance
 from convinspect.core.commands.solve import run as run_solve
 from convinspect.core.commands.sweep import Sweep, SweepRow
 from convinspect.core.layer.forward import DEFAULT_BUDGET
+from convinspect.core.layer.kinds import KINDS
 from convinspect.core.layer.report import Report, disagreement
 from convinspect.core.layer.runtime import CpuKernels
 from convinspect.core.layer.spec import (
@@ -37,8 +38,8 @@ from convinspect.engines import analytic, session
 from convinspect.errors import BackendError, InvalidInput
 
 __all__ = [  # the typed API: what any program (and the command line's adapter) takes from here
-    "NO_BACKEND", "inspect_layer", "inspect_model", "isolated", "iter_check", "run_check", "run_conformance",
-    "run_solve", "run_sweep",
+    "NO_BACKEND", "inspect_layer", "inspect_model", "inspect_object", "isolated", "iter_check", "run_check",
+    "run_conformance", "run_solve", "run_sweep",
 ]  # fmt: skip
 NO_BACKEND = "chooses the Keras engine's backend; the analytic engine has none"
 
@@ -288,6 +289,65 @@ def inspect_model(
     else:
         return report  # the rules describe TensorFlow's kernels
     return dataclasses.replace(report, runtime=model_runtime(report.rows, choose))
+
+
+def inspect_object(
+    obj: object, input_shape: object = None, *, engine: Engine | str = Engine.KERAS
+) -> ModelReport | Report:
+    """A Keras object that lives in this process, read where it stands, or a model SOURCE as for
+    inspect_model. A keras.Model (Sequential, Functional, subclassed, a keras_hub backbone or task)
+    gives a ModelReport; a conv layer a Report, from a fresh layer of its configuration (so its story
+    starts with no variables); any other layer the ModelReport of a clone of it alone. An unbuilt
+    object is never built: `input_shape` (batch first) builds a clone, and without it an unbuilt
+    model is reported as it stands, with no variables yet. Nothing of the object changes."""
+    import os
+
+    from convinspect.core.layer.spec import parse_shape
+
+    engine = Engine.parse(engine, "engine")
+    shape = None if input_shape is None else parse_shape(input_shape, "input_shape")
+    if isinstance(obj, (str, os.PathLike)):
+        return inspect_model(os.fspath(obj), engine=engine, input=shape)
+    from convinspect.engines import keras_model
+
+    keras, _, _ = session.load()
+    with keras_model.names_kept(keras):  # Keras' name counters as they were, whatever is built to read it
+        return _live(keras, obj, shape, engine)
+
+
+def _live(keras: Any, obj: object, shape: Shape | None, engine: Engine) -> ModelReport | Report:
+    from convinspect.engines import keras_model
+
+    if isinstance(obj, keras.Model):
+        real, config = keras_model.live_model(obj, shape)
+        return _live_engines(real, config, engine)
+    class_name, config, policy, built = keras_model.live_layer_config(obj)
+    shape = shape or built
+    if shape is None:
+        raise InvalidInput(f"the {shown(class_name)} is not built, so it has no variables yet: give input_shape "
+                           "(batch first) to see what building it will create", "input_shape")  # fmt: skip
+    kind = next((k for k in KINDS if k.class_name == class_name), None)
+    if kind is not None:
+        from convinspect.core.layer.config import LayerConfig
+
+        spec = LayerSpec(kind=kind, config=LayerConfig.from_keras(config, policy), input_shape=shape,
+                         name=str(config.get("name", kind.default_name)))  # fmt: skip
+        return inspect_layer(spec, engine=engine)
+    real, config = keras_model.live_model(keras_model.layer_as_model(obj, shape), None)
+    return _live_engines(real, config, engine)
+
+
+def _live_engines(real: ModelReport, config: dict[str, Any], engine: Engine) -> ModelReport:
+    """The Keras engine's report of a live model, or the analytic engine's of its configuration, or both."""
+    if engine is Engine.KERAS:
+        return real
+    computed = analytic.inspect_model(config, real.source, None)
+    if engine is Engine.ANALYTIC:
+        return computed
+    disagree = model_disagreement(computed, real)
+    if disagree is not None:
+        raise disagree.error()
+    return dataclasses.replace(real, agreed_with=Engine.ANALYTIC)
 
 
 def _model(

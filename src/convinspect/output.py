@@ -18,7 +18,7 @@ from convinspect.progress import Bar
 from convinspect.render.registry import FORMATS, Result, presenter
 from convinspect.streams import say
 
-__all__ = ["FORMATS", "emit", "fail", "output_target", "render", "silence_stdout", "verdict", "write",
+__all__ = ["FORMATS", "emit", "fail", "output_target", "plain_text", "render", "silence_stdout", "verdict", "write",
            "write_check_stream", "write_stream"]  # fmt: skip
 FILE_WIDTH = 120  # Rich tables written to a file: fixed width, no colour
 
@@ -44,7 +44,7 @@ def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bo
     if output is None:
         emit(rendered if isinstance(rendered, str) else _terminal_text(rendered), json_text=fmt is Format.JSON)
         return
-    text = rendered if isinstance(rendered, str) else _plain_text(rendered)
+    text = rendered if isinstance(rendered, str) else plain_text(rendered)
     write_atomically(output, text)
     with contextlib.suppress(OutputError):  # the file holds the result; the summary is a courtesy
         emit(f"{presenter(result).summary(result)}; written to {inert(output)}\n")
@@ -127,13 +127,16 @@ def _terminal_text(renderable: Any) -> str:
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())  # no cell padding in files
 
 
-def _plain_text(renderable: Any) -> str:
+def plain_text(renderable: Any, width: int = FILE_WIDTH) -> str:
+    """A Rich renderable as plain text `width` columns wide (a file, a notebook's text/plain)."""
     import io
 
     from rich.console import Console
 
+    if isinstance(renderable, str):
+        return renderable
     buffer = io.StringIO()
-    Console(file=buffer, width=FILE_WIDTH, color_system=None, soft_wrap=False).print(renderable)
+    Console(file=buffer, width=width, color_system=None, soft_wrap=False, force_jupyter=False).print(renderable)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 

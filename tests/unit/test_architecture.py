@@ -73,7 +73,11 @@ ROOMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "convinspect.entry": (("convinspect.cli",), ()),
     "convinspect.__main__": (("convinspect.entry",), ()),
-    "convinspect": (("convinspect.api", *CORE, *BASE), ()),  # __init__: the public names, re-exported
+    "convinspect.display": (("convinspect.api", "convinspect.output", "convinspect.render", *CORE, *BASE), ()),
+    "convinspect": (
+        ("convinspect.api", "convinspect.display", *CORE, *BASE),
+        (),
+    ),  # __init__: the public names, re-exported
 }
 
 

@@ -19,7 +19,7 @@ from convinspect.core.model import legacy
 from convinspect.core.model.graph import Shape, parse_model
 from convinspect.core.model.report import Key, LayerRow, ModelReport, Observed
 from convinspect.core.model.rules import MAC_FREE, RULES, size_layer
-from convinspect.core.model.source import Source
+from convinspect.core.model.source import Source, SourceKind
 from convinspect.core.model.walk import unbuilt_rows, walk
 from convinspect.core.vocab.choices import Engine
 from convinspect.core.vocab.text import shown
@@ -346,3 +346,79 @@ def application_config(source: Source, input_shape: Shape | None) -> dict[str, A
         model = application(keras, source, input_shape)
     with names_kept(keras):
         return _read(keras, model, {})
+
+
+def live_model(model: Any, input_shape: Shape | None) -> tuple[ModelReport, dict[str, Any]]:
+    """The report of a model that lives in this process, read where it stands: nothing of it is built,
+    trained, compiled or renamed. An unbuilt model is read as it is (no variables yet), or, given
+    `input_shape`, through a clone built for it; the clone's report tells what building will create."""
+    keras, _, _ = load()
+    source = Source(f"{type(model).__name__} {model.name!r}", SourceKind.LIVE)
+    before = len(model.weights)
+    with names_kept(keras):
+        if input_shape is not None:
+            model = _built_for(keras, model, input_shape)
+        graphs: Graphs = {}
+        config = _read(keras, model, graphs)
+        return _report(keras, model, config, source, before, None, graphs), config
+
+
+def _built_for(keras: Any, model: Any, shape: Shape) -> Any:
+    """The model itself when it is built for `shape` (the batch aside); else a clone, built for it."""
+    if model.built:
+        built = _built_shape(model)
+        if built is not None and len(built) == len(shape) and built[1:] == tuple(shape[1:]):
+            return model
+        raise InvalidInput(f"the model is built for {shown(list(built) if built else 'another input')}; give "
+                           "input_shape only for an unbuilt model, or leave it out", "input_shape")  # fmt: skip
+    try:
+        if type(model).__name__ in _PLAIN:
+            clone = keras.models.clone_model(model)
+        else:
+            clone = type(model).from_config(model.get_config())
+    except Exception as error:
+        raise InvalidInput(f"cannot clone the {shown(type(model).__name__)} to build it for {shown(list(shape))} "
+                           f"without building yours: {keras_words(error)}; build it yourself, then call "
+                           "summary(model)", "input_shape") from None  # fmt: skip
+    try:
+        clone.build(tuple(shape))
+    except Exception as error:
+        raise InvalidInput(f"Keras cannot build the model for input {shown(list(shape))}: {keras_words(error)}",
+                           "input_shape") from None  # fmt: skip
+    return clone
+
+
+def _built_shape(model: Any) -> Shape | None:
+    graph = getattr(model, "_functional", None) or model
+    try:
+        inputs = list(graph.inputs or [])
+    except Exception:  # a subclass holds no inputs of its own
+        inputs = []
+    if len(inputs) == 1:
+        return shape_of(inputs[0].shape)
+    build = (model.get_build_config() or {}).get("input_shape")
+    return None if build is None else shape_of(build)
+
+
+def live_layer_config(layer: Any) -> tuple[str, dict[str, Any], str, Shape | None]:
+    """A live layer's class, configuration, dtype policy and the input shape it was built for (None: unbuilt)."""
+    keras, _, _ = load()
+    if not isinstance(layer, keras.layers.Layer):
+        raise InvalidInput(
+            f"expected a keras.Model, a keras.layers.Layer or a model file; got a {shown(type(layer).__name__)}"
+        )
+    built = (layer.get_build_config() or {}).get("input_shape") if layer.built else None
+    shape = None if built is None else tuple(None if d is None else int(d) for d in built)
+    return type(layer).__name__, dict(layer.get_config()), layer.dtype_policy.name, shape
+
+
+def layer_as_model(layer: Any, shape: Shape) -> Any:
+    """A clone of a layer that is not a conv layer, in a Sequential of its own, built for `shape`."""
+    keras, _, _ = load()
+    with names_kept(keras):
+        try:
+            clone = type(layer).from_config(layer.get_config())
+            return keras.Sequential([keras.Input(batch_shape=tuple(shape), name="input"), clone], name=layer.name)
+        except Exception as error:
+            raise InvalidInput(f"cannot build a clone of {shown(layer.name)} for {shown(list(shape))}: "
+                               f"{keras_words(error)}", "input_shape") from None  # fmt: skip

@@ -247,6 +247,29 @@ def model_markdown(result: ModelResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def model_html(result: ModelResult) -> str:
+    """The model table as one self-contained HTML block: every row and figure, nothing cut."""
+    from convinspect.render import html
+
+    report = result.report
+    header = ("Layer", "Class", "Output", "Params", "Non-trainable", "MACs", "Memory", "Receptive field",
+              "Variables")  # fmt: skip
+    rows = [_html_cells(row) for row in visible(result)]
+    title = f"{inert(report.name)} ({inert(report.class_name)}) · {report.engine} engine"
+    return html.block(title, [html.table(header, rows, frozenset({3, 4, 5, 6}))], notes(result))
+
+
+def _html_cells(row: LayerRow) -> tuple[str, ...]:
+    nbsp = "\u00a0"
+    return (
+        nbsp * 2 * row.depth + inert(row.name), inert(row.class_name), shape_cell(row.output_shape), _params_cell(row),
+        thousands(row.params.non_trainable) if row.call == 0 and row.params.non_trainable else "",
+        ("?" if row.macs is None else thousands(row.macs)) + ("" if row.complete else " + not counted"),
+        "" if row.activation_bytes is None or row.outputs is None else human_bytes(row.activation_bytes),
+        field_text(row.receptive_field), variables_text(row) if row.weights else "",
+    )  # fmt: skip
+
+
 def md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace("*", "\\*").replace("_", "\\_")
 

@@ -134,7 +134,8 @@ PRESENTERS: Mapping[type, Presenter[Any]] = {
 
 
 def presenter(result: object) -> Presenter[Any]:
-    return PRESENTERS[type(result)]
+    """The presenter of the result's type, or of the type it extends (a notebook summary is a report)."""
+    return next(PRESENTERS[cls] for cls in type(result).__mro__ if cls in PRESENTERS)
 
 
 # Each command's formats, from what its results can be written as (model --layer writes a build report).

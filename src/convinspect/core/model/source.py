@@ -16,6 +16,7 @@ class SourceKind(Choice):
     JSON = "json"
     BUILDER = "builder"
     APPLICATION = "application"
+    LIVE = "live"  # a Keras object in this process (convinspect.summary)
 
 
 @dataclass(frozen=True)

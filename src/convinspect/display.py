@@ -1,0 +1,95 @@
+"""convinspect.summary: one call on a live Keras object (or a model file), and what it returns shown
+the way a person looks at it: print() and the REPL give the terminal table, Rich renders it, and
+Jupyter gets text/plain, a self-contained text/html table and the JSON of `--format json`.
+
+The returned objects are the typed reports themselves (a ModelSummary is a ModelReport, a
+LayerSummary a Report), with the display protocol added; nothing of the user's object changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from convinspect.api import inspect_object
+from convinspect.core.checks.results import ModelResult
+from convinspect.core.layer.report import Report
+from convinspect.core.model.report import ModelReport
+from convinspect.core.vocab.choices import Engine, Format
+from convinspect.errors import InvalidInput
+from convinspect.output import plain_text, render
+
+TEXT_WIDTH = 100  # columns of the text a notebook or print() shows (the HTML is never cut)
+
+
+class Shown:
+    """The display protocol of a summary; `_result()` is what the output pipeline renders."""
+
+    def _result(self) -> ModelResult | Report:
+        raise NotImplementedError
+
+    def _html(self) -> str:
+        raise NotImplementedError
+
+    def __rich__(self) -> Any:
+        return render(self._result(), Format.TABLE)
+
+    def __str__(self) -> str:
+        rendered = render(self._result(), Format.TABLE)
+        return plain_text(rendered, TEXT_WIDTH).rstrip("\n")
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {
+            "text/plain": str(self),
+            "text/html": self._html(),
+            "application/json": json.loads(render(self._result(), Format.JSON)),
+        }
+
+
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class ModelSummary(Shown, ModelReport):
+    depth: int | None = None  # nested rows deeper than this fold into their model's row (display only)
+
+    def _result(self) -> ModelResult:
+        return ModelResult(report=self, depth=self.depth)
+
+    def _html(self) -> str:
+        from convinspect.render.model import model_html
+
+        return model_html(self._result())
+
+
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class LayerSummary(Shown, Report):
+    def _result(self) -> Report:
+        return self
+
+    def _html(self) -> str:
+        from convinspect.render.layer.html import report_html
+
+        return report_html(self)
+
+
+def summary(
+    obj: object, input_shape: object = None, *, engine: Engine | str = Engine.KERAS, depth: int | None = None
+) -> ModelSummary | LayerSummary:
+    """What a Keras model or layer holds and does, layer by layer: output shapes, parameters, MACs,
+    memory and receptive fields. `obj` is a keras.Model of any kind, a keras.layers.Layer, or a model
+    SOURCE as `convinspect model` takes it. `input_shape` (batch first) builds a clone of an unbuilt
+    object for it; the object itself is never built, trained, compiled or renamed. `engine` is keras
+    (read the live object), analytic (its configuration, by the rules) or both. `depth` folds nested
+    models deeper than it into their own row, in the display."""
+    if depth is not None and (type(depth) is not int or depth < 0):
+        raise InvalidInput(f"expected a whole number of at least 0; got {depth!r}", "depth")
+    report = inspect_object(obj, input_shape, engine=engine)
+    if isinstance(report, ModelReport):
+        return ModelSummary(**_fields(report, ModelReport), depth=depth)
+    return LayerSummary(**_fields(report, Report))
+
+
+def _fields(report: object, cls: type) -> dict[str, Any]:
+    return {f.name: getattr(report, f.name) for f in dataclasses.fields(cls) if f.init}
