@@ -369,7 +369,7 @@ def _built_for(keras: Any, model: Any, shape: Shape) -> Any:
         built = _built_shape(model)
         if built is not None and len(built) == len(shape) and built[1:] == tuple(shape[1:]):
             return model
-        raise InvalidInput(f"the model is built for {shown(list(built) if built else 'another input')}; give "
+        raise InvalidInput(f"the model is built for {built if built else 'another input'}; give "
                            "input_shape only for an unbuilt model, or leave it out", "input_shape")  # fmt: skip
     try:
         if type(model).__name__ in _PLAIN:
@@ -381,7 +381,11 @@ def _built_for(keras: Any, model: Any, shape: Shape) -> Any:
                            f"without building yours: {keras_words(error)}; build it yourself, then call "
                            "summary(model)", "input_shape") from None  # fmt: skip
     try:
-        clone.build(tuple(shape))
+        if type(clone).__name__ == "Sequential":  # its input named as Keras names a first input, whatever came before
+            clone = keras.Sequential([keras.Input(batch_shape=tuple(shape), name="input_layer"), *clone.layers],
+                                     name=clone.name, trainable=clone.trainable)  # fmt: skip
+        else:
+            clone.build(tuple(shape))
     except Exception as error:
         raise InvalidInput(f"Keras cannot build the model for input {shown(list(shape))}: {keras_words(error)}",
                            "input_shape") from None  # fmt: skip
