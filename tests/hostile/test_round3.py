@@ -3,7 +3,6 @@ TensorFlow calls, terminals and files that are not what they seem, names that ca
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,29 +12,13 @@ from typing import Any
 
 import pytest
 from paths import ROOT
-
-needs_tf_keras = pytest.mark.skipif(
-    importlib.util.find_spec("tf_keras") is None, reason="tf_keras (a test extra) is missing"
-)
+from tfkeras import needs_tf_keras, save_with_tf_keras
 
 
 def convinspect(*args: str, stdin: Any = None, stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
     code = "from convinspect.entry import main; main()"
     return subprocess.run([sys.executable, "-c", code, *args], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
                           text=True, check=False)  # fmt: skip
-
-
-def _save_with_tf_keras(tmp_path: Path, body: str) -> dict[str, Any]:
-    """Run `body` with tf_keras as `k` (and `tmp` the folder); it sets `model`. Returns each file's name and the
-    parameters tf_keras counts."""
-    script = (
-        "import json, os, sys\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport tf_keras as k\n"
-        f"tmp = sys.argv[1]\n{body}\n"
-        "model.save(os.path.join(tmp, 'm.h5'))\nopen(os.path.join(tmp, 'm.json'), 'w').write(model.to_json())\n"
-        "model.save(os.path.join(tmp, 'm.keras'))\nprint(json.dumps({'params': model.count_params()}))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 
 
 NESTED = {
@@ -53,7 +36,7 @@ NESTED = {
 @pytest.mark.parametrize("body", NESTED.values(), ids=NESTED.keys())
 def test_a_keras_2_model_with_a_nested_model_is_read_by_both_engines(tmp_path: Path, body: str) -> None:
     """tf_keras numbers a nested model's calls from 1 in its callers' nodes; read as saved, both engines refused."""
-    expected = _save_with_tf_keras(tmp_path, body)["params"]
+    expected = save_with_tf_keras(tmp_path, body)["params"]
     for name in ("m.h5", "m.json", "m.keras"):
         result = convinspect("model", str(tmp_path / name), "--engine", "both", "--format", "json")
         assert result.returncode == 0, (name, result.stderr)
@@ -66,7 +49,7 @@ def test_keras_2_random_layers_and_rnns_translate(tmp_path: Path) -> None:
     body = ("model = k.Sequential([k.Input((16, 16, 3)), k.Sequential([k.layers.RandomFlip('horizontal')]), "
             "k.layers.Conv2D(4, 3), k.layers.Reshape((14 * 14, 4)), k.layers.Bidirectional(k.layers.LSTM(3)), "
             "k.layers.GRU(2, time_major=False) if False else k.layers.Dense(2)])")  # fmt: skip
-    expected = _save_with_tf_keras(tmp_path, body)["params"]
+    expected = save_with_tf_keras(tmp_path, body)["params"]
     result = convinspect("model", str(tmp_path / "m.h5"), "--engine", "both", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["params"]["total"] == expected
@@ -76,7 +59,7 @@ def test_keras_2_random_layers_and_rnns_translate(tmp_path: Path) -> None:
 def test_a_recorded_tensorflow_call_is_one_line_in_both_engines(tmp_path: Path) -> None:
     body = ("import tensorflow as tf\na = k.Input((16, 16, 3)); x = k.layers.Conv2D(4, 3, name='c1')(a)\n"
             "model = k.Model(a, k.layers.Conv2D(4, 3)(tf.nn.relu(x * 2.0)))")  # fmt: skip
-    _save_with_tf_keras(tmp_path, body)
+    save_with_tf_keras(tmp_path, body)
     for engine in ("analytic", "keras"):
         result = convinspect("model", str(tmp_path / "m.h5"), "--engine", engine)
         assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr

@@ -57,17 +57,25 @@ def _walk(entry: Any) -> None:
     if entry.get("class_name") in TF_OPS:
         raise tf_op_refusal(entry.get("name"), entry["class_name"])
     if isinstance(config, dict) and isinstance(entry.get("class_name"), str):
+        if entry["class_name"] == "MultiHeadAttention" and "query_shape" in config:
+            entry.pop("build_config", None)  # Keras 2's build shape: Keras 3 builds it from its call, by name
         _layer(entry["class_name"], config)
         _nested_calls(config)
         if isinstance(entry.get("name"), str) and "/" in entry["name"]:
             entry["name"] = entry["name"].replace("/", SLASH)
         if "inbound_nodes" in entry:
-            entry["inbound_nodes"] = _renamed_nodes(entry["inbound_nodes"])
+            entry["inbound_nodes"] = [_tensor_kwargs(node) for node in _renamed_nodes(entry["inbound_nodes"])]
         for key in ("input_layers", "output_layers"):
             if key in config:
                 config[key] = _renamed_nodes(config[key])
         if entry["class_name"] == "Sequential":
             _sequential_input(config)
+    if entry.get("class_name") == "ThresholdedReLU" and isinstance(config, dict):
+        # Keras 3 dropped the class: ReLU with a threshold keeps x above theta and zeroes the rest
+        entry["class_name"] = "ReLU"
+        if "module" in entry:
+            entry["module"] = "keras.layers"
+        config["threshold"] = config.pop("theta", 1.0)
     for value in entry.values():
         _walk(value)
 
@@ -88,9 +96,36 @@ def _layer(class_name: str, config: dict[str, Any]) -> None:
     config.pop("rng_type", None)  # Keras 2's random layers (RandomFlip, ...): Keras 3 has one generator
     if config.get("time_major") is False:  # Keras 2's RNN layers; Keras 3 is batch-major only
         del config["time_major"]
+    if class_name == "Lambda" and "function_type" in config:
+        _lambda(config)
+    if class_name == "MultiHeadAttention":  # Keras 2 wrote the shapes it was built for into the arguments
+        for key in ("query_shape", "key_shape", "value_shape"):
+            config.pop(key, None)
+        if config.get("softmax_robust_masking") is False:  # tf_keras' default, not a Keras 3 argument
+            del config["softmax_robust_masking"]
+    if class_name.startswith("SpatialDropout"):  # Keras 3's constructor takes neither (nothing to train; its
+        config.pop("trainable", None)  # noise shape is its own)
+        if config.get("noise_shape") is None:
+            config.pop("noise_shape", None)
     name = config.get("name")
     if isinstance(name, str) and "/" in name:
         config["name"] = name.replace("/", SLASH)
+
+
+def _lambda(config: dict[str, Any]) -> None:
+    """Keras 2's Lambda: a function as [code, defaults, closure] with its kind beside it (function_type,
+    module, output_shape_type, output_shape_module); Keras 3 writes the code in a `__lambda__` object.
+    The code itself is the same marshalled bytes, run only under --unsafe, as any Lambda's."""
+    for key, kind in (("function", "function_type"), ("output_shape", "output_shape_type")):
+        value = config.get(key)
+        if config.pop(kind, None) == "lambda" and isinstance(value, list) and len(value) == 3:
+            code, defaults, closure = value
+            config[key] = {"class_name": "__lambda__", "config": {"code": code, "defaults": defaults,
+                                                                   "closure": closure}}  # fmt: skip
+    for key in ("module", "output_shape_module"):
+        config.pop(key, None)
+    if config.get("output_shape") is None:
+        config.pop("output_shape", None)
 
 
 _MODELS = frozenset({"Functional", "Model", "Sequential"})
@@ -140,6 +175,28 @@ def _renamed_nodes(nodes: Any) -> Any:
     if isinstance(nodes, dict):
         return {k: _renamed_nodes(v) for k, v in nodes.items()}
     return nodes
+
+
+def _is_ref(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+            and all(type(v) is int for v in value[1:]))  # fmt: skip
+
+
+def _tensor(ref: list[Any]) -> dict[str, Any]:
+    return {"class_name": "__keras_tensor__", "config": {"shape": [], "dtype": None, "keras_history": ref}}
+
+
+def _tensor_kwargs(node: Any) -> Any:
+    """A Keras 2 call whose keyword arguments hold tensors (MultiHeadAttention's `value`, `key`): Keras 3
+    reads tensors only from its own form of a call, so that one call is written in it. Others stay."""
+    if not (isinstance(node, list) and node and all(isinstance(i, list) and len(i) == 4 for i in node)):
+        return node
+    kwargs = {k: v for item in node if isinstance(item[3], dict) for k, v in item[3].items()}
+    if not any(_is_ref(v) for v in kwargs.values()):
+        return node
+    tensors = [_tensor(item[:3]) for item in node]
+    return {"args": tensors if len(tensors) == 1 else [tensors],
+            "kwargs": {k: _tensor(v) if _is_ref(v) else v for k, v in kwargs.items()}}  # fmt: skip
 
 
 def shown_name(name: str) -> str:
