@@ -32,7 +32,7 @@ from convinspect.core.layer.spec import (
 from convinspect.core.model.graph import Shape
 from convinspect.core.model.report import ModelReport, model_disagreement
 from convinspect.core.model.source import Source, SourceKind
-from convinspect.core.vocab.choices import Engine, Forward
+from convinspect.core.vocab.choices import DataFormat, Engine, Forward
 from convinspect.core.vocab.text import shown
 from convinspect.engines import analytic, session
 from convinspect.errors import BackendError, InvalidInput
@@ -302,26 +302,37 @@ def inspect_object(
     model is reported as it stands, with no variables yet. Nothing of the object changes."""
     import os
 
+    engine = Engine.parse(engine, "engine")
+    shape = None if input_shape is None else _live_shape(input_shape)
+    with session.names_kept():  # Keras' name counters as they were, whatever is built to read it
+        if isinstance(obj, (str, os.PathLike)):
+            return inspect_model(os.fspath(obj), engine=engine, input=shape)
+        return _live(obj, shape, engine)
+
+
+def _live_shape(raw: object) -> Shape:
+    """input_shape as a tuple or list (NumPy integers, a NumPy vector or a tf.TensorShape too), batch first."""
     from convinspect.core.layer.spec import parse_shape
 
-    engine = Engine.parse(engine, "engine")
-    shape = None if input_shape is None else parse_shape(input_shape, "input_shape")
-    if isinstance(obj, (str, os.PathLike)):
-        return inspect_model(os.fspath(obj), engine=engine, input=shape)
+    if getattr(raw, "ndim", None) == 1 and hasattr(raw, "tolist"):  # a NumPy vector of sizes
+        raw = raw.tolist()
+    elif hasattr(raw, "as_list") and not isinstance(raw, (str, bytes)):  # a tf.TensorShape
+        raw = raw.as_list()
+    if isinstance(raw, (tuple, list)):  # NumPy integers as Python's (never a bool or a float)
+        raw = [d.item() if type(d).__module__ == "numpy" and hasattr(d, "item") else d for d in raw]
+    return parse_shape(raw, "input_shape")
+
+
+def _live(obj: object, shape: Shape | None, engine: Engine) -> ModelReport | Report:
     from convinspect.engines import keras_model
 
     keras, _, _ = session.load()
-    with keras_model.names_kept(keras):  # Keras' name counters as they were, whatever is built to read it
-        return _live(keras, obj, shape, engine)
-
-
-def _live(keras: Any, obj: object, shape: Shape | None, engine: Engine) -> ModelReport | Report:
-    from convinspect.engines import keras_model
-
     if isinstance(obj, keras.Model):
         real, config = keras_model.live_model(obj, shape)
         return _live_engines(real, config, engine)
     class_name, config, policy, built = keras_model.live_layer_config(obj)
+    if shape is not None and built is not None:
+        keras_model.takes(obj, shape)  # a built layer is read for another shape only when it can be called on it
     shape = shape or built
     if shape is None:
         raise InvalidInput(f"the {shown(class_name)} is not built, so it has no variables yet: give input_shape "
@@ -330,6 +341,10 @@ def _live(keras: Any, obj: object, shape: Shape | None, engine: Engine) -> Model
     if kind is not None:
         from convinspect.core.layer.config import LayerConfig
 
+        if len(shape) != kind.rank + 2:
+            layout = kind.input_layout(DataFormat.parse(config.get("data_format") or "channels_last", "data_format"))
+            raise InvalidInput(f"a {class_name} takes a rank-{kind.rank + 2} input {layout}; got {tuple(shape)}",
+                               "input_shape")  # fmt: skip
         spec = LayerSpec(kind=kind, config=LayerConfig.from_keras(config, policy), input_shape=shape,
                          name=str(config.get("name", kind.default_name)))  # fmt: skip
         return inspect_layer(spec, engine=engine)

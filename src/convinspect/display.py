@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from typing import Any
 
 from convinspect.api import inspect_object
@@ -17,8 +18,9 @@ from convinspect.core.checks.results import ModelResult
 from convinspect.core.layer.report import Report
 from convinspect.core.model.report import ModelReport
 from convinspect.core.vocab.choices import Engine, Format
-from convinspect.errors import InvalidInput
-from convinspect.output import plain_text, render
+from convinspect.core.vocab.text import for_encoding
+from convinspect.errors import ConvinspectError, InvalidInput
+from convinspect.output import encoded, plain_text, render
 
 TEXT_WIDTH = 100  # columns of the text a notebook or print() shows (the HTML is never cut)
 
@@ -33,18 +35,21 @@ class Shown:
         raise NotImplementedError
 
     def __rich__(self) -> Any:
-        return render(self._result(), Format.TABLE)
+        return encoded(render(self._result(), Format.TABLE))
+
+    def _text(self) -> str:
+        return plain_text(render(self._result(), Format.TABLE), TEXT_WIDTH).rstrip("\n")
 
     def __str__(self) -> str:
-        rendered = render(self._result(), Format.TABLE)
-        return plain_text(rendered, TEXT_WIDTH).rstrip("\n")
+        """The table as print() can write it to this stdout (ASCII stand-ins where it is not UTF-8)."""
+        return for_encoding(self._text(), getattr(sys.stdout, "encoding", None) or "utf-8")
 
     def __repr__(self) -> str:
         return str(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return {
-            "text/plain": str(self),
+            "text/plain": self._text(),
             "text/html": self._html(),
             "application/json": json.loads(render(self._result(), Format.JSON)),
         }
@@ -83,9 +88,13 @@ def summary(
     object for it; the object itself is never built, trained, compiled or renamed. `engine` is keras
     (read the live object), analytic (its configuration, by the rules) or both. `depth` folds nested
     models deeper than it into their own row, in the display."""
-    if depth is not None and (type(depth) is not int or depth < 0):
-        raise InvalidInput(f"expected a whole number of at least 0; got {depth!r}", "depth")
-    report = inspect_object(obj, input_shape, engine=engine)
+    try:
+        if depth is not None and (type(depth) is not int or depth < 0):
+            raise InvalidInput(f"expected a whole number of at least 0; got {depth!r}", "depth")
+        report = inspect_object(obj, input_shape, engine=engine)
+    except ConvinspectError as error:  # named as Python names it: `input_shape: ...`, not `--input-shape: ...`
+        error.args = (error.message(prefix=""),)
+        raise
     if isinstance(report, ModelReport):
         return ModelSummary(**_fields(report, ModelReport), depth=depth)
     return LayerSummary(**_fields(report, Report))

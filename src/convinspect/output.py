@@ -127,6 +127,27 @@ def _terminal_text(renderable: Any) -> str:
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())  # no cell padding in files
 
 
+class _Encoded:
+    """A Rich renderable, drawn as the console's encoding can carry it: Rich writes box lines and
+    glyphs that an ASCII stdout cannot take, so there the plain text gets ASCII stand-ins."""
+
+    def __init__(self, renderable: Any) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        if console.encoding.lower().startswith("utf"):
+            yield self.renderable
+            return
+        from rich.text import Text
+
+        yield Text(for_encoding(plain_text(self.renderable, options.max_width), console.encoding))
+
+
+def encoded(renderable: Any) -> Any:
+    """`renderable` for any Rich console, whatever its encoding (rich.print of a summary)."""
+    return _Encoded(renderable)
+
+
 def plain_text(renderable: Any, width: int = FILE_WIDTH) -> str:
     """A Rich renderable as plain text `width` columns wide (a file, a notebook's text/plain)."""
     import io

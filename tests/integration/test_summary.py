@@ -47,6 +47,11 @@ def _state(obj: Any) -> tuple[Any, ...]:
     )
 
 
+def _built(layer: Any, shape: tuple[int | None, ...]) -> Any:
+    layer.build(shape)
+    return layer
+
+
 def test_a_live_model_gives_the_report_of_its_saved_file(tmp_path: Path) -> None:
     model = _functional()
     path = tmp_path / "live.keras"
@@ -130,13 +135,100 @@ def test_the_display_protocol() -> None:
         ((_functional(), (None, 9, 9, 1)), {}, "the model is built for (None, 28, 28, 1)"),
         ((_functional(),), {"depth": -1}, "depth: expected a whole number of at least 0"),
         ((keras.Sequential([L.Conv2D(4, 3)]), (None, 2, 2, 1)), {}, "Keras cannot build the model for input"),
+        ((_built(L.Conv2D(4, 3), (None, 8, 8, 3)), (1, 8, 8, 5)), {}, "built for (None, 8, 8, 3), and its variables"),
+        ((keras.Sequential(), (1, 8, 8, 3)), {}, "input_shape: the Sequential holds no layers"),
+        ((Subclassed(name="unbuilt"),), {}, "input_shape: the 'Subclassed' is not built, so it has no variables"),
+        ((L.Conv2D(4, 3), "1,8"), {}, "input_shape: "),
     ],
 )
 def test_bad_input_is_one_line(args: tuple[Any, ...], kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         convinspect.summary(*args, **kwargs)
     text = str(caught.value)
-    assert message in text and "\n" not in text and len(text) < 500
+    assert message in text and "\n" not in text and len(text) < 500 and "--" not in text  # Python's words
+
+
+def test_a_built_layer_is_read_for_any_shape_its_variables_take() -> None:
+    layer = _built(L.Conv2D(4, 3), (None, 8, 8, 3))
+    report = convinspect.summary(layer, (2, 32, 32, 3))  # a conv layer's kernel depends on the channels alone
+    assert report.output_shape == (2, 30, 30, 4) and report.params.total == layer.count_params()
+
+
+def test_a_model_built_for_any_image_size_is_sized_for_a_concrete_one() -> None:
+    x = keras.Input((None, None, 3), name="image")
+    model = keras.Model(x, L.Conv2D(4, 3, name="conv")(x), name="any_size")
+    before = _state(model)
+    report = convinspect.summary(model, (2, 32, 32, 3))
+    assert report.row("conv").outputs == ((2, 30, 30, 4),) and report.row("conv").macs == 2 * 30 * 30 * 4 * 27  # type: ignore[union-attr]
+    assert report.totals.params.total == model.count_params() and _state(model) == before
+    assert report.row("image") is not None and report.input_shapes == ((2, 32, 32, 3),)
+
+
+def test_input_shape_may_be_a_numpy_vector_or_numpy_integers() -> None:
+    for shape in (np.array([1, 8, 8, 3]), (np.int64(1), 8, 8, 3)):
+        assert convinspect.summary(L.Conv2D(2, 3), shape).output_shape == (1, 6, 6, 2)
+
+
+class HoldsUnused(keras.Model):
+    """A functional model that keeps a layer it never calls (as a keras_hub backbone keeps an encoder's stem)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        x = keras.Input((4,), name="x")
+        super().__init__(x, L.Dense(2, name="used")(x), **kwargs)
+        self.spare = L.Dense(3, name="spare")
+        self.spare.build((None, 5))
+
+
+def test_a_layer_held_but_never_called_counts_on_a_row_of_its_own() -> None:
+    model = HoldsUnused(name="holds")
+    report = convinspect.summary(model)
+    assert report.totals.params.total == model.count_params() == 10 + 18
+    spare = report.row("spare")
+    assert spare is not None and spare.calls == 0 and spare.params.total == 18 and spare.macs == 0
+    assert any(line.startswith("spare (Dense)") and "not called" in line for line in str(report).splitlines())
+
+
+def test_print_writes_what_this_stdout_can_carry() -> None:
+    """print(summary) and rich.print on an ASCII stdout: stand-ins for the glyphs, no UnicodeEncodeError."""
+    import subprocess
+    import sys
+
+    script = (
+        "import keras, convinspect, rich\n"
+        "m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, name='c\\u00e9')], name='m')\n"
+        "r = convinspect.summary(m); print(r); rich.print(r)\n"
+        "l = convinspect.summary(keras.layers.Conv2D(2, 3), (1, 8, 8, 3)); print(l); rich.print(l)\n"
+    )
+    env = {**__import__("os").environ, "PYTHONIOENCODING": "ascii", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ce (Conv2D)" in done.stdout and "?x6x6x2" in done.stdout and "kernel 3x3x3x2" in done.stdout
+
+
+def test_the_name_counters_are_kept_in_a_fresh_process(tmp_path: Path) -> None:
+    """Keras' next automatic names are the same with summary() calls as without them, even when the
+    calls come first (no counter exists yet) or read a file."""
+    import subprocess
+    import sys
+
+    keras.Sequential([keras.Input((8, 8, 3)), L.Conv2D(2, 3)]).save(tmp_path / "m.keras")
+    calls = (
+        "convinspect.summary(keras.layers.Conv2D(8, 3, name='c'), (1, 8, 8, 3))\n"
+        "convinspect.summary(keras.layers.Dense(3, name='d'), (1, 4))\n"
+        f"convinspect.summary({str(tmp_path / 'm.keras')!r})\n"
+    )
+    names = (
+        "i = keras.Input((4,))\n"
+        "m = keras.Model(i, keras.layers.Dense(2)(i))\n"
+        "print(keras.layers.Conv2D(4, 3).name, keras.layers.Dense(2).name, i.name, m.name)\n"
+    )
+    env = {**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    printed = []
+    for script in ("import keras, convinspect\n" + calls + names, "import keras, convinspect\n" + names):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        printed.append(done.stdout.strip())
+    assert printed[0] == printed[1] == "conv2d dense_1 keras_tensor functional"
 
 
 class Untraceable(keras.Model):

@@ -1,7 +1,8 @@
 """A corpus of real models nobody on this project wrote the way they are saved: Keras 2 files from
 tf_keras, keras_hub backbones built from constructor arguments, and Keras 3 models in the style of
 the keras.io examples. Each is built at test time (weights=None, nothing downloaded) and saved the
-way its users save it; `count_macs` is an independent MAC count from the framework's own layers.
+way its users save it. Two independent MAC counts: `count_macs` from the framework's own layers and
+their shapes, and `graph_macs` from the operations TensorFlow traces when the model runs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ class Model:
     path: Path
     model: Any  # the framework's own object
     imports: tuple[str, ...] = ()
-    macs: int | None = None  # worked out by hand where count_macs cannot see a layer's shapes (attention)
+    macs: int | None = None  # by hand or from graph_macs, where count_macs cannot see a layer's shapes
+    renamed: bool = False  # its layers take new automatic names each time the file is loaded
 
 
 def vit_macs(image: int, patch: int, hidden: int, mlp: int, layers: int, channels: int = 3) -> int:
@@ -118,6 +120,43 @@ def _node_shapes(node: Any) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     return tuple(tensors[0].shape[1:]), tuple(outputs[0].shape[1:])
 
 
+_PRODUCTS = {"Conv2D", "Conv3D", "DepthwiseConv2dNative", "MatMul", "BatchMatMulV2", "Einsum"}
+
+
+def graph_macs(model: Any, shape: tuple[int, ...]) -> int:
+    """Multiply-accumulates of one run on an input of `shape`, from the operations TensorFlow traces
+    (nested functions included): TensorFlow's own cost of each product, an einsum's from its indices.
+    A dilated conv runs on a space-to-batch copy of its input; it is counted on the layer's output."""
+    import tensorflow as tf
+
+    function = tf.function(lambda x: model(x, training=False))
+    return _graph_macs(function.get_concrete_function(tf.TensorSpec(shape, tf.float32)).graph)
+
+
+def _graph_macs(graph: Any) -> int:
+    from tensorflow.python.framework import ops
+
+    total = 0
+    for op in graph.get_operations():
+        if op.type in ("StatefulPartitionedCall", "PartitionedCall"):
+            total += _graph_macs(graph._get_function(op.get_attr("f").name).graph)
+        if op.type not in _PRODUCTS:
+            continue
+        if op.type == "Einsum":  # every combination of the indices is one multiply-accumulate
+            sizes = {}
+            for letters, tensor in zip(op.get_attr("equation").decode().split("->")[0].split(","), op.inputs):
+                sizes.update(zip(letters, tensor.shape))
+            macs = math.prod(sizes.values())
+        else:
+            macs = ops.get_stats_for_node_def(graph, op.node_def, "flops").value // 2
+        output = op.outputs[0]
+        spread = [c for c in output.consumers() if c.type == "BatchToSpaceND"]
+        if spread:
+            macs = macs * math.prod(spread[0].outputs[0].shape) // math.prod(output.shape)
+        total += macs
+    return total
+
+
 # -- the models ------------------------------------------------------------------------------
 
 
@@ -213,16 +252,94 @@ def keras_hub_models(keras: Any, folder: Path) -> list[Model]:
     }
     hand = {"vit": vit_macs(32, 8, 16, 32, 1)}
     found = []
-    for name, build in builders.items():
+    for name, build in [*builders.items(), *_more_backbones(m).items()]:
         model = build()
         path = folder / f"hub_{name}.keras"
         model.save(path)
-        if (
-            name == "hgnetv2"
-        ):  # keras_hub names its sublayers anew when the file is loaded: the file's model is the truth
-            model = keras.saving.load_model(path)
-        found.append(Model("keras_hub", name, path, model, imports=("keras_hub",), macs=hand.get(name)))
+        if name == "hgnetv2" or name not in builders:  # keras_hub may name its sublayers anew when the file is
+            model = keras.saving.load_model(path)  # loaded: the file's model is the truth
+        macs = hand.get(name)
+        if name not in builders:  # nested models built for any image size: count_macs sees no shapes inside
+            macs = graph_macs(model, (1, *model.inputs[0].shape[1:]))
+        found.append(Model("keras_hub", name, path, model, imports=("keras_hub",), macs=macs,
+                           renamed=name in ("mobilenet", "deeplabv3", "basnet")))  # fmt: skip
     return found
+
+
+def _more_backbones(m: Any) -> dict[str, Callable[[], Any]]:
+    """More keras_hub vision backbones, each at a tiny configuration (MAC count: graph_macs)."""
+
+    def encoder(filters: list[int], shape: tuple[int | None, ...] = (None, None, 3)) -> Any:
+        return m.ResNetBackbone(input_conv_filters=[64], input_conv_kernel_sizes=[3], stackwise_num_filters=filters,
+                                stackwise_num_blocks=[1] * len(filters), stackwise_num_strides=[1, 2, 2, 2],
+                                block_type="basic_block", image_shape=shape)  # fmt: skip
+
+    csp = dict(stem_filters=8, stem_kernel_size=3, stem_strides=1, stackwise_depth=[1, 1], stackwise_strides=[1, 2],
+               stackwise_num_filters=[8, 16], bottle_ratio=[0.5], image_shape=(32, 32, 3))  # fmt: skip
+    return {
+        "cspnet": lambda: m.CSPNetBackbone(**csp, block_type="bottleneck_block", stage_type="csp", block_ratio=[0.5]),
+        "cspnet_dark": lambda: m.CSPNetBackbone(**csp, block_type="dark_block", stage_type="dark"),
+        "mobilenet": lambda: m.MobileNetBackbone(
+            stackwise_expansion=[[16, 24]],
+            stackwise_num_blocks=[2],
+            stackwise_num_filters=[[8, 16]],
+            stackwise_kernel_size=[[3, 3]],
+            stackwise_num_strides=[[2, 1]],
+            stackwise_se_ratio=[[None, 0.25]],
+            stackwise_activation=[["relu", "hard_swish"]],
+            stackwise_padding=[[1, 1]],
+            output_num_filters=32,
+            depthwise_filters=8,
+            depthwise_stride=2,
+            depthwise_residual=False,
+            last_layer_filter=32,
+            squeeze_and_excite=0.5,
+            image_shape=(32, 32, 3),
+            input_num_filters=8,
+        ),
+        "efficientnet": lambda: m.EfficientNetBackbone(
+            stackwise_width_coefficients=[1.0, 1.0],
+            stackwise_depth_coefficients=[1.0, 1.0],
+            stackwise_kernel_sizes=[3, 3],
+            stackwise_num_repeats=[1, 1],
+            stackwise_input_filters=[8, 8],
+            stackwise_output_filters=[8, 16],
+            stackwise_expansion_ratios=[1, 4],
+            stackwise_squeeze_and_excite_ratios=[0.0, 0.25],
+            stackwise_strides=[1, 2],
+            stackwise_block_types=["fused", "unfused"],
+            input_shape=(32, 32, 3),
+        ),
+        "dinov2": lambda: m.DINOV2Backbone(
+            patch_size=8,
+            num_layers=2,
+            hidden_dim=16,
+            num_heads=2,
+            intermediate_dim=32,
+            image_shape=(32, 32, 3),
+            position_embedding_shape=(32, 32, 3),
+        ),
+        "deeplabv3": lambda: m.DeepLabV3Backbone(
+            image_encoder=encoder([64, 16, 16, 16], (32, 32, 3)),
+            spatial_pyramid_pooling_key="P4",
+            upsampling_size=4,
+            dilation_rates=[2, 4],
+            low_level_feature_key="P2",
+            projection_filters=8,
+            image_shape=(32, 32, 3),
+        ),
+        "retinanet": lambda: m.RetinaNetBackbone(
+            image_encoder=encoder([64, 16, 16, 16], (64, 64, 3)),
+            min_level=3,
+            max_level=5,
+            use_p5=False,
+            image_shape=(64, 64, 3),
+        ),
+        # holds the encoder's stem without calling it: its variables count, on rows marked "not called"
+        "basnet": lambda: m.BASNetBackbone(
+            image_encoder=encoder([64, 8, 8, 8]), num_classes=1, image_shape=(32, 32, 3), projection_filters=64
+        ),
+    }
 
 
 def keras3_models(keras: Any, folder: Path, custom: dict[str, Any]) -> list[Model]:

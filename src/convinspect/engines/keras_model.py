@@ -8,7 +8,6 @@ models, totals) is the same code.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import io
 from collections.abc import Iterator, Sequence
@@ -33,7 +32,7 @@ from convinspect.engines.loading import (
     stdout_aside,
 )
 from convinspect.engines.objects import shape_of
-from convinspect.engines.session import load
+from convinspect.engines.session import load, names_kept
 from convinspect.errors import BackendError, InvalidInput
 
 
@@ -46,27 +45,18 @@ def _weights(keras: Any, layer: Any, variables: Sequence[Any] | None = None) -> 
     )
 
 
+def _inside(model: Any) -> Iterator[Any]:
+    """The variables of every layer the model contains."""
+    return (v for layer in model._flatten_layers(include_self=False) for v in layer.weights)
+
+
 def _own_weights(keras: Any, model: Any) -> tuple[Variable, ...]:
     """Variables the model holds itself (model.add_weight), outside every layer it contains."""
-    inside = {id(v) for layer in model._flatten_layers(include_self=False) for v in layer.weights}
+    inside = {id(v) for v in _inside(model)}
     return _weights(keras, model, [v for v in model.weights if id(v) not in inside])
 
 
 Graphs = dict[int, Any]  # id(model) -> the Functional its calls are read from, for one report
-
-
-@contextlib.contextmanager
-def names_kept(keras: Any) -> Iterator[None]:
-    """Keras' global name counters as they were: the inputs and graphs built to read a model
-    (keras.Input, a traced Functional) must not rename the user's next layer."""
-    from keras.src.backend.common import global_state
-
-    saved = copy.copy(global_state.get_global_attribute("object_name_uids"))
-    try:
-        yield
-    finally:
-        if saved is not None:
-            global_state.set_global_attribute("object_name_uids", saved)
 
 
 def _read(keras: Any, model: Any, graphs: Graphs) -> dict[str, Any]:
@@ -179,7 +169,7 @@ def inspect_model(
         import_modules(imports)
         model, before = real_model(source, input_shape, unsafe=unsafe, load_weights=load_weights, progress=progress)
     graphs: Graphs = {}
-    with names_kept(keras):
+    with names_kept():
         serialized = _read(keras, model, graphs)
         return _report(keras, model, serialized, source, before, progress, graphs), serialized
 
@@ -288,7 +278,7 @@ def model_report(model: Any, source: Source, before: int, progress: Progress | N
     """The report of a real model; `before` is how many variables it held before it was built."""
     keras, _, _ = load()
     graphs: Graphs = {}
-    with names_kept(keras):
+    with names_kept():
         return _report(keras, model, _read(keras, model, graphs), source, before, progress, graphs)
 
 
@@ -309,6 +299,7 @@ def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, 
         if own:  # on a row of their own, after the layers: Keras' summary() counts them too
             params = Params.of(own)
             rows += (LayerRow("(own variables)", graph.class_name, (), 0, 1, (), (), own, params),)
+        rows += tuple(_uncalled(keras, model, rows, graphs))
         counted = sum(len(row.weights) for row in rows)
         if counted != len(model.weights):
             raise BackendError(f"read {counted} variables from the layers, but the model holds {len(model.weights)}")
@@ -328,6 +319,30 @@ def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, 
     )
 
 
+def _uncalled(keras: Any, model: Any, rows: tuple[LayerRow, ...], graphs: Graphs) -> Iterator[LayerRow]:
+    """Layers the model holds (an attribute, such as a backbone's unused stem) but never calls: their
+    variables are the model's, and count_params() counts them, so each gets a row, with no output."""
+    if sum(len(row.weights) for row in rows) == len(model.weights):
+        return
+    called = {id(v) for operation in _operations(keras, model, graphs) for v in operation.weights}
+    for layer in model._flatten_layers(include_self=False):
+        weights = [v for v in layer.weights if id(v) not in called]
+        if isinstance(layer, keras.Model) or not weights or len(weights) != len(layer.weights):
+            continue
+        called.update(id(v) for v in weights)
+        held = _weights(keras, layer)
+        yield LayerRow(layer.name, type(layer).__name__, (), 0, 0, (), (), held, Params.of(held))
+
+
+def _operations(keras: Any, model: Any, graphs: Graphs) -> Iterator[Any]:
+    """Every layer the model's graph calls, nested models' too."""
+    for operation in _functional(model, graphs).operations:
+        if isinstance(operation, keras.Model):
+            yield from _operations(keras, operation, graphs)
+        elif isinstance(operation, keras.layers.Layer):
+            yield operation
+
+
 def _saved_names(row: LayerRow) -> LayerRow:
     """A row with the names as the file saved them (Keras 3 built them with '/' translated)."""
     return dataclasses.replace(
@@ -344,7 +359,7 @@ def application_config(source: Source, input_shape: Shape | None) -> dict[str, A
     keras, _, _ = load()
     with contextlib.redirect_stdout(io.StringIO()):
         model = application(keras, source, input_shape)
-    with names_kept(keras):
+    with names_kept():
         return _read(keras, model, {})
 
 
@@ -355,7 +370,11 @@ def live_model(model: Any, input_shape: Shape | None) -> tuple[ModelReport, dict
     keras, _, _ = load()
     source = Source(f"{type(model).__name__} {model.name!r}", SourceKind.LIVE)
     before = len(model.weights)
-    with names_kept(keras):
+    if input_shape is None and not model.built and type(model).__name__ not in _PLAIN:
+        raise InvalidInput(f"the {shown(type(model).__name__)} is not built, so it has no variables yet and no calls "
+                           "to read: give input_shape (batch first) to see what building it will create",
+                           "input_shape")  # fmt: skip
+    with names_kept():
         if input_shape is not None:
             model = _built_for(keras, model, input_shape)
         graphs: Graphs = {}
@@ -363,31 +382,47 @@ def live_model(model: Any, input_shape: Shape | None) -> tuple[ModelReport, dict
         return _report(keras, model, config, source, before, None, graphs), config
 
 
+def fits(built: Shape, shape: Shape) -> bool:
+    """Whether an object built for `built` takes `shape`: the same rank, each size equal or unknown."""
+    return len(built) == len(shape) and all(b is None or b == d for b, d in zip(built[1:], shape[1:], strict=True))
+
+
 def _built_for(keras: Any, model: Any, shape: Shape) -> Any:
-    """The model itself when it is built for `shape` (the batch aside); else a clone, built for it."""
+    """The model itself when it is built for `shape` (the batch aside); else a clone, built for it: an
+    unbuilt model, or one built with unknown sizes that `shape` fills in."""
     if model.built:
         built = _built_shape(model)
         if built is not None and len(built) == len(shape) and built[1:] == tuple(shape[1:]):
             return model
-        raise InvalidInput(f"the model is built for {built if built else 'another input'}; give "
-                           "input_shape only for an unbuilt model, or leave it out", "input_shape")  # fmt: skip
+        if built is None or not fits(built, shape):
+            where = tuple(built) if built else "another input"
+            raise InvalidInput(f"the model is built for {where}, and its variables are sized for that; leave "
+                               "input_shape out, or give one that fits it", "input_shape")  # fmt: skip
+    if type(model).__name__ == "Sequential" and not model.layers:
+        raise InvalidInput("the Sequential holds no layers, so there is nothing to build", "input_shape")
     try:
         if type(model).__name__ in _PLAIN:
             clone = keras.models.clone_model(model)
         else:
             clone = type(model).from_config(model.get_config())
-    except Exception as error:
-        raise InvalidInput(f"cannot clone the {shown(type(model).__name__)} to build it for {shown(list(shape))} "
-                           f"without building yours: {keras_words(error)}; build it yourself, then call "
+    except Exception:
+        raise InvalidInput(f"Keras cannot recreate the {shown(type(model).__name__)} from its get_config(), so "
+                           f"convinspect cannot build a copy for {tuple(shape)} without building yours; "
+                           "build it yourself (model.build(shape), or call it once on data), then call "
                            "summary(model)", "input_shape") from None  # fmt: skip
     try:
         if type(clone).__name__ == "Sequential":  # its input named as Keras names a first input, whatever came before
-            clone = keras.Sequential([keras.Input(batch_shape=tuple(shape), name="input_layer"), *clone.layers],
+            layers = [layer for layer in clone.layers if not isinstance(layer, keras.layers.InputLayer)]
+            clone = keras.Sequential([keras.Input(batch_shape=tuple(shape), name="input_layer"), *layers],
                                      name=clone.name, trainable=clone.trainable)  # fmt: skip
+        elif type(clone).__name__ == "Functional":
+            names = [t.name for t in model.inputs]
+            inputs = keras.Input(batch_shape=tuple(shape), name=names[0] if len(names) == 1 else None)
+            clone = keras.models.clone_model(model, input_tensors=inputs)
         else:
             clone.build(tuple(shape))
     except Exception as error:
-        raise InvalidInput(f"Keras cannot build the model for input {shown(list(shape))}: {keras_words(error)}",
+        raise InvalidInput(f"Keras cannot build the model for input {tuple(shape)}: {keras_words(error)}",
                            "input_shape") from None  # fmt: skip
     return clone
 
@@ -402,6 +437,20 @@ def _built_shape(model: Any) -> Shape | None:
         return shape_of(inputs[0].shape)
     build = (model.get_build_config() or {}).get("input_shape")
     return None if build is None else shape_of(build)
+
+
+def takes(layer: Any, shape: Shape) -> None:
+    """Refuses a shape the built layer's variables do not take, as Keras would when it is called on it."""
+    from keras.src.layers.input_spec import assert_input_compatibility
+
+    keras, _, _ = load()
+    try:
+        assert_input_compatibility(layer.input_spec, keras.KerasTensor(tuple(shape)), layer.name)
+    except ValueError:
+        built = layer.get_build_config()["input_shape"]
+        raise InvalidInput(f"the {shown(type(layer).__name__)} is built for {tuple(built)}, and its variables do "
+                           "not take that shape; leave input_shape out, or give one that fits it",
+                           "input_shape") from None  # fmt: skip
 
 
 def live_layer_config(layer: Any) -> tuple[str, dict[str, Any], str, Shape | None]:
@@ -419,10 +468,10 @@ def live_layer_config(layer: Any) -> tuple[str, dict[str, Any], str, Shape | Non
 def layer_as_model(layer: Any, shape: Shape) -> Any:
     """A clone of a layer that is not a conv layer, in a Sequential of its own, built for `shape`."""
     keras, _, _ = load()
-    with names_kept(keras):
+    with names_kept():
         try:
             clone = type(layer).from_config(layer.get_config())
             return keras.Sequential([keras.Input(batch_shape=tuple(shape), name="input"), clone], name=layer.name)
         except Exception as error:
-            raise InvalidInput(f"cannot build a clone of {shown(layer.name)} for {shown(list(shape))}: "
+            raise InvalidInput(f"cannot build a clone of {shown(layer.name)} for {tuple(shape)}: "
                                f"{keras_words(error)}", "input_shape") from None  # fmt: skip

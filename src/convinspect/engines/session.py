@@ -6,9 +6,12 @@ both are chosen here before the import, and a request this process can no longer
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from convinspect.core.layer.runtime import DTYPE_FEATURES, ENV, CpuKernels, KernelChoice, choose_kernels
@@ -230,3 +233,24 @@ def release() -> None:
     """Drop Keras' global state (every layer built so far): keeps a long check run's memory flat."""
     keras, _, _ = load()
     keras.utils.clear_session(free_memory=True)
+
+
+_COUNTERS = "object_name_uids"  # Keras' global name counters (keras/src/utils/naming.py)
+
+
+def _counters() -> Any:
+    state = sys.modules.get("keras.src.backend.common.global_state")
+    return None if state is None else state.get_global_attribute(_COUNTERS)
+
+
+@contextlib.contextmanager
+def names_kept() -> Iterator[None]:
+    """Keras' global name counters as they were before the block, whether Keras was loaded or not:
+    the inputs, clones and graphs built to read a user's model must not rename their next layer."""
+    saved = copy.copy(_counters())
+    try:
+        yield
+    finally:
+        state = sys.modules.get("keras.src.backend.common.global_state")
+        if state is not None:
+            state.set_global_attribute(_COUNTERS, saved)

@@ -62,7 +62,14 @@ def resolve(text: str) -> Source:
         return Source(text, SourceKind.ARCHIVE, path=path, config=_archive(path, text))
     if head.startswith(_HDF5):
         return Source(text, SourceKind.H5, path=path, config=_h5(path, text))
+    suffix = path.suffix.lower()
+    if suffix in _BINARY:  # named as a binary format it is not: say so, rather than that it is bad JSON
+        raise InvalidInput(f"{shown(text)} is named {suffix} but is not {_BINARY[suffix]} (its first bytes are "
+                           f"{shown(head[:8])})")  # fmt: skip
     return Source(text, SourceKind.JSON, path=path, config=_json(_read(path, text), text, "the file"))
+
+
+_BINARY = {".keras": "a zip archive, as a .keras file is", ".h5": "an HDF5 file", ".hdf5": "an HDF5 file"}
 
 
 def _read(path: Path, text: str) -> bytes:

@@ -10,6 +10,7 @@ from convinspect.core.checks.results import ModelResult
 from convinspect.core.checks.snapshot import Change
 from convinspect.core.layer.runtime import Rule, Runtime
 from convinspect.core.model.report import LayerRow, ModelReport, ReceptiveField
+from convinspect.core.model.source import SourceKind
 from convinspect.core.vocab.text import inert
 from convinspect.render.words import check_text, human_bytes, md_code, thousands, value_text
 
@@ -33,6 +34,16 @@ def shape_cell(shape: tuple[int | None, ...] | None) -> str:
     if shape is None:
         return "?"
     return "×".join("?" if d is None else str(d) for d in shape)
+
+
+def output_cell(row: LayerRow) -> str:
+    """The output column: a held layer the model never calls has none."""
+    return "not called" if row.calls == 0 else shape_cell(row.output_shape)
+
+
+def _memory_cell(row: LayerRow) -> str:
+    unknown = row.activation_bytes is None or row.outputs is None or not row.calls
+    return "" if unknown else human_bytes(row.activation_bytes)  # type: ignore[arg-type]
 
 
 def field_text(field: ReceptiveField | None) -> str:
@@ -87,7 +98,7 @@ def notes(result: ModelResult) -> list[str]:
             "and merges are not counted."
         )
         if t.macs is None:
-            lines.append("Some inputs have an unknown spatial size ('?'): give --input to count their MACs.")
+            lines.append(f"Some inputs have an unknown spatial size ('?'): give {_input(report)} to count their MACs.")
     lines.extend(lazy_story(report))
     for row in report.shared:
         lines.append(
@@ -151,13 +162,18 @@ def runtime_warning(report: ModelReport) -> str | None:
             f"(predicted from their configuration): {'; '.join(parts)}")  # fmt: skip
 
 
+def _input(report: ModelReport, value: str = "") -> str:
+    """How the reader gives an input shape: convinspect.summary's argument, or the command line's option."""
+    return "input_shape" if report.source.kind is SourceKind.LIVE else f"--input{value}"
+
+
 def lazy_story(report: ModelReport) -> list[str]:
     if not report.lazy:
         return []
     if not report.built:
         return [
             "The model has no input shape, so Keras has created no variables yet: summary() shows every "
-            "output shape as '?' and params as '0 (unbuilt)'. Give --input SHAPE to build it."
+            f"output shape as '?' and params as '0 (unbuilt)'. Give {_input(report, ' SHAPE')} to build it."
         ]
     owners = [row for row in report.rows if row.weights]
     listed = "; ".join(
@@ -214,11 +230,11 @@ def model_table(result: ModelResult) -> RenderableType:
             if row.params.non_trainable
             else ""
         )
-        memory = "" if row.activation_bytes is None or row.outputs is None else human_bytes(row.activation_bytes)
+        memory = _memory_cell(row)
         macs = compact(row.macs) if row.macs else ("?" if row.macs is None else "")
         if not row.complete:
             macs = f"{macs}+?" if row.macs else "not counted"
-        table.add_row(name, shape_cell(row.output_shape), _params_cell(row), frozen, macs, memory)
+        table.add_row(name, output_cell(row), _params_cell(row), frozen, macs, memory)
     return Group(table, *(Text(line) for line in notes(result)))
 
 
@@ -233,7 +249,7 @@ def model_markdown(result: ModelResult) -> str:
         cells = [
             ("&nbsp;&nbsp;" * row.depth) + md_code(row.name),
             md_code(row.class_name),
-            md_code(shape_cell(row.output_shape)),
+            md_code(output_cell(row)),
             _params_cell(row),
             thousands(row.params.non_trainable) if row.call == 0 else "",
             ("?" if row.macs is None else thousands(row.macs)) + ("" if row.complete else " + not counted"),
@@ -262,10 +278,10 @@ def model_html(result: ModelResult) -> str:
 def _html_cells(row: LayerRow) -> tuple[str, ...]:
     nbsp = "\u00a0"
     return (
-        nbsp * 2 * row.depth + inert(row.name), inert(row.class_name), shape_cell(row.output_shape), _params_cell(row),
+        nbsp * 2 * row.depth + inert(row.name), inert(row.class_name), output_cell(row), _params_cell(row),
         thousands(row.params.non_trainable) if row.call == 0 and row.params.non_trainable else "",
         ("?" if row.macs is None else thousands(row.macs)) + ("" if row.complete else " + not counted"),
-        "" if row.activation_bytes is None or row.outputs is None else human_bytes(row.activation_bytes),
+        _memory_cell(row),
         field_text(row.receptive_field), variables_text(row) if row.weights else "",
     )  # fmt: skip
 
@@ -290,7 +306,7 @@ def model_csv(result: ModelResult) -> str:
                 _cell(row.qualified),
                 _cell(row.class_name),
                 row.call,
-                shape_cell(row.output_shape),
+                output_cell(row),
                 row.params.trainable,
                 row.params.non_trainable,
                 "" if row.macs is None else row.macs,

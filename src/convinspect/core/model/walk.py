@@ -208,6 +208,17 @@ def _order(layers: Sequence[LayerDef], needed: set[tuple[str, int]]) -> list[tup
     return [items[i] for i in order] + [items[i] for i in range(len(items)) if i not in ran]
 
 
+def _known(observed: tuple[Shape, ...], computed: tuple[Shape, ...]) -> tuple[Shape, ...]:
+    """The observed output shapes, with the sizes the rules computed where Keras left one unknown: a
+    nested model built for any image size (None) still runs on this call's concrete input."""
+    if len(observed) != len(computed):
+        return observed
+    return tuple(
+        tuple(o if o is not None else c for o, c in zip(seen, sized, strict=True)) if len(seen) == len(sized) else seen
+        for seen, sized in zip(observed, computed, strict=True)
+    )
+
+
 class _Walk:
     def __init__(self, observed: Mapping[Key, Observed] | None) -> None:
         self.observed = observed
@@ -275,8 +286,9 @@ class _Walk:
                 raise
             sized, sized_ok = Sized(seen.outputs), False
             sized, uncounted = _unsized_work(layer, seen, sized)
-        if seen is not None:  # the real model's shapes and variables win
-            sized = replace(sized, outputs=seen.outputs, weights=seen.weights)
+        if seen is not None:  # the real model's shapes and variables win (its sizes, where it knows them)
+            outputs = _known(seen.outputs, sized.outputs) if sized_ok else seen.outputs
+            sized = replace(sized, outputs=outputs, weights=seen.weights)
         first = (owner, layer.name) not in self.owned
         self.owned.add((owner, layer.name))
         weights = sized.weights if first else ()
