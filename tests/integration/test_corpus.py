@@ -43,7 +43,7 @@ NAMES = [f"tf_keras:{n}" for n in ("unet", "autoencoder", "mnist_k2", "mobilenet
                                    "nasnetmobile")]  # fmt: skip
 NAMES += [f"keras_hub:{n}" for n in ("resnet", "resnet_v2", "classifier", "vgg", "densenet", "xception", "hgnetv2",
                                     "vit", "cspnet", "cspnet_dark", "mobilenet", "efficientnet", "dinov2", "deeplabv3",
-                                    "retinanet", "basnet")]  # fmt: skip
+                                    "retinanet", "basnet", "mit", "segformer", "swin", "vitdet")]  # fmt: skip
 NAMES += [f"keras3:{n}" for n in ("mnist", "residual", "augmented", "unet3", "text", "timeseries", "video",
                                   "nested_head", "blocks", "own_call", "mobilenetv3small",
                                   "efficientnetv2b0")]  # fmt: skip
@@ -59,9 +59,9 @@ def _trainable(model: Any) -> int:
 
 
 def _layer_facts(model: Any) -> list[tuple[str, Any]]:
-    """Each top-level layer's class and output shapes, as Keras holds them (None: never called)."""
+    """Each top-level layer's (and operation's) class and output shapes, as Keras holds them."""
     facts = []
-    for layer in model.layers:
+    for layer in model.operations:
         if not layer._inbound_nodes:
             facts.append((type(layer).__name__, ()))
             continue

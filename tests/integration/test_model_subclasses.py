@@ -181,13 +181,13 @@ class Residual(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="convinspect_tests")
 class Scale(keras.layers.Layer):
-    """A layer with a matmul of its own on a variable of its own: no rule counts it."""
+    """A layer with a tensordot of its own on a variable of its own: no rule counts it."""
 
     def build(self, shape: Any) -> None:
         self.w = self.add_weight(shape=(shape[-1], shape[-1]))
 
     def call(self, x: Any) -> Any:
-        return keras.ops.matmul(x, self.w)
+        return keras.ops.tensordot(x, self.w, axes=1)
 
 
 @keras.saving.register_keras_serializable(package="convinspect_tests")
@@ -253,7 +253,7 @@ def test_work_no_rule_counts_is_said_on_the_row_the_totals_and_fails_max_macs(tm
     report = inspect_model(path, engine="keras")
     scale = report.row("scale")
     assert scale is not None and not scale.complete and len(scale.uncounted) == 1
-    assert "matmul" in scale.uncounted[0] and report.totals.uncounted == ("scale",)  # the totals name the row
+    assert "tensordot" in scale.uncounted[0] and report.totals.uncounted == ("scale",)  # the totals name the row
     data = report.to_dict()
     assert data["totals"]["complete"] is False and data["totals"]["uncounted"] == ["scale"]
     runner = CliRunner()
@@ -267,7 +267,7 @@ def test_work_no_rule_counts_is_said_on_the_row_the_totals_and_fails_max_macs(tm
 
 @keras.saving.register_keras_serializable(package="convinspect_tests")
 class DenseThenMatmul(keras.layers.Layer):
-    """Dense sublayers the rules count, and a matmul of their outputs they cannot."""
+    """Dense sublayers the rules count, and a matmul of their outputs, counted from its operands."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -278,8 +278,21 @@ class DenseThenMatmul(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="convinspect_tests")
+class Attention(keras.layers.Layer):
+    """Scores and weighted values by einsum, on projections of its own kernel (EinsumDense's way)."""
+
+    def build(self, shape: Any) -> None:
+        self.w = self.add_weight(shape=(shape[-1], 2, 6), name="projection")
+
+    def call(self, x: Any) -> Any:
+        heads = keras.ops.einsum("btc,chd->bthd", x, self.w)
+        scores = keras.ops.softmax(keras.ops.einsum("bqhd,bkhd->bhqk", heads, heads))
+        return keras.ops.reshape(keras.ops.einsum("bhqk,bkhd->bqhd", scores, heads), (-1, x.shape[1], 12))
+
+
+@keras.saving.register_keras_serializable(package="convinspect_tests")
 class BorrowedKernel(keras.layers.Layer):
-    """A sublayer's kernel used without calling the sublayer."""
+    """A sublayer's kernel used without calling the sublayer, by a product no rule knows (dot)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -289,20 +302,37 @@ class BorrowedKernel(keras.layers.Layer):
         self.d.build(shape)
 
     def call(self, x: Any) -> Any:
-        return keras.ops.matmul(x, self.d.kernel)
+        return keras.ops.dot(x, self.d.kernel)
 
 
 @pytest.mark.parametrize(("layer", "shape", "counted"), [
-    (DenseThenMatmul, (64, 4), 2 * 64 * 4 * 8),
-    (BorrowedKernel, (16, 4), 0),
+    (DenseThenMatmul, (64, 4), 2 * 64 * 4 * 8 + 64 * 8 * 64),
+    (Attention, (10, 5), 10 * 5 * 2 * 6 + 2 * (10 * 10 * 2 * 6)),
 ])  # fmt: skip
-def test_work_beside_the_counted_sublayers_is_not_counted_silently(
+def test_einsum_and_matmul_are_counted_from_their_operands(
     layer: Any, shape: tuple[int, ...], counted: int, tmp_path: Path
 ) -> None:
+    from corpus import graph_macs
+
     x = keras.Input(shape)
-    path = _saved(keras.Model(x, layer(name="custom")(x)), tmp_path, "custom")
-    report = inspect_model(path, engine="keras")
+    model = keras.Model(x, layer(name="custom")(x))
+    report = inspect_model(_saved(model, tmp_path, "custom"), engine="keras")
     row = report.row("custom")
-    assert row is not None and row.macs == counted
-    assert not row.complete and "matmul" in row.uncounted[0]
+    assert row is not None and row.complete and row.macs == counted == graph_macs(model, (1, *shape))
+    assert report.totals.complete
+
+
+def test_work_no_rule_knows_is_not_counted_silently(tmp_path: Path) -> None:
+    x = keras.Input((16, 4))
+    report = inspect_model(_saved(keras.Model(x, BorrowedKernel(name="custom")(x)), tmp_path, "custom"), engine="keras")
+    row = report.row("custom")
+    assert row is not None and row.macs == 0 and not row.complete and "dot" in row.uncounted[0]
     assert not report.totals.complete
+
+
+def test_an_unknown_size_makes_the_count_unknown_not_zero(tmp_path: Path) -> None:
+    x = keras.Input((None, 4))  # a sequence of any length: the sublayers' MACs depend on it
+    report = inspect_model(_saved(keras.Model(x, DenseThenMatmul(name="custom")(x)), tmp_path, "custom"),
+                           engine="keras")  # fmt: skip
+    row = report.row("custom")
+    assert row is not None and row.macs is None and row.complete and report.totals.macs is None

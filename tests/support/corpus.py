@@ -262,7 +262,7 @@ def keras_hub_models(keras: Any, folder: Path) -> list[Model]:
         if name not in builders:  # nested models built for any image size: count_macs sees no shapes inside
             macs = graph_macs(model, (1, *model.inputs[0].shape[1:]))
         found.append(Model("keras_hub", name, path, model, imports=("keras_hub",), macs=macs,
-                           renamed=name in ("mobilenet", "deeplabv3", "basnet")))  # fmt: skip
+                           renamed=name not in builders))  # fmt: skip
     return found
 
 
@@ -276,6 +276,9 @@ def _more_backbones(m: Any) -> dict[str, Callable[[], Any]]:
 
     csp = dict(stem_filters=8, stem_kernel_size=3, stem_strides=1, stackwise_depth=[1, 1], stackwise_strides=[1, 2],
                stackwise_num_filters=[8, 16], bottle_ratio=[0.5], image_shape=(32, 32, 3))  # fmt: skip
+    mit = dict(image_shape=(32, 32, 3), num_layers=2, hidden_dims=[8, 16], layerwise_depths=[1, 1],
+               layerwise_num_heads=[1, 2], layerwise_sr_ratios=[2, 1], layerwise_patch_sizes=[7, 3],
+               layerwise_strides=[4, 2], max_drop_path_rate=0.1)  # fmt: skip
     return {
         "cspnet": lambda: m.CSPNetBackbone(**csp, block_type="bottleneck_block", stage_type="csp", block_ratio=[0.5]),
         "cspnet_dark": lambda: m.CSPNetBackbone(**csp, block_type="dark_block", stage_type="dark"),
@@ -334,6 +337,23 @@ def _more_backbones(m: Any) -> dict[str, Callable[[], Any]]:
             max_level=5,
             use_p5=False,
             image_shape=(64, 64, 3),
+        ),
+        # attention in einsums and matmuls, counted from their operands
+        "mit": lambda: m.MiTBackbone(**mit),
+        "segformer": lambda: m.SegFormerBackbone(image_encoder=m.MiTBackbone(**mit), projection_filters=16),
+        "swin": lambda: m.SwinTransformerBackbone(
+            image_shape=(32, 32, 3), embed_dim=16, depths=[1, 1], num_heads=[2, 2], window_size=4, patch_size=4
+        ),
+        "vitdet": lambda: m.ViTDetBackbone(
+            hidden_size=16,
+            num_layers=2,
+            intermediate_dim=32,
+            num_heads=2,
+            global_attention_layer_indices=[1],
+            image_shape=(32, 32, 3),
+            patch_size=8,
+            num_output_channels=16,
+            window_size=2,
         ),
         # holds the encoder's stem without calling it: its variables count, on rows marked "not called"
         "basnet": lambda: m.BASNetBackbone(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import itertools
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -99,42 +101,59 @@ def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Obs
             _observe(keras, operation, (*path, operation.name), found, progress, graphs)
 
 
-def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int, int, tuple[str, ...]] | None:
+def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int | None, int | None, tuple[str, ...]] | None:
     """A layer the rules do not know, looked into: its call() is traced once on symbolic inputs of this
     call's shapes, and every operation it performs is judged: a sublayer the rules size is counted, a
-    layer without a rule is looked into the same way, a MAC-free operation is free, and anything else
-    (a matmul, an einsum, a kernel used without its layer) is left uncounted, by name. The layer's own
-    variables are judged by what its call does with them: a position embedding added, a class token
-    concatenated or a scale multiplied in are MAC-free, a matmul is not. None: the call cannot be
-    traced (the walk then judges the layer by its class)."""
+    layer without a rule is looked into the same way, an einsum or a matmul is counted from its
+    operands' shapes (a kernel of the layer's own included), a MAC-free operation is free, and anything
+    else is left uncounted, by name. None: the call cannot be traced (the walk then judges the layer by
+    its class)."""
     from keras.src.models.functional import Functional
 
-    def fresh(value: Any) -> Any:
+    def trace(stand_in: int | None) -> Any:
         # An unknown batch stands at 1, so that a call which sizes its own tensors by it (a class
         # token tiled over the batch, as ViT does) traces; the counts are per example either way.
-        if isinstance(value, keras.KerasTensor):
-            shape = tuple(value.shape)
-            return keras.Input(batch_shape=(1 if shape[0] is None else shape[0], *shape[1:]), dtype=value.dtype)
-        return value
+        # `stand_in` takes the place of the other unknown sizes, for a call that needs them all.
+        def fresh(value: Any) -> Any:
+            if isinstance(value, keras.KerasTensor):
+                shape = (1 if value.shape[0] is None else value.shape[0], *value.shape[1:])
+                shape = tuple(stand_in if d is None else d for d in shape)
+                return keras.Input(batch_shape=shape, dtype=value.dtype)
+            return value
 
-    args = keras.tree.map_structure(fresh, node.arguments.args)
-    kwargs = keras.tree.map_structure(fresh, node.arguments.kwargs)
-    inputs = [v for v in keras.tree.flatten((args, kwargs)) if isinstance(v, keras.KerasTensor)]
+        args = keras.tree.map_structure(fresh, node.arguments.args)
+        kwargs = keras.tree.map_structure(fresh, node.arguments.kwargs)
+        inputs = [v for v in keras.tree.flatten((args, kwargs)) if isinstance(v, keras.KerasTensor)]
+        return Functional(inputs, layer.call(*args, **kwargs))
+
+    stood_in = False
     try:
-        traced = Functional(inputs, layer.call(*args, **kwargs))
-    except Exception:  # a call that cannot be traced symbolically
-        return None
-    macs = bias_adds = 0
+        traced = trace(None)
+    except Exception:  # a call that cannot be traced symbolically, or not with unknown sizes
+        unknown = any(None in tuple(t.shape)[1:] for t in node.input_tensors)
+        try:
+            traced, stood_in = (trace(_STAND_IN), True) if unknown else (None, False)
+        except Exception:
+            traced = None
+        if traced is None:
+            return None
+    macs: int | None = 0
+    bias_adds: int | None = 0
     uncounted: list[str] = []
     for operation, shapes, inner in _calls(keras, traced):
         name = type(operation).__name__
         if name == "InputLayer" or (name in MAC_FREE and name not in RULES):
             continue
+        if name in _PRODUCTS and not isinstance(operation, keras.layers.Layer):
+            found = _product(name, operation, inner)
+            if found is not _UNREAD:
+                macs = _plus(macs, found)  # type: ignore[arg-type]
+                continue
         if name in RULES and isinstance(operation, keras.layers.Layer):
             try:
                 config = _entry(keras, operation, {})["config"]
                 sized = size_layer(operation.name, name, config, shapes)
-                macs, bias_adds = macs + (sized.macs or 0), bias_adds + (sized.bias_adds or 0)
+                macs, bias_adds = _plus(macs, sized.macs), _plus(bias_adds, sized.bias_adds)
                 continue
             except (InvalidInput, KeyError, TypeError):
                 pass  # a configuration the rule cannot size: looked into below
@@ -144,8 +163,42 @@ def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int, int, tuple[str,
         if work is None:
             uncounted.append(operation.name)
         else:
-            macs, bias_adds, uncounted = macs + work[0], bias_adds + work[1], [*uncounted, *work[2]]
+            macs, bias_adds, uncounted = _plus(macs, work[0]), _plus(bias_adds, work[1]), [*uncounted, *work[2]]
+    if stood_in:  # counted at sizes that stand in for unknown ones: only a count of none holds
+        macs, bias_adds = (None if count else count for count in (macs, bias_adds))
     return macs, bias_adds, tuple(dict.fromkeys(uncounted))
+
+
+_STAND_IN = 7  # an unknown size, for a call that cannot be traced without one (a position embedding's slice)
+
+
+def _plus(total: int | None, more: int | None) -> int | None:
+    """A count that stays unknown (None: a size is unknown) once any part of it is."""
+    return None if total is None or more is None else total + more
+
+
+_PRODUCTS = ("Einsum", "Matmul")  # keras.ops products, counted from their operands' shapes
+_UNREAD = object()  # a product whose operands convinspect cannot read: left uncounted, by name
+
+
+def _product(name: str, operation: Any, node: Any) -> object:
+    """The multiply-accumulates of a keras.ops.einsum or matmul call: every combination of an einsum's
+    indices is one; a matmul multiplies (..., m, k) by (..., k, n). None: a size is unknown."""
+    operands = [tuple(arg.shape) for arg in node.arguments.args if hasattr(arg, "shape")]
+    if name == "Einsum":
+        left = str(operation.subscripts).replace(" ", "").split("->")[0].split(",")
+        if "." in "".join(left) or len(left) != len(operands) or any(len(a) != len(b) for a, b in zip(left, operands)):
+            return _UNREAD
+        sizes: dict[str, Any] = {}
+        for letters, shape in zip(left, operands, strict=True):
+            sizes.update(zip(letters, shape, strict=True))
+        return None if None in sizes.values() else math.prod(int(d) for d in sizes.values())
+    if len(operands) != 2 or min(len(operands[0]), len(operands[1])) < 2:
+        return _UNREAD
+    a, b = operands
+    batch = [x if y == 1 else y for x, y in itertools.zip_longest(a[-3::-1], b[-3::-1], fillvalue=1)]
+    dims = [*batch, a[-2], a[-1], b[-1]]
+    return None if None in dims else math.prod(int(d) for d in dims)
 
 
 def _calls(keras: Any, graph: Any) -> Iterator[tuple[Any, list[Shape], Any]]:

@@ -51,8 +51,8 @@ class Observed:
 
     outputs: tuple[Shape, ...]
     weights: tuple[Variable, ...]
-    # A layer the analytic rules do not know: the MACs of the sublayers it was seen calling, and the
-    # sublayers whose work could not be counted (None: not looked into).
+    # A layer the analytic rules do not know: the MACs of the sublayers and products it was seen calling
+    # (None: a size is unknown), and the work that could not be counted (None: not looked into).
     macs: int | None = None
     bias_adds: int | None = None
     uncounted: tuple[str, ...] | None = None

@@ -35,8 +35,8 @@ from convinspect.errors import InvalidInput
 def _unsized_work(layer: LayerDef, seen: Observed, sized: Sized) -> tuple[Sized, tuple[str, ...]]:
     """A layer the rules do not know (Keras engine): the MACs of the sublayers the engine saw it call,
     and what is left uncounted; an operation known to do no multiply-accumulate counts as complete."""
-    if seen.macs is not None:
-        return replace(sized, macs=seen.macs, bias_adds=seen.bias_adds or 0), seen.uncounted or ()
+    if seen.uncounted is not None:  # looked into: its MACs (None where a size is unknown) and what is left
+        return replace(sized, macs=seen.macs, bias_adds=seen.bias_adds), seen.uncounted
     if layer.class_name in MAC_FREE:
         return sized, ()
     return sized, (layer.name,)

@@ -57,6 +57,17 @@ MAC_FREE = frozenset({
     "Softsign", "LeakyRelu", "Softmax", "LogSoftmax", "Reshape", "Transpose", "Squeeze", "ExpandDims",
     "Concatenate", "Stack", "Split", "Slice", "GetItem", "Take", "Tile", "Repeat", "BroadcastTo", "Flatten",
     "Mean", "Sum", "Max", "Min", "Argmax", "Argmin", "Identity", "StopGradient", "ConvertToTensor", "Pad",
+    # more elementwise, comparison, index, creation and reduction operations of keras.ops
+    "Fabs", "Ceil", "Floor", "Round", "Trunc", "Sign", "Reciprocal", "Rsqrt", "Erf", "Erfc", "Expm1", "Log1p",
+    "Log2", "Log10", "Exp2", "Cos", "Sin", "Tan", "Cosh", "Sinh", "Arctan", "Arctan2", "Mod", "Fmod",
+    "FloorDivide", "DivideNoNan", "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual",
+    "LogicalAnd", "LogicalOr", "LogicalNot", "LogicalXor", "Isnan", "Isinf", "Isfinite", "NanToNum", "All",
+    "Any", "Amax", "Amin", "Prod", "Cumsum", "Cumprod", "Var", "Std", "Logsumexp", "Moments", "Arange", "Full",
+    "FullLike", "OnesLike", "ZerosLike", "EmptyLike", "Tril", "Triu", "Diagonal", "Roll", "Flip", "Moveaxis",
+    "Swapaxes", "Ravel", "Unstack", "Hstack", "Vstack", "Dstack", "ArraySplit", "TakeAlongAxis", "Scatter",
+    "ScatterUpdate", "SliceUpdate", "OneHot", "MultiHot", "TopK", "Argsort", "Sort", "SaturateCast", "Copy",
+    "Glu", "Celu", "LogSigmoid", "HardTanh", "SoftShrink", "HardShrink", "TanhShrink", "Squareplus",
+    "SparsePlus", "Threshold", "Sparsemax", "DepthToSpace", "SpaceToDepth",
     # augmentation that changes shapes (the others have rules: rules/sequences.py): resampling, no MACs
     "RandomHeight", "RandomWidth",
 })  # fmt: skip
