@@ -269,3 +269,20 @@ def test_the_documented_example(tmp_path: Path) -> None:
     printed: list[str] = []
     exec(code.group(1), {"print": lambda *a: printed.append(" ".join(map(str, a)))})
     assert "\n".join(printed) + "\n" == shown.group(1)
+
+
+class NoConfig(keras.Model):
+    """A functional model whose get_config() raises, as keras_hub's HGNetV2Backbone did."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        x = keras.Input((8, 8, 3), name="x")
+        super().__init__(x, L.Conv2D(4, 3, name="conv")(x), **kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError("no configuration for this model")
+
+
+def test_the_live_model_is_read_from_its_objects_without_its_get_config() -> None:
+    model = NoConfig(name="no_config")
+    report = convinspect.summary(model)
+    assert report.totals.params.total == model.count_params() and report.row("conv").macs == 6 * 6 * 4 * 27  # type: ignore[union-attr]

@@ -1,8 +1,10 @@
 """The Keras engine for whole models: read every call's shapes and variables from the real model.
 
-engines/loading.py gives the real model. The rows come from the same walk as the analytic engine's
-(core/model/walk.py), fed with what the real model observed, so bookkeeping (shared layers, nested
-models, totals) is the same code.
+engines/loading.py gives the real model. One reading of its live objects (operations, their nodes
+and inbound tensors, variables, output shapes) gives each layer's configuration together with what it
+did at each call, on the same entry; no get_config() of the whole model, no second walk joined by
+names. The rows then come from the same walk as the analytic engine's (core/model/walk.py), so the
+bookkeeping (shared layers, nested models, totals) is the same code.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 
 from convinspect.core.layer.variables import Params, Variable
 from convinspect.core.model import legacy
-from convinspect.core.model.graph import Shape, parse_model
-from convinspect.core.model.report import Key, LayerRow, ModelReport, Observed
+from convinspect.core.model.graph import Observed, Shape, parse_model
+from convinspect.core.model.report import LayerRow, ModelReport
 from convinspect.core.model.rules import MAC_FREE, RULES, size_layer
 from convinspect.core.model.source import Source, SourceKind
 from convinspect.core.model.walk import unbuilt_rows, walk
@@ -61,9 +63,12 @@ def _own_weights(keras: Any, model: Any) -> tuple[Variable, ...]:
 Graphs = dict[int, Any]  # id(model) -> the Functional its calls are read from, for one report
 
 
-def _read(keras: Any, model: Any, graphs: Graphs) -> dict[str, Any]:
+def _read(keras: Any, model: Any, graphs: Graphs, progress: Progress | None = None, observe: bool = True
+          ) -> dict[str, Any]:  # fmt: skip
+    """The model's configuration, read from its live objects in one walk; with `observe`, each layer's
+    entry carries what it did at each call ("observed": output shapes, variables, inner work)."""
     try:
-        return _live_config(keras, model, graphs)
+        return _live_config(keras, model, _Reading(graphs, progress, observe))
     except (InvalidInput, BackendError):
         raise
     except Exception as error:
@@ -73,32 +78,6 @@ def _read(keras: Any, model: Any, graphs: Graphs) -> dict[str, Any]:
 def _functional(model: Any, graphs: Graphs) -> Any:
     """The Functional graph of a model (a Sequential keeps one once built; a subclass, see _graph_model)."""
     return getattr(model, "_functional", None) or graphs.get(id(model)) or model
-
-
-def _observe(keras: Any, model: Any, path: tuple[str, ...], found: dict[Key, Observed],
-             progress: Progress | None, graphs: Graphs) -> None:  # fmt: skip
-    from keras.src.ops.function import make_node_key
-
-    graph = _functional(model, graphs)
-    operations = list(graph.operations)
-    nodes: set[str] = getattr(graph, "_nodes", set())
-    for done, operation in enumerate(operations):
-        if not path:
-            report_progress(progress, "reading layers", done, len(operations))
-        if isinstance(operation, keras.layers.InputLayer):
-            continue
-        call = 0
-        for index, node in enumerate(operation._inbound_nodes):
-            if make_node_key(operation, index) not in nodes:  # a call outside this model's graph
-                continue
-            leaf = isinstance(operation, keras.layers.Layer) and not isinstance(operation, keras.Model)
-            weights = _weights(keras, operation) if call == 0 and leaf else ()  # ops (x + y) hold none
-            outputs = tuple(shape_of(t.shape) for t in node.outputs)
-            work = _inner_work(keras, operation, node) if leaf and type(operation).__name__ not in RULES else None
-            found[(path, operation.name, call)] = Observed(outputs, weights, *(work or (None, None, None)))
-            call += 1
-        if isinstance(operation, keras.Model):
-            _observe(keras, operation, (*path, operation.name), found, progress, graphs)
 
 
 def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int | None, int | None, tuple[str, ...]] | None:
@@ -151,7 +130,7 @@ def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int | None, int | No
                 continue
         if name in RULES and isinstance(operation, keras.layers.Layer):
             try:
-                config = _entry(keras, operation, {})["config"]
+                config = _entry(keras, operation)["config"]
                 sized = size_layer(operation.name, name, config, shapes)
                 macs, bias_adds = _plus(macs, sized.macs), _plus(bias_adds, sized.bias_adds)
                 continue
@@ -223,35 +202,45 @@ def inspect_model(
         model, before = real_model(source, input_shape, unsafe=unsafe, load_weights=load_weights, progress=progress)
     graphs: Graphs = {}
     with names_kept():
-        serialized = _read(keras, model, graphs)
-        return _report(keras, model, serialized, source, before, progress, graphs), serialized
+        serialized = _read(keras, model, graphs, progress)
+        return _report(keras, model, serialized, source, before, graphs), serialized
 
 
 _PLAIN = ("Functional", "Sequential")
 
 
-def _live_config(keras: Any, model: Any, graphs: Graphs) -> dict[str, Any]:
+@dataclasses.dataclass
+class _Reading:
+    graphs: Graphs
+    progress: Progress | None  # the top-level model's progress, layer by layer
+    observe: bool
+
+
+def _live_config(keras: Any, model: Any, reading: _Reading, top: bool = True) -> dict[str, Any]:
     """The model's configuration, read from the live objects as a graph of layer calls, however it was
     defined: a subclass keeps its class name, with the graph of its calls (see _graph_model) in place
     of its constructor's arguments; nested models likewise. Nothing is serialized whole, so a layer
     Keras cannot serialize (keras_hub's Identity) costs its own configuration only, not the report."""
-    graph = _graph_model(keras, model, graphs)
+    graph = _graph_model(keras, model, reading.graphs)
     if type(graph).__name__ == "Sequential":
-        config: dict[str, Any] = {"layers": [_entry(keras, layer, graphs) for layer in graph._layers]}
-        if graph._functional is not None:
+        own = graph._functional
+        nodes: set[str] = set() if own is None else own._nodes
+        config: dict[str, Any] = {"layers": [_layer_entry(keras, layer, nodes, reading, top and (i, len(graph._layers)))
+                                             for i, layer in enumerate(graph._layers)]}  # fmt: skip
+        if own is not None:
             config["build_input_shape"] = graph._layers[0].batch_shape
     else:
-        config = _functional_config(keras, graph, graphs)
+        config = _functional_config(keras, graph, reading, top)
     cls = type(model)
     return {"module": cls.__module__, "class_name": cls.__name__,
             "registered_name": keras.saving.get_registered_name(cls),
             "config": {**config, "name": model.name, "trainable": model.trainable}}  # fmt: skip
 
 
-def _functional_config(keras: Any, graph: Any, graphs: Graphs) -> dict[str, Any]:
+def _functional_config(keras: Any, graph: Any, reading: _Reading, top: bool) -> dict[str, Any]:
     """A Functional's layers and their calls in Keras' saved form (node indices counted among this
     graph's own calls, as Functional.get_config counts them), each layer read on its own."""
-    from keras.src.models.functional import Functional, serialize_node
+    from keras.src.models.functional import Functional
     from keras.src.ops.function import make_node_key
 
     nodes: set[str] = graph._nodes
@@ -262,13 +251,9 @@ def _functional_config(keras: Any, graph: Any, graphs: Graphs) -> dict[str, Any]
             key = make_node_key(operation, index)
             if key in nodes:
                 renumbered[key], kept = kept, kept + 1
-    layers = []
-    for operation in graph.operations:
-        calls = [serialize_node(node, own_nodes=nodes) for index, node in enumerate(operation._inbound_nodes)
-                 if make_node_key(operation, index) in nodes]  # fmt: skip
-        entry = _entry(keras, operation, graphs)
-        entry["name"], entry["inbound_nodes"] = operation.name, [call for call in calls if call is not None]
-        layers.append(entry)
+    operations = list(graph.operations)
+    layers = [_layer_entry(keras, operation, nodes, reading, top and (done, len(operations)))
+              for done, operation in enumerate(operations)]  # fmt: skip
 
     def tensor(value: Any) -> list[Any]:
         operation, node, index = value._keras_history
@@ -278,11 +263,42 @@ def _functional_config(keras: Any, graph: Any, graphs: Graphs) -> dict[str, Any]
             "output_layers": keras.tree.map_structure(tensor, graph._outputs_struct)}  # fmt: skip
 
 
-def _entry(keras: Any, operation: Any, graphs: Graphs) -> dict[str, Any]:
+def _layer_entry(keras: Any, operation: Any, nodes: set[str], reading: _Reading,
+                 done: tuple[int, int] | bool) -> dict[str, Any]:  # fmt: skip
+    """One operation of a graph: its saved form, its calls within this graph (`nodes`), and what it did
+    at each of them. `done`: (index, count) of a top-level operation, for the progress bar."""
+    from keras.src.models.functional import serialize_node
+    from keras.src.ops.function import make_node_key
+
+    if done:
+        report_progress(reading.progress, "reading layers", *done)  # type: ignore[misc]
+    own = [node for index, node in enumerate(operation._inbound_nodes) if make_node_key(operation, index) in nodes]
+    calls = [(node, serialize_node(node, own_nodes=nodes)) for node in own]
+    calls = [(node, call) for node, call in calls if call is not None]
+    if isinstance(operation, keras.Model):
+        entry = _live_config(keras, operation, reading, top=False)
+    else:
+        entry = _entry(keras, operation)
+    entry["name"], entry["inbound_nodes"] = operation.name, [call for _, call in calls]
+    leaf = isinstance(operation, keras.layers.Layer) and not isinstance(operation, keras.Model)
+    if reading.observe and not isinstance(operation, keras.layers.InputLayer):
+        entry["observed"] = [_observed(keras, operation, node, leaf and call == 0, leaf)
+                             for call, (node, _) in enumerate(calls)]  # fmt: skip
+    return entry
+
+
+def _observed(keras: Any, operation: Any, node: Any, first: bool, leaf: bool) -> Observed:
+    """What one call did: its output shapes, the layer's variables (at its first call; an operation such
+    as x + y holds none), and for a layer the rules do not know, the work found inside it."""
+    weights = _weights(keras, operation) if first else ()
+    outputs = tuple(shape_of(t.shape) for t in node.outputs)
+    work = _inner_work(keras, operation, node) if leaf and type(operation).__name__ not in RULES else None
+    return Observed(outputs, weights, *(work or (None, None, None)))
+
+
+def _entry(keras: Any, operation: Any) -> dict[str, Any]:
     """One layer's saved form: Keras' own for the layer alone, or its class and name where Keras cannot
     serialize it (its rows then hold what the real layer was seen doing, as for any class without a rule)."""
-    if isinstance(operation, keras.Model):
-        return _live_config(keras, operation, graphs)
     try:
         return dict(keras.saving.serialize_keras_object(operation))
     except Exception:
@@ -332,11 +348,11 @@ def model_report(model: Any, source: Source, before: int, progress: Progress | N
     keras, _, _ = load()
     graphs: Graphs = {}
     with names_kept():
-        return _report(keras, model, _read(keras, model, graphs), source, before, progress, graphs)
+        return _report(keras, model, _read(keras, model, graphs, progress), source, before, graphs)
 
 
 def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, before: int,
-            progress: Progress | None, graphs: Graphs) -> ModelReport:  # fmt: skip
+            graphs: Graphs) -> ModelReport:  # fmt: skip
     _, _, versions = load()
     graph = parse_model(serialized)
     built = bool(model.built) and graph.built
@@ -344,10 +360,8 @@ def _report(keras: Any, model: Any, serialized: dict[str, Any], source: Source, 
         rows = tuple(unbuilt_rows(graph))
         shapes: tuple[Shape | None, ...] = graph.input_shapes
     else:
-        found: dict[Key, Observed] = {}
-        _observe(keras, model, (), found, progress, graphs)
         shapes = graph.input_shapes  # the real model's, in its configuration's order
-        rows = tuple(walk(graph, shapes, found))  # type: ignore[arg-type]
+        rows = tuple(walk(graph, shapes, observed=True))  # type: ignore[arg-type]
         own = _own_weights(keras, model)
         if own:  # on a row of their own, after the layers: Keras' summary() counts them too
             params = Params.of(own)
@@ -413,7 +427,7 @@ def application_config(source: Source, input_shape: Shape | None) -> dict[str, A
     with contextlib.redirect_stdout(io.StringIO()):
         model = application(keras, source, input_shape)
     with names_kept():
-        return _read(keras, model, {})
+        return _read(keras, model, {}, observe=False)
 
 
 def live_model(model: Any, input_shape: Shape | None) -> tuple[ModelReport, dict[str, Any]]:
@@ -432,7 +446,7 @@ def live_model(model: Any, input_shape: Shape | None) -> tuple[ModelReport, dict
             model = _built_for(keras, model, input_shape)
         graphs: Graphs = {}
         config = _read(keras, model, graphs)
-        return _report(keras, model, config, source, before, None, graphs), config
+        return _report(keras, model, config, source, before, graphs), config
 
 
 def fits(built: Shape, shape: Shape) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convinspect.core.layer.variables import Variable
 from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
 
@@ -33,6 +34,19 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Observed:
+    """What the real model says about one call: its output shapes and (first call) its variables."""
+
+    outputs: tuple[Shape, ...]
+    weights: tuple[Variable, ...]
+    # A layer the analytic rules do not know: the MACs of the sublayers and products it was seen calling
+    # (None: a size is unknown), and the work that could not be counted (None: not looked into).
+    macs: int | None = None
+    bias_adds: int | None = None
+    uncounted: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class LayerDef:
     """One entry of the configuration's layer list."""
 
@@ -42,6 +56,9 @@ class LayerDef:
     config: Mapping[str, Any]
     calls: tuple[tuple[Ref, ...], ...]  # each call's input tensors, in argument order
     model: Graph | None = None  # a nested Functional/Sequential model
+    # What the real layer did at each call, read from the live model with its configuration (the
+    # Keras engine's entries carry it as "observed"; a configuration from a file has none).
+    observed: tuple[Observed, ...] = ()
 
     @property
     def trainable(self) -> bool:
@@ -233,6 +250,7 @@ def _layer(raw: object, depth: int, calls: tuple[tuple[Ref, ...], ...] | None = 
     name = _name(raw.get("name", config.get("name")), f"a {shown(class_name)} layer")
     model = parse_model(raw, depth + 1) if holds_graph(raw) else None
     module = raw.get("module") if isinstance(raw.get("module"), str) else None
+    observed = raw.get("observed", ())
     return LayerDef(
         name=name,
         class_name=class_name,
@@ -240,6 +258,7 @@ def _layer(raw: object, depth: int, calls: tuple[tuple[Ref, ...], ...] | None = 
         config=config,
         calls=_calls(raw.get("inbound_nodes"), name) if calls is None else calls,
         model=model,
+        observed=tuple(o for o in observed if isinstance(o, Observed)) if isinstance(observed, (list, tuple)) else (),
     )
 
 
@@ -265,7 +284,7 @@ def _sequential(
             input_shape = _input_shape(layer.config)
         else:
             inputs = (previous,) if previous is not None else (Ref("__input__", 0),)
-            layer = LayerDef(layer.name, layer.class_name, layer.module, layer.config, (inputs,), layer.model)
+            layer = dataclasses.replace(layer, calls=(inputs,))
         layers.append(layer)
         previous = Ref(layer.name, 0)
     if input_shape is None:
@@ -286,7 +305,7 @@ def _sequential(
 
 def _rewire(layer: LayerDef, first: Ref) -> LayerDef:
     calls = tuple(tuple(first if ref.layer == "__input__" else ref for ref in call) for call in layer.calls)
-    return LayerDef(layer.name, layer.class_name, layer.module, layer.config, calls, layer.model)
+    return dataclasses.replace(layer, calls=calls)
 
 
 def _functional(

@@ -21,7 +21,6 @@ from convinspect.errors import InvalidInput
 
 SCHEMA = "convinspect.model/1"
 Shape = tuple[int | None, ...]
-Key = tuple[tuple[str, ...], str, int]  # (containing models, layer name, call)
 
 
 @dataclass(frozen=True)
@@ -43,19 +42,6 @@ class ReceptiveField:
     def to_dict(self) -> dict[str, Any]:
         axes = [{"axis": a, "size": f.size, "jump": f.jump, "start": f.start} for a, f in self.axes]
         return {"whole_input": self.whole, "axes": axes}
-
-
-@dataclass(frozen=True)
-class Observed:
-    """What the real model says about one call: its output shapes and (first call) its variables."""
-
-    outputs: tuple[Shape, ...]
-    weights: tuple[Variable, ...]
-    # A layer the analytic rules do not know: the MACs of the sublayers and products it was seen calling
-    # (None: a size is unknown), and the work that could not be counted (None: not looked into).
-    macs: int | None = None
-    bias_adds: int | None = None
-    uncounted: tuple[str, ...] | None = None
 
 
 def key_part(name: str) -> str:

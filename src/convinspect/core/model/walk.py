@@ -11,16 +11,14 @@ carried from the model's input through every call.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from convinspect.core.layer.variables import Params
-from convinspect.core.model.graph import Graph, LayerDef, Ref
+from convinspect.core.model.graph import Graph, LayerDef, Observed, Ref
 from convinspect.core.model.report import (
     AxisField,
-    Key,
     LayerRow,
-    Observed,
     ReceptiveField,
     Shape,
     key_part,
@@ -220,7 +218,7 @@ def _known(observed: tuple[Shape, ...], computed: tuple[Shape, ...]) -> tuple[Sh
 
 
 class _Walk:
-    def __init__(self, observed: Mapping[Key, Observed] | None) -> None:
+    def __init__(self, observed: bool) -> None:
         self.observed = observed
         self.rows: list[LayerRow] = []
         self.owned: set[tuple[tuple[str, ...], str]] = set()
@@ -231,7 +229,7 @@ class _Walk:
         owner: tuple[str, ...] = (),
     ) -> list[Tensor]:  # fmt: skip
         """Walk one model's calls. `path` names the rows (`block#1` for a nested model's second call);
-        `owner` is the same path without call numbers: what owns variables and what Keras observed."""
+        `owner` is the same path without call numbers: what owns variables."""
         if len(inputs) != len(graph.inputs):
             raise InvalidInput(
                 f"model {shown(graph.name)} takes {len(graph.inputs)} inputs, it was given {len(inputs)}"
@@ -274,8 +272,7 @@ class _Walk:
         calls = self._calls[id(layer)]
         if layer.model is not None:
             return self._nested(layer, call, inputs, path, trainable, inbound, owner)
-        key: Key = (owner, layer.name, call)
-        seen = self.observed.get(key) if self.observed is not None else None
+        seen = layer.observed[call] if self.observed and call < len(layer.observed) else None
         shapes = [t.shape for t in inputs]
         sized_ok = True
         uncounted: tuple[str, ...] = ()
@@ -359,8 +356,9 @@ class _Walk:
         return outputs
 
 
-def walk(graph: Graph, input_shapes: Sequence[Shape], observed: Mapping[Key, Observed] | None = None) -> list[LayerRow]:
-    """Every call of every layer, sized; `observed` carries the real model's facts (Keras engine)."""
+def walk(graph: Graph, input_shapes: Sequence[Shape], observed: bool = False) -> list[LayerRow]:
+    """Every call of every layer, sized; `observed`: with what the real model did at each call, carried
+    by the graph's layers (the Keras engine's reading of a live model)."""
     check_size(graph)
     walker = _Walk(observed)
     walker.run(graph, (), [Tensor(s, Field.input(len(s))) for s in input_shapes], True)
