@@ -50,8 +50,17 @@ __all__ = [  # what the command line takes from here
 
 SCHEMAS = {"build": REPORT_SCHEMA, "check": CHECK_SCHEMA, "sweep": SWEEP_SCHEMA, "model": MODEL_SCHEMA,
            "solve": SOLVE_SCHEMA}  # fmt: skip
-_ONE_BACKEND = ("explain", "diagram", "expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params",
-                "max_macs", "expect_runs")  # fmt: skip
+_ONE_BACKEND = ("explain", "diagram", "format svg", "expect_output", "expect_params", "expect_kernel", "expect_bias",
+                "max_params", "max_macs", "expect_runs")  # fmt: skip
+
+
+def figure_cell(result: object, raw: str | None) -> tuple[int, ...] | None:
+    """`--at`, read against the layer's geometry (None: the figure's own choice)."""
+    from convinspect.core.layer.geometry import parse_cell
+
+    if raw is None or not isinstance(result, Report):
+        return None
+    return parse_cell(raw, result.measures.geometry)
 
 
 def run_build(
@@ -67,11 +76,12 @@ def run_build(
     explain: bool = False,
     verify: bool = False,
     diagram: bool = False,
+    figure: bool = False,
 ) -> Report | Conformance:
     """`convinspect build`: the layer's report with its checks, or (`--backend all`) its conformance run."""
     spec = parse_spec(values)
     if backend is not None and backend.strip().lower() == "all":
-        given = {"explain": explain, "diagram": diagram, **expect}
+        given = {"explain": explain, "diagram": diagram, "format svg": figure, **expect}
         asked = [key for key in _ONE_BACKEND if given.get(key)]
         if asked:
             flag = "--" + asked[0].replace("_", "-")

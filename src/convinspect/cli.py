@@ -344,11 +344,20 @@ def build(
             help="Check the real layer's output against a float64 NumPy reference (exit 1 when it differs).",
         ),
     ] = False,
-    fmt: Annotated[str, _format_option("table, json, markdown or plain.")] = "table",
+    fmt: Annotated[str, _format_option("table, json, markdown, plain or svg (a figure of the arithmetic).")] = "table",
     output: OutputFile = None,
     diagram: Annotated[
         bool, Opt("--diagram", rich_help_panel=OUTPUT, help="Draw each spatial axis: padding, taps, unread cells.")
     ] = False,
+    at: Annotated[
+        str | None,
+        Opt(
+            "--at",
+            metavar="I,J",
+            rich_help_panel=OUTPUT,
+            help="The cell --format svg follows: an output cell (an input cell of a transposed conv).",
+        ),
+    ] = None,
     explain: Annotated[
         bool,
         Opt(
@@ -392,10 +401,13 @@ def build(
 
     def work(out: Any) -> int:
         check_output(target)
+        if at is not None and out is not adapter.Format.SVG:
+            raise ConvinspectError("chooses the cell a figure follows: it applies to --format svg", "at")
         result = adapter.run_build(values, expect, engine=engine, forward=forward, budget=budget, seed=seed,
                                backend=backend, cpu_kernels=cpu_kernels, explain=explain, verify=verify,
-                               diagram=diagram)  # fmt: skip
-        write(result, out, target, diagram=diagram)
+                               diagram=diagram, figure=out is adapter.Format.SVG)  # fmt: skip
+        cell = adapter.figure_cell(result, at)
+        write(result, out, target, diagram=diagram, at=cell)
         return verdict(result, out, target)
 
     _run("build", fmt, work)

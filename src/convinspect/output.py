@@ -12,10 +12,10 @@ from typing import Any
 from convinspect.core.checks.checkrun import EntryResult, Tally
 from convinspect.core.vocab.choices import Format
 from convinspect.core.vocab.text import for_encoding, inert, inert_lines, json_for_encoding
-from convinspect.errors import ConvinspectError, OutputError
+from convinspect.errors import ConvinspectError, InvalidInput, OutputError
 from convinspect.files import write_atomically
 from convinspect.progress import Bar
-from convinspect.render.registry import FORMATS, Result, presenter
+from convinspect.render.registry import FORMATS, Result, View, presenter
 from convinspect.streams import say
 
 __all__ = ["FORMATS", "emit", "fail", "output_target", "plain_text", "render", "silence_stdout", "verdict", "write",
@@ -23,13 +23,18 @@ __all__ = ["FORMATS", "emit", "fail", "output_target", "plain_text", "render", "
 FILE_WIDTH = 120  # Rich tables written to a file: fixed width, no colour
 
 
-def render(result: Result, fmt: Format, *, diagram: bool = False) -> Any:
+def render(result: Result, fmt: Format, *, diagram: bool = False, at: tuple[int, ...] | None = None) -> Any:
     """Text for every format; a Rich renderable for a table.
 
     Renderers escape the untrusted text they place (names, paths); text formats other
     than JSON pass through `inert_lines` as well, so nothing raw reaches a terminal.
     """
-    rendered = presenter(result).writers[fmt](result, diagram)
+    writers = presenter(result).writers
+    if fmt not in writers:
+        raise InvalidInput(f"{fmt} does not apply to this result; it is written as {', '.join(writers)}", "format")
+    rendered = writers[fmt](result, View(diagram, at))
+    if fmt is Format.SVG:  # markup: its writer escaped every name it placed
+        return rendered
     return inert_lines(rendered) if isinstance(rendered, str) and fmt is not Format.JSON else rendered
 
 
@@ -38,9 +43,10 @@ def output_target(output: str | None) -> str | None:
     return None if output == "-" else output
 
 
-def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bool = False) -> None:
+def write(result: Result, fmt: Format, output: str | None = None, *, diagram: bool = False,
+          at: tuple[int, ...] | None = None) -> None:  # fmt: skip
     """Render `result` and write it to stdout, or to `output` followed by a summary line on stdout."""
-    rendered = render(result, fmt, diagram=diagram)
+    rendered = render(result, fmt, diagram=diagram, at=at)
     if output is None:
         emit(rendered if isinstance(rendered, str) else _terminal_text(rendered), json_text=fmt is Format.JSON)
         return

@@ -36,7 +36,17 @@ class Result(Protocol):
 
 R = TypeVar("R", contravariant=True)
 T = TypeVar("T")
-Writer = Callable[[T, bool], Any]  # (result, diagram or explain) -> text, or a Rich renderable for a table
+
+
+@dataclass(frozen=True)
+class View:
+    """How the reader asked to see a result, beyond its format."""
+
+    diagram: bool = False  # --diagram (build), --explain (solve)
+    at: tuple[int, ...] | None = None  # the cell a figure follows (build --format svg --at)
+
+
+Writer = Callable[[T, View], Any]  # (result, view) -> text, or a Rich renderable for a table
 
 
 @dataclass(frozen=True)
@@ -49,13 +59,24 @@ class Presenter(Generic[R]):
 
 def _alone(write: Callable[[T], Any]) -> Writer[T]:
     """A writer that takes no --diagram / --explain."""
-    return lambda result, _diagram: write(result)
+    return lambda result, _view: write(result)
 
 
-def _report_table(report: Report, diagram: bool) -> RenderableType:
+def _flagged(write: Callable[[T, bool], Any]) -> Writer[T]:
+    """A writer that takes --diagram (or solve's --explain)."""
+    return lambda result, view: write(result, view.diagram)
+
+
+def _report_table(report: Report, view: View) -> RenderableType:
     from convinspect.render.layer.table import report_table  # Rich, on demand
 
-    return report_table(report, diagram)
+    return report_table(report, view.diagram)
+
+
+def _report_svg(report: Report, view: View) -> str:
+    from convinspect.render.layer.svg import report_svg
+
+    return report_svg(report, view.at)
 
 
 def _report_notes(report: Report, fmt: Format, target: str | None) -> list[str]:
@@ -105,8 +126,9 @@ def _no_notes(_result: object, _fmt: Format, _target: str | None) -> list[str]:
 
 PRESENTERS: Mapping[type, Presenter[Any]] = {
     Report: Presenter[Report](
-        {Format.TABLE: _report_table, Format.JSON: json.report_json,
-         Format.MARKDOWN: markdown.report_markdown, Format.PLAIN: plain.report_plain},
+        {Format.TABLE: _report_table, Format.JSON: _flagged(json.report_json),
+         Format.MARKDOWN: _flagged(markdown.report_markdown), Format.PLAIN: _flagged(plain.report_plain),
+         Format.SVG: _report_svg},
         words.report_summary, _report_notes),
     CheckRun: Presenter[CheckRun](
         {Format.TABLE: _alone(checks.check_table), Format.JSON: _alone(json.check_json),
@@ -122,8 +144,8 @@ PRESENTERS: Mapping[type, Presenter[Any]] = {
          Format.MARKDOWN: _alone(model.model_markdown), Format.CSV: _alone(model.model_csv)},
         model.summary_line, _model_notes),
     SolveResult: Presenter[SolveResult](
-        {Format.TABLE: solve.solve_text, Format.JSON: _alone(json.solve_json),
-         Format.MARKDOWN: solve.solve_markdown},
+        {Format.TABLE: _flagged(solve.solve_text), Format.JSON: _alone(json.solve_json),
+         Format.MARKDOWN: _flagged(solve.solve_markdown)},
         solve.summary_line, _solve_notes),
     Conformance: Presenter[Conformance](
         {Format.TABLE: _alone(conformance.conformance_table), Format.JSON: _alone(json.conformance_json),

@@ -14,11 +14,14 @@ the end with positions no input reaches (they get only the bias).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from convinspect.core.layer.config import LayerConfig
 from convinspect.core.vocab.choices import Padding
+from convinspect.core.vocab.text import shown
+from convinspect.errors import InvalidInput
 
 
 def effective_kernel(k: int, d: int) -> int:
@@ -149,3 +152,22 @@ def layer_geometry(
             axes, in_spatial, out_spatial, config.kernel_size, config.strides, config.dilation_rate, ops
         )
     )
+
+
+def figure_axes(geometry: Sequence[AxisGeometry]) -> Sequence[AxisGeometry]:
+    """The axes a figure draws: a 2D layer's two, a 1D layer's one, a 3D layer's first two."""
+    return geometry[:2]
+
+
+def parse_cell(raw: object, geometry: Sequence[AxisGeometry]) -> tuple[int, ...]:
+    """`--at i,j`: the cell a figure follows, an output cell of a forward conv or an input cell of a
+    transposed one, one index per drawn axis, each within its range."""
+    axes = figure_axes(geometry)
+    what = "input" if axes[0].transposed else "output"
+    counts = [g.input if g.transposed else g.output for g in axes]
+    allowed = ", ".join(f"0..{n - 1} ({g.axis})" for n, g in zip(counts, axes, strict=True))
+    parts = [p.strip() for p in str(raw).split(",")]
+    values = [int(p) if p.lstrip("-").isdigit() and len(p) < 20 else None for p in parts]
+    if len(values) != len(axes) or any(v is None or not 0 <= v < n for v, n in zip(values, counts, strict=False)):
+        raise InvalidInput(f"an {what} cell, {len(axes)} index(es) in {allowed}; got {shown(raw)}", "at")
+    return tuple(v for v in values if v is not None)

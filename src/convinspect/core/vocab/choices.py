@@ -55,6 +55,7 @@ class Format(Choice):
     JUNIT = "junit"
     GITHUB = "github"
     CSV = "csv"
+    SVG = "svg"
 
 
 class Padding(Choice):
