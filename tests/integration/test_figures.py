@@ -87,3 +87,15 @@ def test_an_svg_file_is_written_atomically(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "written to" in result.stdout
     ET.fromstring(target.read_text(encoding="utf-8"))
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left beside it
+
+
+def test_the_documented_figure_is_this_code_s_output() -> None:
+    """README.md and docs/cli.md show docs/figures/conv2d-same-stride2.svg: regenerated here, compared
+    byte for byte (and by its cells), so the picture never drifts from the code."""
+    from paths import ROOT
+
+    shown = (ROOT / "docs" / "figures" / "conv2d-same-stride2.svg").read_text(encoding="utf-8")
+    assert _svg(FIGURES["same"]) == shown
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "convinspect build " + " ".join(FIGURES["same"]) + " --engine analytic --format svg -o /tmp/figure.svg"
+    assert command in readme and "(docs/figures/conv2d-same-stride2.svg)" in readme
