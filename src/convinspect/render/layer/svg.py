@@ -262,7 +262,12 @@ def _forward(canvas: _Canvas, axes: Sequence[AxisGeometry], cell: Sequence[int],
 
     _grid(canvas, out_rows, out_cols, out_left, top, out_kind)
     stride = f"stride {cg.stride}" + (f" · dilation {cg.dilation}" if cg.dilation > 1 else "")
-    canvas.text(left, bottom + 20, xml(f"dashed: the next output's window ({stride} along {cg.axis})"), "small")
+    step = (
+        f"dashed: the next output's window ({stride} along {cg.axis})"
+        if next_cols is not None
+        else (f"the last output along {cg.axis} ({stride})")
+    )
+    canvas.text(left, bottom + 20, xml(step), "small")
     return max(bottom, top + _extent(out_rows)) + 24
 
 
