@@ -33,7 +33,7 @@ def render(result: Result, fmt: Format, *, diagram: bool = False, at: tuple[int,
     if fmt not in writers:
         raise InvalidInput(f"{fmt} does not apply to this result; it is written as {', '.join(writers)}", "format")
     rendered = writers[fmt](result, View(diagram, at))
-    if fmt is Format.SVG:  # markup: its writer escaped every name it placed
+    if fmt in (Format.SVG, Format.HTML):  # markup: its writer escaped every name it placed
         return rendered
     return inert_lines(rendered) if isinstance(rendered, str) and fmt is not Format.JSON else rendered
 

@@ -99,3 +99,53 @@ def test_the_documented_figure_is_this_code_s_output() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     command = "convinspect build " + " ".join(FIGURES["same"]) + " --engine analytic --format svg -o /tmp/figure.svg"
     assert command in readme and "(docs/figures/conv2d-same-stride2.svg)" in readme
+
+
+# -- whole pages: model --format html, build --format html ----------------------------------------
+
+NAMED = ('{"class_name": "Functional", "config": {"name": "m<b>&\\"", "layers": ['
+         '{"class_name": "InputLayer", "name": "image", "config": {"batch_shape": [null, 16, 16, 3], "name": "image"},'
+         ' "inbound_nodes": []},'
+         '{"class_name": "Conv2D", "name": "c<script>x", "config": {"name": "c<script>x", "filters": 4,'
+         ' "kernel_size": [3, 3], "strides": [2, 2], "padding": "same"}, "inbound_nodes": [[["image", 0, 0, {}]]]},'
+         '{"class_name": "Conv2D", "name": "side&\'q\\nline", "config": {"name": "side&\'q\\nline", "filters": 4,'
+         ' "kernel_size": [1, 1], "strides": [2, 2]}, "inbound_nodes": [[["image", 0, 0, {}]]]},'
+         '{"class_name": "Add", "name": "add", "config": {"name": "add"},'
+         ' "inbound_nodes": [[["c<script>x", 0, 0, {}], ["side&\'q\\nline", 0, 0, {}]]]}],'
+         ' "input_layers": [["image", 0, 0]], "output_layers": [["add", 0, 0]]}}')  # fmt: skip
+
+
+def test_a_model_page_holds_every_layer_and_the_totals_and_asks_for_nothing(tmp_path: Path) -> None:
+    from browser import dom
+
+    source = tmp_path / "branches.json"
+    source.write_text(NAMED, encoding="utf-8")
+    page = tmp_path / "branches.html"
+    result = RUNNER.invoke(app, ["model", str(source), "--engine", "analytic", "--format", "html", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    text = page.read_text(encoding="utf-8")
+    assert "<script" not in text and "c&lt;script&gt;x" in text and "\\nline" in text  # escaped, shown inert
+    shown = dom(page)
+    for name in ("image", "c&lt;script&gt;x", "add", "side&amp;'q\\nline"):
+        assert name in shown, name
+    totals = RUNNER.invoke(app, ["model", str(source), "--engine", "analytic", "--format", "json"])
+    import json
+
+    params = json.loads(totals.stdout)["totals"]["params"]["total"]
+    assert f"{params:,}" in shown
+    for section in ("Graph", "Layers", "MACs per layer", "Parameters per layer", "Receptive field along the calls",
+                    "Each conv layer's arithmetic"):  # fmt: skip
+        assert f"<h2>{section}</h2>" in shown
+    assert shown.count("<details data-figure=") == 2  # both conv layers, one click away
+    assert requests(page) == []
+    shot = screenshot(page, 900, 700)
+    assert len(shot.colours()) >= 8
+
+
+def test_a_layer_page_is_its_report_and_its_figure(tmp_path: Path) -> None:
+    result = RUNNER.invoke(app, ["build", *FIGURES["same"], "--engine", "analytic", "--format", "html"])
+    assert result.exit_code == 0
+    page = tmp_path / "layer.html"
+    page.write_text(result.stdout, encoding="utf-8")
+    assert result.stdout.startswith("<!DOCTYPE html>") and "<svg" in result.stdout and "conv2d/kernel" in result.stdout
+    assert requests(page) == []

@@ -73,6 +73,18 @@ def _report_table(report: Report, view: View) -> RenderableType:
     return report_table(report, view.diagram)
 
 
+def _report_page(report: Report, _view: View) -> str:
+    from convinspect.render.page import layer_page
+
+    return layer_page(report)
+
+
+def _model_page(result: ModelResult) -> str:
+    from convinspect.render.page import model_page
+
+    return model_page(result)
+
+
 def _report_svg(report: Report, view: View) -> str:
     from convinspect.render.layer.svg import report_svg
 
@@ -128,7 +140,7 @@ PRESENTERS: Mapping[type, Presenter[Any]] = {
     Report: Presenter[Report](
         {Format.TABLE: _report_table, Format.JSON: _flagged(json.report_json),
          Format.MARKDOWN: _flagged(markdown.report_markdown), Format.PLAIN: _flagged(plain.report_plain),
-         Format.SVG: _report_svg},
+         Format.SVG: _report_svg, Format.HTML: _report_page},
         words.report_summary, _report_notes),
     CheckRun: Presenter[CheckRun](
         {Format.TABLE: _alone(checks.check_table), Format.JSON: _alone(json.check_json),
@@ -141,7 +153,8 @@ PRESENTERS: Mapping[type, Presenter[Any]] = {
         sweep.summary_line, _sweep_notes),
     ModelResult: Presenter[ModelResult](
         {Format.TABLE: _alone(model.model_table), Format.JSON: _alone(json.model_json),
-         Format.MARKDOWN: _alone(model.model_markdown), Format.CSV: _alone(model.model_csv)},
+         Format.MARKDOWN: _alone(model.model_markdown), Format.CSV: _alone(model.model_csv),
+         Format.HTML: _alone(_model_page)},
         model.summary_line, _model_notes),
     SolveResult: Presenter[SolveResult](
         {Format.TABLE: _flagged(solve.solve_text), Format.JSON: _alone(json.solve_json),

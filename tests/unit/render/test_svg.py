@@ -93,7 +93,7 @@ def test_small_figures_hold_the_cells_of_their_geometry(
 def test_the_picture_agrees_with_the_numbers_for_random_layers(options: dict[str, Any]) -> None:
     report = analytic.inspect(parse_spec(options))
     axes = list(figure_axes(report.measures.geometry))
-    at = chosen_cells(report)[-1]
+    at = chosen_cells(report.measures.geometry)[-1]
     counts = _cells(report_svg(report, at))
     cut = any(max(g.pad_before + g.input + g.pad_after, g.output, g.crop_before + g.output + g.crop_after)
               > MAX_CELLS for g in axes)  # fmt: skip
@@ -122,8 +122,10 @@ def test_groups_and_depth_multipliers_are_channel_blocks() -> None:
 
 def test_the_default_cells_are_the_first_and_the_first_reaching_the_far_padding() -> None:
     report = _report(filters=4, kernel=3, strides=2, padding="same", input="1,6,7,2")
-    assert chosen_cells(report) == [(0, 0), (2, 3)]
-    assert chosen_cells(_report(filters=4, kernel=3, input="1,6,7,2")) == [(0, 0)]  # valid: no padding at all
+    assert chosen_cells(report.measures.geometry) == [(0, 0), (2, 3)]
+    assert chosen_cells(_report(filters=4, kernel=3, input="1,6,7,2").measures.geometry) == [
+        (0, 0)
+    ]  # valid: no padding at all
 
 
 def test_the_caption_is_the_formula_with_this_layer_s_numbers() -> None:

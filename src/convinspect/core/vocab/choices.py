@@ -56,6 +56,7 @@ class Format(Choice):
     GITHUB = "github"
     CSV = "csv"
     SVG = "svg"
+    HTML = "html"
 
 
 class Padding(Choice):

@@ -18,11 +18,15 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from convinspect.core.layer.config import LayerConfig
 from convinspect.core.layer.families import Family
 from convinspect.core.layer.geometry import AxisGeometry, figure_axes
+from convinspect.core.layer.kinds import Kind
 from convinspect.core.layer.report import Report
 from convinspect.core.vocab.text import inert
 from convinspect.render.words import geometry_formula, shape_text
+
+Shape = tuple[int | None, ...]
 
 CELL = 18  # pixels per cell
 MORE = 14  # pixels an ellipsis takes in place of the cells it hides
@@ -56,10 +60,10 @@ def xml(text: object) -> str:
     return html.escape(inert(str(text)), quote=True)
 
 
-def chosen_cells(report: Report) -> list[tuple[int, ...]]:
+def chosen_cells(geometry: Sequence[AxisGeometry]) -> list[tuple[int, ...]]:
     """The cells the figure follows when none is asked for: the first, and the first that reaches the
     far padding (forward) or the far crop (transposed) on some axis, when there is one."""
-    axes = figure_axes(report.measures.geometry)
+    axes = figure_axes(geometry)
     first = tuple(0 for _ in axes)
     far = tuple(_first_far(g) for g in axes)
     return [first] if all(i is None for i in far) else [first, tuple(i or 0 for i in far)]
@@ -165,13 +169,31 @@ def _box(ys: dict[int, float], xs: dict[int, float], rows: range, cols: range, k
 # -- the figure -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Layer:
+    """What a figure draws: one conv layer call, its shapes and its geometry."""
+
+    kind: Kind
+    name: str
+    config: LayerConfig
+    input_shape: Shape
+    output_shape: Shape
+    geometry: Sequence[AxisGeometry]
+
+
 def report_svg(report: Report, at: Sequence[int] | None = None) -> str:
     """The layer's arithmetic as one self-contained SVG document."""
-    geometry = report.measures.geometry
+    layer = Layer(report.kind, report.name, report.config, report.input_shape, report.output_shape,
+                  report.measures.geometry)  # fmt: skip
+    return layer_svg(layer, [tuple(at)] if at is not None else chosen_cells(layer.geometry))
+
+
+def layer_svg(report: Layer, cells: Sequence[tuple[int, ...]]) -> str:
+    """The figure of `report`, following each of `cells`."""
+    geometry = report.geometry
     axes = figure_axes(geometry)
-    cells = [tuple(at)] if at is not None else chosen_cells(report)
     canvas = _Canvas([])
-    title = (f"{xml(report.class_name)} {xml(repr(report.name))}: input {shape_text(report.input_shape)} → "
+    title = (f"{xml(report.kind.class_name)} {xml(repr(report.name))}: input {shape_text(report.input_shape)} → "
              f"output {shape_text(report.output_shape)}")  # fmt: skip
     canvas.text(12, 22, title, "title")
     y = 44.0
@@ -318,7 +340,7 @@ def _transposed(canvas: _Canvas, axes: Sequence[AxisGeometry], cell: Sequence[in
     return bottom + 20
 
 
-def _channels(canvas: _Canvas, report: Report, y: float) -> float:
+def _channels(canvas: _Canvas, report: Layer, y: float) -> float:
     """Channel blocks: which input channels each group of outputs reads (groups, depth multipliers)."""
     family, config = report.kind.family, report.config
     channels = report.config.data_format.channels(report.input_shape)
