@@ -63,9 +63,9 @@ class ModelSummary(Shown, ModelReport):
         return ModelResult(report=self, depth=self.depth)
 
     def _html(self) -> str:
-        from convinspect.render.model import model_html
+        from convinspect.render.page import model_section
 
-        return model_html(self._result())
+        return model_section(self._result())
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False)
@@ -74,9 +74,9 @@ class LayerSummary(Shown, Report):
         return self
 
     def _html(self) -> str:
-        from convinspect.render.layer.html import report_html
+        from convinspect.render.page import layer_section
 
-        return report_html(self)
+        return layer_section(self)
 
 
 def summary(

@@ -125,6 +125,7 @@ def test_a_model_page_holds_every_layer_and_the_totals_and_asks_for_nothing(tmp_
     assert result.exit_code == 0, result.output
     text = page.read_text(encoding="utf-8")
     assert "<script" not in text and "c&lt;script&gt;x" in text and "\\nline" in text  # escaped, shown inert
+    assert "://" not in text  # no URL at all, not even a namespace
     shown = dom(page)
     for name in ("image", "c&lt;script&gt;x", "add", "side&amp;'q\\nline"):
         assert name in shown, name

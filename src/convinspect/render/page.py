@@ -22,18 +22,29 @@ from convinspect.render.model import model_html, output_cell, runtime_warning
 from convinspect.render.words import human_bytes, thousands
 
 NODE_W, NODE_H, GAP_X, GAP_Y = 230, 58, 24, 30
-PAGE_CSS = (
-    "body{font-family:DejaVu Sans,Verdana,Arial,sans-serif;margin:24px;color:#1a1a1a;background:#fff}"
-    "h1{font-size:20px;margin:0 0 8px} h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ccc}"
-    "dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:0} dt{font-weight:bold}"
-    "details{margin:6px 0} summary{cursor:pointer} .note{color:#444;font-size:13px}"
-    "svg text{font-family:DejaVu Sans,Verdana,Arial,sans-serif;font-size:11px;fill:#1a1a1a}"
-)
+# Scoped to the page's own block, so that in a notebook it styles nothing else.
+PAGE_CSS = " ".join(f".convinspect-page {rule}" for rule in (
+    "{font-family:DejaVu Sans,Verdana,Arial,sans-serif;color:#1a1a1a;background:#fff;max-width:none}",
+    "h1{font-size:20px;margin:0 0 8px}", "h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ccc}",
+    "dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:0}", "dt{font-weight:bold}",
+    "details{margin:6px 0}", "summary{cursor:pointer}", ".note{color:#444;font-size:13px}",
+    "svg text{font-family:DejaVu Sans,Verdana,Arial,sans-serif;font-size:11px;fill:#1a1a1a}",
+))  # fmt: skip
 BARS = {"MACs": "#0072b2", "parameters": "#e69f00", "activation memory": "#009e73"}
 
 
 def model_page(result: ModelResult) -> str:
     """The page, as one HTML document."""
+    return _document(f"{result.report.name} ({result.report.class_name})", model_section(result))
+
+
+def _document(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{xml(title)}</title></head>'
+            f'<body style="margin:24px">{body}</body></html>\n')  # fmt: skip
+
+
+def model_section(result: ModelResult) -> str:
+    """The page's content as one block with its own scoped style (what a notebook shows)."""
     report = result.report
     title = f"{report.name} ({report.class_name})"
     parts = [f"<h1>{xml(title)}</h1>", _header(report)]
@@ -47,19 +58,27 @@ def model_page(result: ModelResult) -> str:
         parts += [f"<h2>{xml(label[0].upper() + label[1:])} per layer</h2>", _bars(report.rows, label, value, text)]
     parts += ["<h2>Receptive field along the calls</h2>", _fields(report.rows)]
     parts += ["<h2>Each conv layer's arithmetic</h2>", _figures(report.rows)]
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{xml(title)}</title>'
-            f"<style>{PAGE_CSS}</style></head><body>" + "".join(parts) + "</body></html>\n")  # fmt: skip
+    return f'<div class="convinspect-page"><style>{PAGE_CSS}</style>' + "".join(parts) + "</div>"
 
 
 def layer_page(report: Report) -> str:
     """`build --format html`: the layer's report and its figure, as one HTML document."""
+    return _document(f"{report.class_name} {report.name!r}", layer_section(report))
+
+
+def layer_section(report: Report) -> str:
+    """The layer's report and its figure as one block with its own scoped style."""
     from convinspect.render.layer.html import report_html
     from convinspect.render.layer.svg import report_svg
 
     title = f"{report.class_name} {report.name!r}"
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{xml(title)}</title>'
-            f"<style>{PAGE_CSS}</style></head><body><h1>{xml(title)}</h1>{report_html(report)}"
-            f"<h2>Arithmetic</h2>{report_svg(report)}</body></html>\n")  # fmt: skip
+    return (f'<div class="convinspect-page"><style>{PAGE_CSS}</style><h1>{xml(title)}</h1>{report_html(report)}'
+            f"<h2>Arithmetic</h2>{_inline(report_svg(report))}</div>")  # fmt: skip
+
+
+def _inline(svg: str) -> str:
+    """An SVG document as HTML holds it inline (HTML needs no namespace: the page names no URL at all)."""
+    return svg.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1).rstrip("\n")
 
 
 def _header(report: ModelReport) -> str:
@@ -145,7 +164,7 @@ def _graph(rows: Sequence[LayerRow], name: str) -> str:
         box = (f'<rect x="{x(node):.0f}" y="{y(node):.0f}" width="{NODE_W}" height="{NODE_H}" rx="5" '
                f'fill="{fill}" stroke="#555"{dash}/>')  # fmt: skip
         parts.append(f'<g data-layer="{xml(row.qualified)}">{box}{text}</g>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" role="img">'
+    return (f'<svg width="{width:.0f}" height="{height:.0f}" role="img">'
             f"<title>{xml(name)}: graph</title>" + "".join(parts) + "</svg>")  # fmt: skip
 
 
@@ -171,7 +190,7 @@ def _bars(rows: Sequence[LayerRow], label: str, value: Callable[[LayerRow], int 
                      f'<rect data-bar="{xml(label)}" x="{left}" y="{y + 2}" width="{max(span * v / top, 1):.1f}" '
                      f'height="11" fill="{BARS[label]}"/><text x="{left + span + 8}" y="{y + 11}">{xml(text(v))}'
                      "</text>")  # fmt: skip
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + span + 120}" height="{len(shown) * line + 4}" '
+    return (f'<svg width="{left + span + 120}" height="{len(shown) * line + 4}" '
             f'role="img"><title>{xml(label)} per layer</title>' + "".join(parts) + "</svg>")  # fmt: skip
 
 
@@ -188,7 +207,7 @@ def _fields(rows: Sequence[LayerRow]) -> str:
     path = " ".join(f"{a:.1f},{b:.1f}" for a, b in xy)
     dots = "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.2" fill="#d55e00"><title>{xml(r.qualified)}: '
                    f"{size} cells</title></circle>" for (a, b), (r, size) in zip(xy, points, strict=True))  # fmt: skip
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img">'
+    return (f'<svg width="{w}" height="{h}" role="img">'
             f"<title>receptive field along the calls</title>"
             f'<text x="0" y="14">{top} cells</text><text x="0" y="{h - 20}">1</text>'
             f'<polyline points="{path}" fill="none" stroke="#0072b2" stroke-width="1.5"/>{dots}</svg>'
@@ -210,7 +229,7 @@ def _figures(rows: Sequence[LayerRow]) -> str:
         geometry = layer_geometry(spec.kind.recipe.transposed, spec.kind.spatial_axes, spatial_in,
                                   spatial_out, spec.config)  # fmt: skip
         layer = Layer(spec.kind, row.name, spec.config, spec.input_shape, out, geometry)
-        figure = layer_svg(layer, chosen_cells(geometry)[:1])
+        figure = _inline(layer_svg(layer, chosen_cells(geometry)[:1]))
         parts.append(f'<details data-figure="{xml(row.qualified)}"><summary>{xml(row.qualified)} '
                      f"({xml(row.class_name)})</summary>{figure}</details>")  # fmt: skip
     return "".join(parts) or '<p class="note">no conv layer with known sizes</p>'
