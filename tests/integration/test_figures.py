@@ -150,3 +150,19 @@ def test_a_layer_page_is_its_report_and_its_figure(tmp_path: Path) -> None:
     page.write_text(result.stdout, encoding="utf-8")
     assert result.stdout.startswith("<!DOCTYPE html>") and "<svg" in result.stdout and "conv2d/kernel" in result.stdout
     assert requests(page) == []
+
+
+def test_a_check_page_gives_every_entry_s_verdict_and_links_its_figure(tmp_path: Path) -> None:
+    from browser import dom
+    from paths import EXAMPLES
+
+    page = tmp_path / "check.html"
+    result = RUNNER.invoke(app, ["check", str(EXAMPLES / "seed.toml"), str(EXAMPLES / "drift.toml"), "--engine",
+                                 "analytic", "--format", "html", "-o", str(page)])  # fmt: skip
+    assert result.exit_code == 1, result.output  # drift.toml holds a failing entry, as the page says
+    shown = dom(page)
+    assert shown.count('data-status="passed"') == 7 and shown.count('data-status="failed"') == 1
+    assert "output_shape: expected (8, 64, 64, 32), actual (8, 32, 32, 32)" in shown
+    anchors = [part.split('"')[0] for part in shown.split('href="#')[1:]]
+    assert len(anchors) == 8 and all(f'id="{a}"' in shown for a in anchors)  # each link lands on its figure
+    assert requests(page) == []

@@ -62,16 +62,16 @@ def summary_line(run: CheckRun | Tally) -> str:
     )
 
 
-def _shape(result: EntryResult) -> str:
+def output_text(result: EntryResult) -> str:
     shape = None if result.report is None else result.report.output_shape
     return "" if shape is None else words.shape_text(shape)
 
 
-def _params(result: EntryResult) -> str:
+def params_text(result: EntryResult) -> str:
     return "" if result.report is None else words.thousands(result.report.params.total)
 
 
-def _macs(result: EntryResult) -> str:
+def macs_text(result: EntryResult) -> str:
     if result.report is None:
         return ""
     macs = result.report.macs
@@ -101,7 +101,7 @@ def check_junit(run: CheckRun) -> str:
                 ET.SubElement(case, "skipped", message=inert(_skipped_verify(result) or ""))
             note = caveat(result)
             ET.SubElement(case, "system-out").text = (
-                f"output {_shape(result)}, {_params(result)} params, {_macs(result)} MACs"
+                f"output {output_text(result)}, {params_text(result)} params, {macs_text(result)} MACs"
                 + (f"; {note}" if note else "")
             )
     ET.indent(suites)
@@ -149,7 +149,7 @@ def check_markdown(run: CheckRun) -> str:
     for r in run.results:
         layer = r.report.class_name if r.report else ""
         cells = [words.md_text(r.entry.label), words.md_code(where(r)).replace("|", "\\|"), layer,
-                 f"`{_shape(r)}`" if r.report else "", _params(r), _macs(r), _ICONS[r.status],
+                 f"`{output_text(r)}`" if r.report else "", params_text(r), macs_text(r), _ICONS[r.status],
                  words.md_text(detail(r) or caveat(r))]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
     return f"### convinspect check\n\n{summary_line(run)}\n\n" + "\n".join(rows) + "\n"
@@ -171,7 +171,7 @@ def check_table(run: CheckRun) -> object:
     styles = {"passed": "green", "failed": "bold red", "invalid": "bold yellow", "error": "bold magenta"}
     problems = []
     for r in run.results:
-        cells = (label(r), where(r), _shape(r), _params(r), _macs(r))
+        cells = (label(r), where(r), output_text(r), params_text(r), macs_text(r))
         table.add_row(Text(r.status, style=styles[r.status]), *(Text(cell) for cell in cells))
         if r.status != "passed":
             head = "" if r.entry.index == 0 else f"{where(r)} {label(r)}: "  # file errors name the file

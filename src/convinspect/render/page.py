@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from convinspect.core.checks.checkrun import CheckRun
 from convinspect.core.checks.results import ModelResult
 from convinspect.core.layer.geometry import layer_geometry
 from convinspect.core.layer.report import Report
@@ -233,3 +234,52 @@ def _figures(rows: Sequence[LayerRow]) -> str:
         parts.append(f'<details data-figure="{xml(row.qualified)}"><summary>{xml(row.qualified)} '
                      f"({xml(row.class_name)})</summary>{figure}</details>")  # fmt: skip
     return "".join(parts) or '<p class="note">no conv layer with known sizes</p>'
+
+
+# -- a check run ---------------------------------------------------------------------------------
+
+MAX_FIGURES = 500  # entries whose figure the page holds; a run of 50,000 entries stays a page
+VERDICTS = {  # colour and a mark, so that a verdict reads without colour
+    "passed": ("#009e73", "✓"), "failed": ("#d55e00", "✗"), "invalid": ("#e69f00", "!"), "error": ("#cc79a7", "‼"),
+}  # fmt: skip
+
+
+def check_page(run: CheckRun) -> str:
+    """`check --format html`: one page per run, every entry's verdict, each layer entry's figure linked."""
+    from convinspect.render import checks
+
+    rows: list[str] = []
+    figures: list[str] = []
+    for index, result in enumerate(run.results):
+        colour, mark = VERDICTS[str(result.status)]
+        figure = ""
+        if isinstance(result.report, Report) and len(figures) < MAX_FIGURES:
+            anchor = f"figure-{index}"
+            figure = f'<a href="#{anchor}">figure</a>'
+            svg = _inline(_entry_svg(result.report))
+            figures.append(f'<details id="{anchor}" open><summary>{xml(checks.label(result))} · '
+                           f"{xml(checks.where(result))}</summary>{svg}</details>")  # fmt: skip
+        verdict = f"color:{colour};font-weight:bold;white-space:nowrap"
+        status = f'<span data-status="{xml(result.status)}" style="{verdict}">{mark} {xml(result.status)}</span>'
+        texts = (checks.label(result), checks.where(result), checks.output_text(result), checks.params_text(result),
+                 checks.macs_text(result), checks.detail(result) or checks.caveat(result))  # fmt: skip
+        cells = [status, *(xml(t) for t in texts), figure]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("result", "entry", "where", "output", "params", "MACs", "detail", ""))
+    cut = len([r for r in run.results if isinstance(r.report, Report)]) - len(figures)
+    more = f'<p class="note">{cut:,} more figures are not in the page</p>' if cut > 0 else ""
+    body = (f'<div class="convinspect-page"><style>{PAGE_CSS} {TABLE_CSS}</style><h1>convinspect check</h1>'
+            f"<p>{xml(checks.summary_line(run))}</p><table><thead><tr>{head}</tr></thead><tbody>"
+            + "".join(rows) + f"</tbody></table><h2>Figures</h2>{''.join(figures) or '<p class=note>none</p>'}"
+            f"{more}</div>")  # fmt: skip
+    return _document("convinspect check", body)
+
+
+TABLE_CSS = (".convinspect-page table{border-collapse:collapse} .convinspect-page td,.convinspect-page th"
+             "{padding:2px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}")  # fmt: skip
+
+
+def _entry_svg(report: Report) -> str:
+    from convinspect.render.layer.svg import report_svg
+
+    return report_svg(report)

@@ -79,6 +79,12 @@ def _report_page(report: Report, _view: View) -> str:
     return layer_page(report)
 
 
+def _check_page(run: CheckRun) -> str:
+    from convinspect.render.page import check_page
+
+    return check_page(run)
+
+
 def _model_page(result: ModelResult) -> str:
     from convinspect.render.page import model_page
 
@@ -145,7 +151,7 @@ PRESENTERS: Mapping[type, Presenter[Any]] = {
     CheckRun: Presenter[CheckRun](
         {Format.TABLE: _alone(checks.check_table), Format.JSON: _alone(json.check_json),
          Format.JUNIT: _alone(checks.check_junit), Format.GITHUB: _alone(checks.check_github),
-         Format.MARKDOWN: _alone(checks.check_markdown)},
+         Format.MARKDOWN: _alone(checks.check_markdown), Format.HTML: _alone(_check_page)},
         checks.summary_line, _no_notes),
     Sweep: Presenter[Sweep](
         {Format.TABLE: _alone(sweep.sweep_table), Format.JSON: _alone(json.sweep_json),
