@@ -318,6 +318,11 @@ def _live_shape(raw: object) -> Shape:
         raw = raw.tolist()
     elif hasattr(raw, "as_list") and not isinstance(raw, (str, bytes)):  # a tf.TensorShape
         raw = raw.as_list()
+    elif isinstance(raw, range):
+        raw = list(raw)
+    if not isinstance(raw, (tuple, list, str)):
+        raise InvalidInput(f"expected a shape, a tuple of whole numbers (batch first); got a {type(raw).__name__}",
+                           "input_shape")  # fmt: skip
     if isinstance(raw, (tuple, list)):  # NumPy integers as Python's (never a bool or a float)
         raw = [d.item() if type(d).__module__ == "numpy" and hasattr(d, "item") else d for d in raw]
     return parse_shape(raw, "input_shape")
@@ -331,9 +336,18 @@ def _live(obj: object, shape: Shape | None, engine: Engine) -> ModelReport | Rep
         real, config = keras_model.live_model(obj, shape)
         return _live_engines(real, config, engine)
     class_name, config, policy, built = keras_model.live_layer_config(obj)
+    if shape is not None and built is not None and not isinstance(built, tuple):
+        raise InvalidInput(f"the {shown(class_name)} is built for several inputs ({built}); leave input_shape out "
+                           "to read it as it was built", "input_shape")  # fmt: skip
     if shape is not None and built is not None:
         keras_model.takes(obj, shape)  # a built layer is read for another shape only when it can be called on it
-    shape = shape or built
+    if shape is None and built is not None and not isinstance(built, tuple):
+        real, config = keras_model.live_model(keras_model.layer_as_model(obj, built), None)
+        return _live_engines(real, config, engine)
+    if shape is None and isinstance(built, tuple) and None in built[1:]:
+        raise InvalidInput(f"the {shown(class_name)} is built for {built}, sizes unknown: give input_shape "
+                           "(batch first) to read it for one", "input_shape")  # fmt: skip
+    shape = shape or built  # type: ignore[assignment]
     if shape is None:
         raise InvalidInput(f"the {shown(class_name)} is not built, so it has no variables yet: give input_shape "
                            "(batch first) to see what building it will create", "input_shape")  # fmt: skip
@@ -347,7 +361,11 @@ def _live(obj: object, shape: Shape | None, engine: Engine) -> ModelReport | Rep
                                "input_shape")  # fmt: skip
         spec = LayerSpec(kind=kind, config=LayerConfig.from_keras(config, policy), input_shape=shape,
                          name=str(config.get("name", kind.default_name)))  # fmt: skip
-        return inspect_layer(spec, engine=engine)
+        report = inspect_layer(spec, engine=engine)
+        if getattr(obj, "trainable", True):
+            return report
+        frozen = tuple(dataclasses.replace(v, trainable=False) for v in report.variables_after)
+        return dataclasses.replace(report, variables_after=frozen)  # a frozen layer's variables: non-trainable
     real, config = keras_model.live_model(keras_model.layer_as_model(obj, shape), None)
     return _live_engines(real, config, engine)
 
@@ -356,6 +374,10 @@ def _live_engines(real: ModelReport, config: dict[str, Any], engine: Engine) -> 
     """The Keras engine's report of a live model, or the analytic engine's of its configuration, or both."""
     if engine is Engine.KERAS:
         return real
+    own = sum(len(row.weights) for row in real.rows if row.name == "(own variables)")
+    if own:
+        raise InvalidInput(f"the model holds {own} variable(s) of its own (add_weight), which its configuration "
+                           "does not show: the keras engine counts them", "engine")  # fmt: skip
     computed = analytic.inspect_model(config, real.source, None)
     if engine is Engine.ANALYTIC:
         return computed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from typing import Any
 
@@ -93,11 +94,16 @@ def summary(
             raise InvalidInput(f"expected a whole number of at least 0; got {depth!r}", "depth")
         report = inspect_object(obj, input_shape, engine=engine)
     except ConvinspectError as error:  # named as Python names it: `input_shape: ...`, not `--input-shape: ...`
-        error.args = (error.message(prefix=""),)
+        error.args = (_python_words(error.message(prefix="")),)
         raise
     if isinstance(report, ModelReport):
         return ModelSummary(**_fields(report, ModelReport), depth=depth)
     return LayerSummary(**_fields(report, Report))
+
+
+def _python_words(message: str) -> str:
+    """A message's command-line options as keyword arguments: `--engine keras` -> `engine='keras'`."""
+    return re.sub(r"--([a-z][a-z-]*) ([a-z][\w.-]*)", lambda m: f"{m[1].replace('-', '_')}={m[2]!r}", message)
 
 
 def _fields(report: object, cls: type) -> dict[str, Any]:

@@ -132,7 +132,17 @@ def test_the_display_protocol() -> None:
     [
         ((42,), {}, "expected a keras.Model, a keras.layers.Layer or a model file; got a 'int'"),
         ((L.Conv2D(4, 3),), {}, "is not built, so it has no variables yet: give input_shape"),
-        ((_functional(), (None, 9, 9, 1)), {}, "the model is built for (None, 28, 28, 1)"),
+        (
+            (_functional(), (None, 9, 9)),
+            {},
+            "the model is built for (None, 28, 28, 1); give an input_shape of that rank",
+        ),
+        ((_built(L.Conv2D(4, 3), (None, None, None, 2)),), {}, "built for (None, None, None, 2), sizes unknown"),
+        (
+            (L.Conv2D(4, 3), {"a": 1}),
+            {},
+            "input_shape: expected a shape, a tuple of whole numbers (batch first); got a dict",
+        ),
         ((_functional(),), {"depth": -1}, "depth: expected a whole number of at least 0"),
         ((keras.Sequential([L.Conv2D(4, 3)]), (None, 2, 2, 1)), {}, "Keras cannot build the model for input"),
         ((_built(L.Conv2D(4, 3), (None, 8, 8, 3)), (1, 8, 8, 5)), {}, "built for (None, 8, 8, 3), and its variables"),
@@ -286,3 +296,116 @@ def test_the_live_model_is_read_from_its_objects_without_its_get_config() -> Non
     model = NoConfig(name="no_config")
     report = convinspect.summary(model)
     assert report.totals.params.total == model.count_params() and report.row("conv").macs == 6 * 6 * 4 * 27  # type: ignore[union-attr]
+
+
+def _called(layer: Any, *args: Any) -> Any:
+    layer(*args)
+    return layer
+
+
+def test_layers_built_for_several_inputs_are_read_as_built() -> None:
+    x = np.zeros((2, 5, 6), "float32")
+    add = _called(L.Add(name="add"), [x, x])
+    assert convinspect.summary(add).totals.params.total == 0
+    attention = _called(L.MultiHeadAttention(num_heads=2, key_dim=4, name="mha"), x, x)
+    report = convinspect.summary(attention)
+    assert report.totals.params.total == attention.count_params() == 222
+    assert report.totals.macs == 2 * (3 * 5 * 6 * 8 + 2 * 5 * 5 * 8 + 5 * 8 * 6)  # projections, scores, values, output
+    with pytest.raises(InvalidInput, match=r"built for several inputs"):
+        convinspect.summary(attention, (2, 5, 6))
+
+
+def test_a_frozen_layer_s_variables_are_non_trainable() -> None:
+    frozen = _built(L.Conv2D(4, 3, trainable=False), (None, 8, 8, 3))
+    report = convinspect.summary(frozen)
+    assert report.params.trainable == 0 and report.params.non_trainable == frozen.count_params() == 112
+
+
+class Net(keras.Model):
+    """A subclass whose build() builds nothing of its own (Keras warns, and marks it built)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.c, self.d = L.Conv2D(4, 3), L.Dense(3)
+
+    def call(self, x: Any) -> Any:
+        return self.d(self.c(x))
+
+
+def test_reading_a_subclass_leaves_its_layers_unbuilt_and_uncalled() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hollow = Net(name="hollow")
+        hollow.build((None, 8, 8, 2))
+    report = convinspect.summary(hollow)
+    assert report.totals.params.total == 4 * 3 * 3 * 2 + 4 + 4 * 3 + 3  # what a copy built for its shape holds
+    assert hollow.weights == [] and not any(layer.built for layer in hollow.layers)
+    called = Net(name="called")
+    called(np.zeros((1, 8, 8, 2), "float32"))
+    nodes = [len(layer._inbound_nodes) for layer in called.layers]
+    for _ in range(3):
+        convinspect.summary(called)
+    assert [len(layer._inbound_nodes) for layer in called.layers] == nodes  # tracing left no calls behind
+
+
+def test_a_copy_built_for_an_input_shape_shows_the_user_s_layer_names() -> None:
+    model = Net(name="fresh")
+    report = convinspect.summary(model, (None, 8, 8, 2))
+    assert [row.name for row in report.rows][1:] == [layer.name for layer in model.layers]
+
+
+class Pair(keras.Model):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.a, self.b = L.Dense(3), L.Dense(3)
+
+    def call(self, inputs: Any) -> Any:
+        if isinstance(inputs, dict):
+            return self.a(inputs["x"]) + self.b(inputs["y"])
+        return self.a(inputs[0]) + self.b(inputs[1])
+
+
+@pytest.mark.parametrize("structure", ["list", "dict"])
+def test_a_subclass_taking_several_inputs_is_traced_with_their_structure(structure: str) -> None:
+    model = Pair(name="pair")
+    x, y = np.zeros((1, 4), "float32"), np.zeros((1, 5), "float32")
+    model({"x": x, "y": y} if structure == "dict" else [x, y])
+    assert convinspect.summary(model).totals.params.total == model.count_params() == 15 + 18
+
+
+class Backbone(keras.Model):
+    """A Functional subclass built for any image size, as keras_hub's backbones are by default."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        x = keras.Input((None, None, 3), name="images")
+        super().__init__(x, L.Conv2D(4, 3, strides=2, name="stem")(x), **kwargs)
+
+
+def test_a_functional_subclass_built_for_any_size_is_sized_for_a_concrete_input() -> None:
+    model = Backbone(name="backbone")
+    report = convinspect.summary(model, (None, 32, 32, 3))
+    assert report.class_name == "Backbone" and report.row("stem").outputs == ((None, 15, 15, 4),)  # type: ignore[union-attr]
+    assert report.totals.macs == 15 * 15 * 4 * 27 and not model.layers[1]._inbound_nodes[1:]
+
+
+class OwnScale(keras.Model):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.d = L.Dense(3)
+
+    def build(self, shape: Any) -> None:
+        self.scale = self.add_weight(shape=(3,), name="scale")
+        self.d.build(shape)
+
+    def call(self, x: Any) -> Any:
+        return self.d(x) * self.scale
+
+
+def test_the_analytic_engine_refuses_a_model_with_variables_of_its_own() -> None:
+    model = OwnScale(name="own")
+    model(np.zeros((1, 4), "float32"))
+    assert convinspect.summary(model).totals.params.total == 18
+    with pytest.raises(InvalidInput, match=r"^engine: the model holds 1 variable\(s\) of its own"):
+        convinspect.summary(model, engine="analytic")

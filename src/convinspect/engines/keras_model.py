@@ -14,6 +14,7 @@ import dataclasses
 import io
 import itertools
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -334,13 +335,22 @@ def _traced(keras: Any, model: Any) -> Any:
             f"the model is a {shown(type(model).__name__)}, a subclass of keras.Model that has not been built: "
             "give --input so that Keras can build it and convinspect trace its calls", "input")  # fmt: skip
     try:
-        inputs = keras.Input(batch_shape=(None, *tuple(shape)[1:]))
+        inputs = _symbolic(keras, _shapes(shape))
         outputs = model.call(inputs)
         return Functional(inputs, outputs, name=model.name)
     except Exception as error:
         raise InvalidInput(
             f"cannot trace the calls of {shown(type(model).__name__)}.call() on a symbolic input: {keras_words(error)}"
         ) from None
+
+
+def _symbolic(keras: Any, shapes: Shapes) -> Any:
+    """Symbolic inputs of `shapes`, in the same structure (any batch)."""
+    if isinstance(shapes, dict):
+        return {k: keras.Input(batch_shape=(None, *s[1:]), name=k) for k, s in shapes.items()}
+    if isinstance(shapes, list):
+        return [keras.Input(batch_shape=(None, *s[1:])) for s in shapes]
+    return keras.Input(batch_shape=(None, *shapes[1:]))
 
 
 def model_report(model: Any, source: Source, before: int, progress: Progress | None = None) -> ModelReport:
@@ -436,17 +446,55 @@ def live_model(model: Any, input_shape: Shape | None) -> tuple[ModelReport, dict
     `input_shape`, through a clone built for it; the clone's report tells what building will create."""
     keras, _, _ = load()
     source = Source(f"{type(model).__name__} {model.name!r}", SourceKind.LIVE)
-    before = len(model.weights)
+    before, class_name = len(model.weights), type(model).__name__
     if input_shape is None and not model.built and type(model).__name__ not in _PLAIN:
         raise InvalidInput(f"the {shown(type(model).__name__)} is not built, so it has no variables yet and no calls "
                            "to read: give input_shape (batch first) to see what building it will create",
                            "input_shape")  # fmt: skip
-    with names_kept():
+    original = model
+    with names_kept(), _calls_kept(model):
         if input_shape is not None:
             model = _built_for(keras, model, input_shape)
+        elif type(model).__name__ not in _PLAIN and any(not layer.built for layer in model._flatten_layers()):
+            model = _clone(keras, model, _built_shape(model) or ())  # tracing would build them: a clone's are built
         graphs: Graphs = {}
         config = _read(keras, model, graphs)
-        return _report(keras, model, config, source, before, graphs), config
+        report = _report(keras, model, config, source, before, graphs)
+    if report.class_name != class_name:  # read through a Functional clone: still the user's class
+        report = dataclasses.replace(report, class_name=class_name)
+    if model is not original:
+        report = dataclasses.replace(report, rows=_named_as(report.rows, model, original))
+    return report, config
+
+
+def _named_as(rows: tuple[LayerRow, ...], clone: Any, original: Any) -> tuple[LayerRow, ...]:
+    """A clone's rows under the user's layer names (a subclass's clone names its layers anew): layer by
+    layer, in the order both hold them, when the two hold the same classes."""
+    ours, theirs = list(clone._flatten_layers(include_self=False)), list(original._flatten_layers(include_self=False))
+    if len(ours) != len(theirs) or any(type(a) is not type(b) for a, b in zip(ours, theirs, strict=True)):
+        return rows
+    names = {str(a.name): str(b.name) for a, b in zip(ours, theirs, strict=True) if a.name != b.name}
+    if not names:
+        return rows
+
+    def name(n: str) -> str:
+        return names.get(n, n)
+
+    return tuple(dataclasses.replace(row, name=name(row.name), path=tuple(name(p) for p in row.path),
+                                     inbound=tuple(name(n) for n in row.inbound)) for row in rows)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _calls_kept(model: Any) -> Iterator[None]:
+    """Each layer's record of its calls (its nodes) as it was: tracing a subclass's call() or a custom
+    layer's records calls on their sublayers, which would change what `layer.output` says."""
+    saved = [(layer, list(layer._inbound_nodes), list(layer._outbound_nodes))
+             for layer in model._flatten_layers(include_self=True)]  # fmt: skip
+    try:
+        yield
+    finally:
+        for layer, inbound, outbound in saved:
+            layer._inbound_nodes[:], layer._outbound_nodes[:] = inbound, outbound
 
 
 def fits(built: Shape, shape: Shape) -> bool:
@@ -461,15 +509,27 @@ def _built_for(keras: Any, model: Any, shape: Shape) -> Any:
         built = _built_shape(model)
         if built is not None and len(built) == len(shape) and built[1:] == tuple(shape[1:]):
             return model
-        if built is None or not fits(built, shape):
-            where = tuple(built) if built else "another input"
-            raise InvalidInput(f"the model is built for {where}, and its variables are sized for that; leave "
-                               "input_shape out, or give one that fits it", "input_shape")  # fmt: skip
+        if built is None or len(built) != len(shape):
+            where = tuple(built) if built else "several inputs"
+            raise InvalidInput(f"the model is built for {where}; give an input_shape of that rank, or leave it "
+                               "out", "input_shape")  # fmt: skip
     if type(model).__name__ == "Sequential" and not model.layers:
         raise InvalidInput("the Sequential holds no layers, so there is nothing to build", "input_shape")
+    return _clone(keras, model, shape)
+
+
+def _clone(keras: Any, model: Any, shape: Shape) -> Any:
+    """A copy of the model, from its configuration, built for `shape`; the user's own is never built."""
+    if not shape:
+        raise InvalidInput(f"the {shown(type(model).__name__)} holds layers that are not built and no input shape "
+                           "to build a copy for: call it once on data, then call summary(model)")  # fmt: skip
+    from keras.src.models.functional import Functional
+
     try:
         if type(model).__name__ in _PLAIN:
             clone = keras.models.clone_model(model)
+        elif isinstance(model, Functional) and model.built:  # a keras_hub backbone: its graph, on a new input
+            clone = Functional(model.inputs, model.outputs, name=model.name)
         else:
             clone = type(model).from_config(model.get_config())
     except Exception:
@@ -483,11 +543,14 @@ def _built_for(keras: Any, model: Any, shape: Shape) -> Any:
             clone = keras.Sequential([keras.Input(batch_shape=tuple(shape), name="input_layer"), *layers],
                                      name=clone.name, trainable=clone.trainable)  # fmt: skip
         elif type(clone).__name__ == "Functional":
-            names = [t.name for t in model.inputs]
+            names = [t.name for t in clone.inputs]
             inputs = keras.Input(batch_shape=tuple(shape), name=names[0] if len(names) == 1 else None)
-            clone = keras.models.clone_model(model, input_tensors=inputs)
+            structure = [inputs] if isinstance(clone._inputs_struct, list) else inputs
+            clone = keras.models.clone_model(clone, input_tensors=structure)
         else:
-            clone.build(tuple(shape))
+            with warnings.catch_warnings():  # Keras' own warning about the user's build(), not convinspect's
+                warnings.simplefilter("ignore")
+                clone.build(tuple(shape))
     except Exception as error:
         raise InvalidInput(f"Keras cannot build the model for input {tuple(shape)}: {keras_words(error)}",
                            "input_shape") from None  # fmt: skip
@@ -520,25 +583,54 @@ def takes(layer: Any, shape: Shape) -> None:
                            "input_shape") from None  # fmt: skip
 
 
-def live_layer_config(layer: Any) -> tuple[str, dict[str, Any], str, Shape | None]:
-    """A live layer's class, configuration, dtype policy and the input shape it was built for (None: unbuilt)."""
+Shapes = Shape | list[Shape] | dict[str, Shape]  # what a layer was built for: one input, a list, or by name
+
+
+def live_layer_config(layer: Any) -> tuple[str, dict[str, Any], str, Shapes | None]:
+    """A live layer's class, configuration, dtype policy and the input shapes it was built for (None:
+    unbuilt): one shape, a list of shapes (a merge layer), or shapes by argument (attention)."""
     keras, _, _ = load()
     if not isinstance(layer, keras.layers.Layer):
         raise InvalidInput(
             f"expected a keras.Model, a keras.layers.Layer or a model file; got a {shown(type(layer).__name__)}"
         )
-    built = (layer.get_build_config() or {}).get("input_shape") if layer.built else None
-    shape = None if built is None else tuple(None if d is None else int(d) for d in built)
-    return type(layer).__name__, dict(layer.get_config()), layer.dtype_policy.name, shape
+    config = (layer.get_build_config() or {}) if layer.built else {}
+    shapes: Shapes | None = None
+    if config.get("input_shape") is not None:
+        shapes = _shapes(config["input_shape"])
+    elif isinstance(config.get("shapes_dict"), dict):
+        shapes = {k.removesuffix("_shape"): shape_of(v) for k, v in config["shapes_dict"].items() if v is not None}
+    return type(layer).__name__, dict(layer.get_config()), layer.dtype_policy.name, shapes
 
 
-def layer_as_model(layer: Any, shape: Shape) -> Any:
-    """A clone of a layer that is not a conv layer, in a Sequential of its own, built for `shape`."""
+def _shapes(value: Any) -> Shapes:
+    """One shape, or a structure of them, as plain tuples."""
+    if isinstance(value, dict):
+        return {str(k): shape_of(v) for k, v in value.items()}
+    items = list(value)
+    if items and all(isinstance(d, (list, tuple)) for d in items):  # a list of shapes, not one shape
+        return [shape_of(d) for d in items]
+    return shape_of(value)
+
+
+def layer_as_model(layer: Any, shapes: Shapes) -> Any:
+    """A clone of a layer that is not a conv layer, alone in a model of its own, built for `shapes`."""
     keras, _, _ = load()
     with names_kept():
         try:
             clone = type(layer).from_config(layer.get_config())
-            return keras.Sequential([keras.Input(batch_shape=tuple(shape), name="input"), clone], name=layer.name)
+            if isinstance(shapes, tuple):
+                entry = "input" if layer.name != "input" else "input_0"
+                return keras.Sequential([keras.Input(batch_shape=shapes, name=entry), clone], name=layer.name)
+            if isinstance(shapes, list):
+                inputs = [keras.Input(batch_shape=s, name=f"input_{i}") for i, s in enumerate(shapes)]
+                return keras.Model(inputs, clone(inputs), name=layer.name)
+            named = {k: keras.Input(batch_shape=s, name=k) for k, s in shapes.items()}
+            return keras.Model(list(named.values()), clone(**named), name=layer.name)
         except Exception as error:
-            raise InvalidInput(f"cannot build a clone of {shown(layer.name)} for {tuple(shape)}: "
+            raise InvalidInput(f"cannot build a clone of {shown(layer.name)} for {_shapes_text(shapes)}: "
                                f"{keras_words(error)}", "input_shape") from None  # fmt: skip
+
+
+def _shapes_text(shapes: Shapes) -> str:
+    return str(tuple(shapes)) if isinstance(shapes, tuple) else str(shapes)
