@@ -344,7 +344,9 @@ def build(
             help="Check the real layer's output against a float64 NumPy reference (exit 1 when it differs).",
         ),
     ] = False,
-    fmt: Annotated[str, _format_option("table, json, markdown, plain or svg (a figure of the arithmetic).")] = "table",
+    fmt: Annotated[
+        str, _format_option("table, json, markdown, plain, svg (a figure of the arithmetic) or html (a page).")
+    ] = "table",
     output: OutputFile = None,
     diagram: Annotated[
         bool, Opt("--diagram", rich_help_panel=OUTPUT, help="Draw each spatial axis: padding, taps, unread cells.")
@@ -484,7 +486,7 @@ def check(
             "\\[default: KERAS_BACKEND, else tensorflow]",
         ),
     ] = None,
-    fmt: Annotated[str, _format_option("table, json, junit, github or markdown.")] = "table",
+    fmt: Annotated[str, _format_option("table, json, junit, github, markdown or html (a page).")] = "table",
     output: OutputFile = None,
 ) -> None:
     """Check every layer of one or more spec files; exit 2 if any is invalid, else 1 if any failed."""
@@ -635,7 +637,7 @@ def model(
         ),
     ] = None,
     cpu_kernels: CpuKernelsOpt = "auto",
-    fmt: Annotated[str, _format_option("table, json, markdown or csv.")] = "table",
+    fmt: Annotated[str, _format_option("table, json, markdown, csv or html (a page).")] = "table",
     output: OutputFile = None,
     depth: Annotated[
         str | None, Opt("--depth", metavar="INT", rich_help_panel=OUTPUT, help="Fold nested models deeper than INT.")

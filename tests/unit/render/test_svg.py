@@ -37,7 +37,7 @@ def _cells(svg: str) -> Counter[str]:
 def _expected_forward(axes: list[AxisGeometry], at: tuple[int, ...]) -> Counter[str]:
     n = math.prod(g.input for g in axes)
     padded = math.prod(g.pad_before + g.input + g.pad_after for g in axes)
-    read = math.prod(g.input - g.unread_trailing for g in axes)
+    read = math.prod(sum(map(g.touched, range(g.input))) for g in axes)  # a cell is read when its row and column are
     taps = math.prod(g.kernel for g in axes)
     span = math.prod(g.effective_kernel for g in axes)
     counts = Counter({"pad": padded - n, "unread": n - read, "in": read, "tap": taps, "gap": span - taps,
@@ -49,7 +49,7 @@ def _expected_forward(axes: list[AxisGeometry], at: tuple[int, ...]) -> Counter[
 def _expected_transposed(axes: list[AxisGeometry]) -> Counter[str]:
     out = math.prod(g.output for g in axes)
     scatter = math.prod(g.crop_before + g.output + g.crop_after for g in axes)
-    plain = math.prod(g.output - g.extra_after for g in axes)
+    plain = math.prod(sum(map(g.touched, range(g.output))) for g in axes)  # written by some input cell
     counts = Counter({"in": math.prod(g.input for g in axes) - 1, "at": 1, "crop": scatter - out,
                       "extra": out - plain, "out": plain, "tap": math.prod(g.kernel for g in axes)})  # fmt: skip
     return +counts
@@ -66,9 +66,9 @@ def _figure_counts(report: Report, at: tuple[int, ...]) -> Counter[str]:
         # 6×7 input, 3×3 kernel, stride 2, same: padding 0+1 rows, 1+1 columns; output 3×4
         ({"filters": 4, "kernel": 3, "strides": 2, "padding": "same", "input": "1,6,7,2"}, (0, 0),
          {"pad": 9 * 7 - 42, "in": 42, "tap": 9, "out": 11, "at": 1, "window": 1, "step": 1}),
-        # 10 wide, kernel 3, stride 4, valid: the last 3 columns never read
+        # 10 wide, kernel 3, stride 4, valid: outputs read 0-2 and 4-6; cell 3 and the last 3 never read
         ({"layer": "conv1d", "filters": 2, "kernel": 3, "strides": 4, "input": "1,10,1"}, (1,),
-         {"in": 7, "unread": 3, "tap": 3, "out": 1, "at": 1, "window": 1}),
+         {"in": 6, "unread": 4, "tap": 3, "out": 1, "at": 1, "window": 1}),
         # dilation 2 on a 3-tap kernel: a window of 5 cells, 2 of them gaps, per axis
         ({"filters": 1, "kernel": 3, "dilation": 2, "input": "1,7,7,1"}, (1, 1),
          {"in": 49, "tap": 9, "gap": 25 - 9, "out": 8, "at": 1, "window": 1, "step": 1}),
@@ -103,6 +103,29 @@ def test_the_picture_agrees_with_the_numbers_for_random_layers(options: dict[str
         transposed = axes[0].transposed
         expected = _expected_transposed(axes) if transposed else _expected_forward(axes, at)
         assert _figure_counts(report, at) == expected
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        # kernel 2, stride 5 on 11 cells: outputs read 0-1 and 5-6; 2-4 and 7-10 are never read
+        ({"filters": 2, "kernel": 2, "strides": 5, "input": "1,11,11,3"}, {"in": 16, "unread": 121 - 16}),
+        # transposed kernel 2, stride 4 on 3 cells: 12 outputs, 6 written per axis, the rest bias only
+        ({"layer": "conv2d-transpose", "filters": 2, "kernel": 2, "strides": 4, "input": "1,3,3,3"},
+         {"out": 36, "extra": 144 - 36}),
+    ],
+)  # fmt: skip
+def test_a_stride_longer_than_the_kernel_marks_the_cells_it_jumps_over(
+    options: dict[str, Any], expected: dict[str, int]
+) -> None:
+    counts = _figure_counts(_report(**options), (0, 0))
+    assert {k: counts[k] for k in expected} == expected
+    assert "between" in report_svg(_report(**options), (0, 0))
+
+
+def test_one_cell_that_is_both_first_and_far_is_drawn_once() -> None:
+    report = _report(filters=2, kernel=3, padding="same", strides=2, input="1,1,1,3")
+    assert chosen_cells(report.measures.geometry) == [(0, 0)]
 
 
 def test_a_huge_layer_is_drawn_with_an_ellipsis() -> None:

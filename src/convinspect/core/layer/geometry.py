@@ -84,6 +84,17 @@ class AxisGeometry:
         start = index * self.stride - (self.crop_before if self.transposed else self.pad_before)
         return range(start, start + self.kernel * self.dilation, self.dilation)
 
+    def touched(self, position: int) -> bool:
+        """Forward: whether some output reads input `position`. Transposed: whether some input writes
+        output `position` (the others get only the bias). A stride longer than the kernel skips cells."""
+        count = self.input if self.transposed else self.output
+        start = position + (self.crop_before if self.transposed else self.pad_before)
+        for j in range(min(self.kernel, 1 + start // max(self.dilation, 1)) if start >= 0 else 0):
+            offset = start - j * self.dilation
+            if offset % self.stride == 0 and 0 <= offset // self.stride < count:
+                return True
+        return False
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "axis": self.axis,
@@ -167,7 +178,7 @@ def parse_cell(raw: object, geometry: Sequence[AxisGeometry]) -> tuple[int, ...]
     counts = [g.input if g.transposed else g.output for g in axes]
     allowed = ", ".join(f"0..{n - 1} ({g.axis})" for n, g in zip(counts, axes, strict=True))
     parts = [p.strip() for p in str(raw).split(",")]
-    values = [int(p) if p.lstrip("-").isdigit() and len(p) < 20 else None for p in parts]
+    values = [int(p) if p.isascii() and p.lstrip("-").isdigit() and len(p) < 20 else None for p in parts]
     if len(values) != len(axes) or any(v is None or not 0 <= v < n for v, n in zip(values, counts, strict=False)):
         raise InvalidInput(f"an {what} cell, {len(axes)} index(es) in {allowed}; got {shown(raw)}", "at")
     return tuple(v for v in values if v is not None)

@@ -66,7 +66,8 @@ def chosen_cells(geometry: Sequence[AxisGeometry]) -> list[tuple[int, ...]]:
     axes = figure_axes(geometry)
     first = tuple(0 for _ in axes)
     far = tuple(_first_far(g) for g in axes)
-    return [first] if all(i is None for i in far) else [first, tuple(i or 0 for i in far)]
+    other = tuple(i or 0 for i in far)
+    return [first] if all(i is None for i in far) or other == first else [first, other]
 
 
 def _first_far(g: AxisGeometry) -> int | None:
@@ -193,7 +194,8 @@ def layer_svg(report: Layer, cells: Sequence[tuple[int, ...]]) -> str:
     geometry = report.geometry
     axes = figure_axes(geometry)
     canvas = _Canvas([])
-    title = (f"{xml(report.kind.class_name)} {xml(repr(report.name))}: input {shape_text(report.input_shape)} → "
+    name = report.name if len(report.name) <= 60 else report.name[:59] + "…"
+    title = (f"{xml(report.kind.class_name)} {xml(repr(name))}: input {shape_text(report.input_shape)} → "
              f"output {shape_text(report.output_shape)}")  # fmt: skip
     canvas.text(12, 22, title, "title")
     y = 44.0
@@ -202,7 +204,7 @@ def layer_svg(report: Layer, cells: Sequence[tuple[int, ...]]) -> str:
     y = _channels(canvas, report, y)
     y = _legend(canvas, axes[0].transposed, y + 6)
     for g in geometry:
-        canvas.text(12, y + 14, xml(geometry_formula(g)), "small")
+        canvas.text(12, y + 14, xml(geometry_formula(g) + _skipped(g)), "small")
         y += 18
     if len(geometry) > 2:
         canvas.text(12, y + 14, xml(f"(a {len(geometry)}D layer: the first two axes are drawn; the "
@@ -215,6 +217,17 @@ def layer_svg(report: Layer, cells: Sequence[tuple[int, ...]]) -> str:
         f"<style>{STYLE}</style>{DEFS}"
         f'<rect class="bare" width="100%" height="100%" fill="#ffffff"/>' + "".join(canvas.parts) + "</svg>\n"
     )
+
+
+def _skipped(g: AxisGeometry) -> str:
+    """The cells a stride longer than the kernel jumps over, which the formula does not tell."""
+    if g.stride <= g.effective_kernel or max(g.input, g.output) > 1_000_000:
+        return ""
+    if g.transposed:
+        gaps = sum(1 for q in range(g.output - g.extra_after) if not g.touched(q))
+        return f"; {gaps} output cell(s) between scatters get only the bias" if gaps else ""
+    gaps = sum(1 for p in range(g.input - g.unread_trailing) if not g.touched(p))
+    return f"; {gaps} input cell(s) between windows are never read" if gaps else ""
 
 
 def _axes2(axes: Sequence[AxisGeometry], cell: Sequence[int]) -> tuple[AxisGeometry | None, AxisGeometry, int, int]:
@@ -241,6 +254,8 @@ def _forward(canvas: _Canvas, axes: Sequence[AxisGeometry], cell: Sequence[int],
 
     rows, row_taps, _ = span(rg, i)
     cols, col_taps, next_cols = span(cg, j)
+    row_read = {r: rg is None or not 0 <= r < rg.input or rg.touched(r) for r in rows if r is not None}
+    col_read = {c: not 0 <= c < cg.input or cg.touched(c) for c in cols if c is not None}
     label = ", ".join(str(v) for v in ([i, j] if rg is not None else [j]))
     heading = f"input with padding: the cells output ({label}) reads"
     canvas.text(12, y + 12, heading, "small")
@@ -250,7 +265,7 @@ def _forward(canvas: _Canvas, axes: Sequence[AxisGeometry], cell: Sequence[int],
         outside = (rg is not None and not 0 <= r < rg.input) or not 0 <= c < cg.input
         if outside:
             return "pad", "url(#hatch)"
-        if (rg is not None and r >= rg.input - rg.unread_trailing) or c >= cg.input - cg.unread_trailing:
+        if (rg is not None and not row_read[r]) or not col_read[c]:
             return "unread", "url(#unread)"
         return "in", INPUT
 
@@ -319,12 +334,14 @@ def _transposed(canvas: _Canvas, axes: Sequence[AxisGeometry], cell: Sequence[in
 
     rows, row_taps = span(rg, i)
     cols, col_taps = span(cg, j)
+    row_written = {r: rg is None or not 0 <= r < rg.output or rg.touched(r) for r in rows if r is not None}
+    col_written = {c: not 0 <= c < cg.output or cg.touched(c) for c in cols if c is not None}
     canvas.text(out_left, y + 12, "the scatter onto the output: its kernel's cells, cropped and extended", "small")
 
     def kind(r: int, c: int) -> tuple[str, str]:
         if (rg is not None and not 0 <= r < rg.output) or not 0 <= c < cg.output:
             return "crop", "url(#hatch)"
-        if (rg is not None and r >= rg.output - rg.extra_after) or c >= cg.output - cg.extra_after:
+        if (rg is not None and not row_written[r]) or not col_written[c]:
             return "extra", EXTRA
         return "out", OUTPUT
 
@@ -376,7 +393,7 @@ def _channels(canvas: _Canvas, report: Layer, y: float) -> float:
 
 def _legend(canvas: _Canvas, transposed: bool, y: float) -> float:
     items = (
-        [("output cell", OUTPUT), ("cropped", "url(#hatch)"), ("bias only (output_padding)", EXTRA),
+        [("output cell", OUTPUT), ("cropped", "url(#hatch)"), ("bias only (no input writes it)", EXTRA),
          ("written by the input cell", TAP), ("the input cell", CHOSEN)]
         if transposed
         else [("input", INPUT), ("padding", "url(#hatch)"), ("never read", "url(#unread)"), ("tap", TAP),
