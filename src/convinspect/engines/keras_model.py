@@ -21,7 +21,7 @@ from typing import Any
 from convinspect.core.layer.variables import Params, Variable
 from convinspect.core.model import legacy
 from convinspect.core.model.graph import Observed, Shape, parse_model
-from convinspect.core.model.report import LayerRow, ModelReport
+from convinspect.core.model.report import LayerRow, ModelReport, known_sum
 from convinspect.core.model.rules import MAC_FREE, RULES, size_layer
 from convinspect.core.model.source import Source, SourceKind
 from convinspect.core.model.walk import unbuilt_rows, walk
@@ -50,14 +50,9 @@ def _weights(keras: Any, layer: Any, variables: Sequence[Any] | None = None) -> 
     )
 
 
-def _inside(model: Any) -> Iterator[Any]:
-    """The variables of every layer the model contains."""
-    return (v for layer in model._flatten_layers(include_self=False) for v in layer.weights)
-
-
 def _own_weights(keras: Any, model: Any) -> tuple[Variable, ...]:
     """Variables the model holds itself (model.add_weight), outside every layer it contains."""
-    inside = {id(v) for v in _inside(model)}
+    inside = {id(v) for layer in model._flatten_layers(include_self=False) for v in layer.weights}
     return _weights(keras, model, [v for v in model.weights if id(v) not in inside])
 
 
@@ -127,13 +122,13 @@ def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int | None, int | No
         if name in _PRODUCTS and not isinstance(operation, keras.layers.Layer):
             found = _product(name, operation, inner)
             if found is not _UNREAD:
-                macs = _plus(macs, found)  # type: ignore[arg-type]
+                macs = known_sum((macs, found))  # type: ignore[arg-type]
                 continue
         if name in RULES and isinstance(operation, keras.layers.Layer):
             try:
                 config = _entry(keras, operation)["config"]
                 sized = size_layer(operation.name, name, config, shapes)
-                macs, bias_adds = _plus(macs, sized.macs), _plus(bias_adds, sized.bias_adds)
+                macs, bias_adds = known_sum((macs, sized.macs)), known_sum((bias_adds, sized.bias_adds))
                 continue
             except (InvalidInput, KeyError, TypeError):
                 pass  # a configuration the rule cannot size: looked into below
@@ -143,18 +138,17 @@ def _inner_work(keras: Any, layer: Any, node: Any) -> tuple[int | None, int | No
         if work is None:
             uncounted.append(operation.name)
         else:
-            macs, bias_adds, uncounted = _plus(macs, work[0]), _plus(bias_adds, work[1]), [*uncounted, *work[2]]
+            macs, bias_adds, uncounted = (
+                known_sum((macs, work[0])),
+                known_sum((bias_adds, work[1])),
+                [*uncounted, *work[2]],
+            )
     if stood_in:  # counted at sizes that stand in for unknown ones: only a count of none holds
         macs, bias_adds = (None if count else count for count in (macs, bias_adds))
     return macs, bias_adds, tuple(dict.fromkeys(uncounted))
 
 
 _STAND_IN = 7  # an unknown size, for a call that cannot be traced without one (a position embedding's slice)
-
-
-def _plus(total: int | None, more: int | None) -> int | None:
-    """A count that stays unknown (None: a size is unknown) once any part of it is."""
-    return None if total is None or more is None else total + more
 
 
 _PRODUCTS = ("Einsum", "Matmul")  # keras.ops products, counted from their operands' shapes

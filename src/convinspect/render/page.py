@@ -18,7 +18,8 @@ from convinspect.core.checks.results import ModelResult
 from convinspect.core.layer.geometry import layer_geometry
 from convinspect.core.layer.report import Report
 from convinspect.core.model.report import LayerRow, ModelReport
-from convinspect.render.layer.svg import Layer, chosen_cells, layer_svg, xml
+from convinspect.render.layer.html import report_html
+from convinspect.render.layer.svg import Layer, chosen_cells, layer_svg, report_svg, xml
 from convinspect.render.model import model_html, output_cell, runtime_warning
 from convinspect.render.words import human_bytes, thousands
 
@@ -69,9 +70,6 @@ def layer_page(report: Report) -> str:
 
 def layer_section(report: Report) -> str:
     """The layer's report and its figure as one block with its own scoped style."""
-    from convinspect.render.layer.html import report_html
-    from convinspect.render.layer.svg import report_svg
-
     title = f"{report.class_name} {report.name!r}"
     return (f'<div class="convinspect-page"><style>{PAGE_CSS}</style><h1>{xml(title)}</h1>{report_html(report)}'
             f"<h2>Arithmetic</h2>{_inline(report_svg(report))}</div>")  # fmt: skip
@@ -256,7 +254,7 @@ def check_page(run: CheckRun) -> str:
         if isinstance(result.report, Report) and len(figures) < MAX_FIGURES:
             anchor = f"figure-{index}"
             figure = f'<a href="#{anchor}">figure</a>'
-            svg = _inline(_entry_svg(result.report))
+            svg = _inline(report_svg(result.report))
             figures.append(f'<details id="{anchor}" open><summary>{xml(checks.label(result))} · '
                            f"{xml(checks.where(result))}</summary>{svg}</details>")  # fmt: skip
         verdict = f"color:{colour};font-weight:bold;white-space:nowrap"
@@ -277,9 +275,3 @@ def check_page(run: CheckRun) -> str:
 
 TABLE_CSS = (".convinspect-page table{border-collapse:collapse} .convinspect-page td,.convinspect-page th"
              "{padding:2px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}")  # fmt: skip
-
-
-def _entry_svg(report: Report) -> str:
-    from convinspect.render.layer.svg import report_svg
-
-    return report_svg(report)
