@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ from convinspect.core.layer.spec import (
 from convinspect.core.model.graph import Shape
 from convinspect.core.model.report import ModelReport, model_disagreement
 from convinspect.core.model.source import Source, SourceKind
+from convinspect.core.model.training import TrainingRequest
 from convinspect.core.vocab.choices import DataFormat, Engine, Forward
 from convinspect.core.vocab.text import shown
 from convinspect.engines import analytic, session
@@ -266,12 +268,56 @@ def inspect_model(
     progress: Callable[[str, int, int], None] | None = None,
     backend: str | None = None,
     cpu_kernels: CpuKernels | str = CpuKernels.AUTO,
+    training: TrainingRequest | bool | None = None,
 ) -> ModelReport:
     """Every layer of a Keras model: a .keras/.h5/JSON file, `module:function`, `file.py:function`
     or `keras.applications.NAME`. `input` is a full shape (batch first) for a model without one,
     or to override it. The analytic engine reads configurations only and runs nothing; `backend`
     chooses Keras' backend for the Keras engine, as for inspect_layer. `runtime` says which conv layers
-    TensorFlow's CPU kernels (`cpu_kernels`, as for inspect_layer) would refuse, predicted."""
+    TensorFlow's CPU kernels (`cpu_kernels`, as for inspect_layer) would refuse, predicted. `training`
+    (True, or a TrainingRequest: optimizer, batch, fit, measure) adds the memory of one train step."""
+    report = _inspect_model(source, engine, input, unsafe, imports, load_weights, progress, backend, cpu_kernels)
+    request = TrainingRequest() if training is True else training or None
+    if request is None:
+        return report
+    return with_training(report, request, source=source, input=input, unsafe=unsafe, imports=imports,
+                         progress=progress)  # fmt: skip
+
+
+def with_training(
+    report: ModelReport, request: TrainingRequest, *, source: str | None = None, input: object = None,
+    unsafe: bool = False, imports: Iterable[str] = (), progress: Callable[[str, int, int], None] | None = None,
+) -> ModelReport:  # fmt: skip
+    """The report with the memory of one train step (`request.measure`: and XLA's figures for it)."""
+    from convinspect.core.layer.spec import parse_shape
+    from convinspect.core.model.training import plan
+
+    if not report.built:
+        raise InvalidInput("the model has no input shape, so its training memory has no sizes: give --input", "input")
+    if report.engine is Engine.ANALYTIC:
+        backend = session.backend_name(os.environ.get("KERAS_BACKEND") or "tensorflow", None)
+    else:
+        backend = session.loaded_backend() or "tensorflow"
+    shapes = report.input_shapes
+    input_batch = shapes[0][0] if shapes and shapes[0] is not None and len(shapes) == 1 else None
+    memory = plan(report.rows, request, backend, input_batch)
+    if request.measure:
+        from convinspect.engines.keras_training import measure
+
+        if source is None:
+            raise InvalidInput("--measure compiles a model SOURCE again on the JAX backend; a live model has none",
+                               "measure")  # fmt: skip
+        shape = None if input is None else parse_shape(input, "input")
+        measured = measure(source, shape, memory.batch, memory.optimizer, unsafe=unsafe, imports=tuple(imports),
+                           progress=progress)  # fmt: skip
+        memory = dataclasses.replace(memory, measured=measured)
+    return dataclasses.replace(report, training=memory)
+
+
+def _inspect_model(
+    source: str, engine: Engine | str, input: object, unsafe: bool, imports: Iterable[str], load_weights: bool,
+    progress: Callable[[str, int, int], None] | None, backend: str | None, cpu_kernels: CpuKernels | str,
+) -> ModelReport:  # fmt: skip
     from convinspect.core.model.report import model_runtime
 
     engine = Engine.parse(engine, "engine")

@@ -14,7 +14,9 @@ from convinspect.core.layer.report import Disagreement
 from convinspect.core.layer.runtime import RULES, KernelChoice, Rule
 from convinspect.core.layer.spec import LayerSpec
 from convinspect.core.layer.variables import Params, Variable
+from convinspect.core.model.backward import Keeps
 from convinspect.core.model.source import Source
+from convinspect.core.model.training import TrainingMemory
 from convinspect.core.vocab.choices import Engine
 from convinspect.core.vocab.text import shown
 from convinspect.errors import InvalidInput
@@ -69,6 +71,13 @@ class LayerRow:
     conv: LayerSpec | None = None
     sized: bool = True  # False: the analytic rules do not know the class (Keras engine only)
     uncounted: tuple[str, ...] = ()  # what `macs` leaves out: the layer itself, or sublayers it calls
+    # For training memory (core/model/training.py): the walk's ids of the tensors this call reads and
+    # writes, its compute dtype, and what its backward pass keeps (None: no rule for its class).
+    reads: tuple[int, ...] = ()
+    writes: tuple[int, ...] = ()
+    dtype: str = "float32"
+    keeps: Keeps | None = None
+    trains: bool = False  # it has trainable variables (a shared layer's later calls too): they get gradients
 
     @property
     def complete(self) -> bool:
@@ -233,6 +242,7 @@ class ModelReport:
     versions: Mapping[str, str | None]
     agreed_with: Engine | None = None
     runtime: ModelRuntime | None = None  # None: no conv layer is sized (an unbuilt model)
+    training: TrainingMemory | None = None  # --training: the memory of one train step
     totals: Totals = field(init=False)
 
     def __post_init__(self) -> None:
@@ -261,6 +271,18 @@ class ModelReport:
                                "give the key (a # in a layer's own name is written ##)")  # fmt: skip
         return by_key or by_name
 
+    def _row_dict(self, row: LayerRow) -> dict[str, Any]:
+        out = row.to_dict()
+        if self.training is not None and row.key in self.training.rows:
+            out["training"] = self.training.rows[row.key].to_dict()
+        return out
+
+    def _totals_dict(self) -> dict[str, Any]:
+        out = self.totals.to_dict()
+        if self.training is not None:
+            out["training"] = self.training.totals_dict()
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         inputs = [None if s is None else list(s) for s in self.input_shapes]
         return {
@@ -274,8 +296,8 @@ class ModelReport:
             "built": self.built,
             "per_example": not self.batch_known,
             "variables_before": self.variables_before,
-            "layers": [row.to_dict() for row in self.rows],
-            "totals": self.totals.to_dict(),
+            "layers": [self._row_dict(row) for row in self.rows],
+            "totals": self._totals_dict(),
             "runtime": None if self.runtime is None else self.runtime.to_dict(),
             "versions": dict(self.versions),
         }

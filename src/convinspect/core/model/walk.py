@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from convinspect.core.layer.variables import Params
+from convinspect.core.model.backward import Keeps, keeps
 from convinspect.core.model.graph import Graph, LayerDef, Observed, Ref
 from convinspect.core.model.report import (
     AxisField,
@@ -59,6 +60,7 @@ class Field:
 class Tensor:
     shape: Shape
     field: Field | None
+    id: int = 0  # unique in one walk: which rows read and write the same tensor (training memory)
 
 
 def _union(fields: Sequence[AxisField | None]) -> AxisField | None:
@@ -223,6 +225,11 @@ class _Walk:
         self.rows: list[LayerRow] = []
         self.owned: set[tuple[tuple[str, ...], str]] = set()
         self._calls: dict[int, int] = {}  # id(layer) -> its calls that lead to an output
+        self.tensors = 0  # ids handed out
+
+    def tensor(self, shape: Shape, field_: Field | None) -> Tensor:
+        self.tensors += 1
+        return Tensor(shape, field_, self.tensors)
 
     def run(
         self, graph: Graph, path: tuple[str, ...], inputs: Sequence[Tensor], trainable: bool,
@@ -260,8 +267,10 @@ class _Walk:
     def _input_row(self, layer: LayerDef, tensor: Tensor | None) -> None:
         outputs = None if tensor is None else (tensor.shape,)
         memory = None if outputs is None else _bytes(outputs, layer.dtype_policy)
+        writes = () if tensor is None else (tensor.id,)
         self.rows.append(
-            LayerRow(layer.name, "InputLayer", (), 0, 1, (), outputs, (), Params(), activation_bytes=memory)
+            LayerRow(layer.name, "InputLayer", (), 0, 1, (), outputs, (), Params(), activation_bytes=memory,
+                     writes=writes, dtype=compute_dtype(layer.dtype_policy), keeps=Keeps())  # fmt: skip
         )
 
     def call(
@@ -295,6 +304,8 @@ class _Walk:
             sum(w.params for w in weights if w.trainable), sum(w.params for w in weights if not w.trainable)
         )
         field_ = _field(sized, inputs, sized.outputs[0]) if sized_ok else None
+        dtype = compute_dtype(layer.dtype_policy)
+        tensors = [self.tensor(shape, field_ if index == 0 else None) for index, shape in enumerate(sized.outputs)]
         self.rows.append(
             LayerRow(
                 name=layer.name,
@@ -314,9 +325,14 @@ class _Walk:
                 conv=sized.conv,
                 sized=sized_ok,
                 uncounted=uncounted,
+                reads=tuple(t.id for t in inputs),
+                writes=tuple(t.id for t in tensors),
+                dtype=dtype,
+                keeps=keeps(layer.class_name, layer.config, shapes, sized.outputs, dtype),
+                trains=trainable and layer.trainable and any(w.trainable for w in sized.weights),
             )
         )
-        return [Tensor(shape, field_ if index == 0 else None) for index, shape in enumerate(sized.outputs)]
+        return tensors
 
     def _nested(
         self,
@@ -351,6 +367,8 @@ class _Walk:
                 activation_bytes=known_sum(row.activation_bytes for row in children),
                 container=True,
                 uncounted=tuple(name for row in children for name in row.uncounted),
+                reads=tuple(t.id for t in inputs),
+                writes=tuple(t.id for t in outputs),
             ),
         )
         return outputs
@@ -361,7 +379,7 @@ def walk(graph: Graph, input_shapes: Sequence[Shape], observed: bool = False) ->
     by the graph's layers (the Keras engine's reading of a live model)."""
     check_size(graph)
     walker = _Walk(observed)
-    walker.run(graph, (), [Tensor(s, Field.input(len(s))) for s in input_shapes], True)
+    walker.run(graph, (), [walker.tensor(s, Field.input(len(s))) for s in input_shapes], True)
     return walker.rows
 
 
