@@ -34,8 +34,10 @@ from convinspect.core.layer.runtime import CpuKernels
 from convinspect.core.layer.spec import OPTION_NAMES, parse_int, parse_seed, parse_size, parse_spec
 from convinspect.core.model.report import SCHEMA as MODEL_SCHEMA
 from convinspect.core.model.report import ModelReport
+from convinspect.core.model.training import MAX_BATCH, TrainingRequest
 from convinspect.core.vocab.choices import Engine, Format, Forward
 from convinspect.core.vocab.text import shown
+from convinspect.core.vocab.units import parse_bytes
 from convinspect.engines import session
 from convinspect.errors import ConvinspectError, InvalidInput
 from convinspect.files import write_atomically
@@ -184,17 +186,22 @@ def run_model(
     layer: str | None = None,
     old: Snapshot | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    training: Mapping[str, object] | None = None,
 ) -> ModelResult | Report:
     """`convinspect model`: the model's report with its checks and its changes against the `old`
-    snapshot (read_snapshot: --against), or (`layer`) one conv layer's build report."""
+    snapshot (read_snapshot: --against), or (`layer`) one conv layer's build report. `training`: the
+    --training options as given (optimizer, batch, fit, measure; any of them asks for it)."""
     from convinspect.core.checks.expectations import evaluate_model
     from convinspect.core.checks.snapshot import compare
 
     fold = None if depth is None else parse_int(depth, "depth", minimum=0, maximum=1000)
     chosen = Engine.parse(engine, "engine")
+    request = training_request(training or {}, bool(expect.get("max_training_memory")))
+    if request is not None and layer is not None:
+        raise ConvinspectError("--training sizes the whole model's train step; it does not apply to --layer", "layer")
     report = inspect_model(source, engine=chosen, input=input, unsafe=unsafe, imports=imports,
                            load_weights=load_weights, progress=progress, backend=backend,
-                           cpu_kernels=cpu_kernels)  # fmt: skip
+                           cpu_kernels=cpu_kernels, training=request)  # fmt: skip
     if layer is not None:
         return _model_layer(report, layer, fmt, expect, chosen, cpu_kernels)
     if fmt is Format.PLAIN:
@@ -203,6 +210,22 @@ def run_model(
     checks = evaluate_model(report, expect, {})
     changes = None if old is None else compare(old, report)
     return ModelResult(report, checks, changes, None if old is None else old.path, fold)
+
+
+def training_request(values: Mapping[str, object], limited: bool) -> TrainingRequest | None:
+    """The --training options, parsed (None: not asked for). Any of --optimizer, --batch, --fit,
+    --measure or --max-training-memory asks for it as --training does."""
+    given = {key: value for key, value in values.items() if value not in (None, False)}
+    if not given and not limited:
+        return None
+    batch = values.get("batch")
+    fit = values.get("fit")
+    return TrainingRequest(
+        optimizer=str(values.get("optimizer") or "adam"),
+        batch=None if batch is None else parse_int(batch, "batch", minimum=1, maximum=MAX_BATCH),
+        fit=None if fit is None else parse_bytes(fit, "fit"),
+        measure=bool(values.get("measure")),
+    )
 
 
 def _model_layer(
@@ -218,7 +241,7 @@ def _model_layer(
         raise ConvinspectError(
             f"layer {shown(row.qualified)} is a {shown(row.class_name)}; --layer shows conv layers "
             "(the ten kinds `convinspect build` inspects)", "layer")  # fmt: skip
-    if any(expect.get(key) for key in ("expect_params", "max_params", "max_macs")):
+    if any(expect.get(key) for key in ("expect_params", "max_params", "max_macs", "max_training_memory")):
         raise ConvinspectError("checks the whole model; with --layer only --expect-runs applies", "layer")
     built = inspect_layer(row.conv, engine=engine, cpu_kernels=cpu_kernels)
     return with_checks(built, parse_expectations({"expect_runs": expect.get("expect_runs")}))

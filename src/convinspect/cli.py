@@ -18,7 +18,7 @@ from convinspect.errors import EXIT_OK, BackendError, ConvinspectError, OutputEr
 from convinspect.files import check_output, check_snapshot
 from convinspect.output import FORMATS, fail, output_target, silence_stdout, verdict, write
 from convinspect.progress import progress
-from convinspect.streams import quiet_stderr, sane_columns
+from convinspect.streams import quiet_stderr, sane_columns, say, stderr_is_terminal
 from convinspect.version import __version__
 
 
@@ -152,6 +152,7 @@ def _run(command: str, fmt: str, work: Callable[[Any], int]) -> None:
 
 Opt = typer.Option
 LAYER, INPUT, ENGINES, OUTPUT, CI = "Layer", "Input", "Engines and forward pass", "Output", "CI expectations"
+TRAINING = "Training memory"
 
 
 def _default(option: str) -> str:
@@ -665,6 +666,38 @@ def model(
             help="Fail when TensorFlow's CPU kernels (--cpu-kernels) would not run every conv layer.",
         ),
     ] = False,
+    max_training_memory: Annotated[
+        str | None,
+        _expectation("--max-training-memory", "BYTES", "Fail when the predicted training peak is higher (16GiB)."),
+    ] = None,
+    training: Annotated[
+        bool,
+        Opt("--training", rich_help_panel=TRAINING,
+            help="Memory of one train step per layer: weights, gradients, optimizer state, activations kept "
+                 "for the backward pass, and the peak."),
+    ] = False,
+    optimizer: Annotated[
+        str | None,
+        Opt("--optimizer", metavar="NAME", rich_help_panel=TRAINING,
+            help="A keras.optimizers class with the options that change its state: adam, adamw:amsgrad, "
+                 "sgd:momentum=0.9, rmsprop:centered. \\[default: adam]"),
+    ] = None,
+    batch: Annotated[
+        str | None,
+        Opt("--batch", metavar="N", rich_help_panel=TRAINING,
+            help="Batch size of the step. \\[default: the input's, else 32 as fit()]"),
+    ] = None,
+    fit: Annotated[
+        str | None,
+        Opt("--fit", metavar="BYTES", rich_help_panel=TRAINING,
+            help="Find the largest batch whose predicted peak fits in BYTES (16GiB, 500MB)."),
+    ] = None,
+    measure: Annotated[
+        bool,
+        Opt("--measure", rich_help_panel=TRAINING,
+            help="Also compile the real train step with XLA (Keras' JAX backend) and show its memory beside "
+                 "the prediction."),
+    ] = False,
     snapshot: Annotated[
         str | None, _expectation("--snapshot", "FILE", "Write every layer's class, output shape, params and MACs.")
     ] = None,
@@ -675,7 +708,8 @@ def model(
     """Every layer of a Keras model: output shapes, parameters, MACs, memory and receptive fields."""
     target = output_target(output)
     expect = {"expect_params": expect_params, "max_params": max_params, "max_macs": max_macs,
-              "expect_runs": expect_runs or None}  # fmt: skip
+              "expect_runs": expect_runs or None, "max_training_memory": max_training_memory}  # fmt: skip
+    asked = {"training": training, "optimizer": optimizer, "batch": batch, "fit": fit, "measure": measure}
 
     def work(out: Any) -> int:
         inputs = adapter.model_inputs(source, imports or (), against)
@@ -683,11 +717,13 @@ def model(
         check_snapshot(snapshot, against, target, inputs)
         old = adapter.read_snapshot(against)
         keras = engine.strip().lower() != "analytic"  # a bad engine name is refused by the API, as typed
-        with progress("loading Keras", show=keras) as bar:
+        if measure and not stderr_is_terminal():  # a log reader sees why the next half-minute passes
+            say("measuring: compiling the train step with XLA on Keras' JAX backend")
+        with progress("loading Keras", show=keras or measure) as bar:
             result = adapter.run_model(source, out, expect, engine=engine, input=input, unsafe=unsafe,
                                    imports=imports or (), load_weights=load_weights, backend=backend,
                                    cpu_kernels=cpu_kernels, depth=depth, layer=layer, old=old,
-                                   progress=bar.step if bar.shown else None)  # fmt: skip
+                                   progress=bar.step if bar.shown else None, training=asked)  # fmt: skip
         adapter.write_snapshot(snapshot, result)
         write(result, out, target)
         return verdict(result, out, target)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convinspect.core.checks.results import ModelResult
 from convinspect.core.checks.snapshot import Change
@@ -118,11 +118,55 @@ def notes(result: ModelResult) -> list[str]:
     warning = runtime_warning(report)
     if warning:
         lines.append(warning)
+    lines.extend(training_lines(report))
     for check in result.checks:
         lines.append(f"check {check_text(check)}: {'passed' if check.ok else 'FAILED'}")
     if result.changes is not None:
         lines.extend(change_lines(result))
     return lines
+
+
+_BATCH_FROM = {"option": "--batch", "input": "the input's", "default": "fit()'s default", "fit": "the largest that fits"}
+
+
+def training_lines(report: ModelReport) -> list[str]:
+    """The train step's memory in words: the parts, the peak and where, XLA's figure, what is missing."""
+    memory = report.training
+    if memory is None:
+        return []
+    choice = memory.optimizer
+    options = ", ".join(f"{k}={v}" for k, v in choice.options.items() if v not in (False, 0, ""))
+    optimizer = choice.name + (f" ({options})" if options else "") + (" in a LossScaleOptimizer" if choice.loss_scale else "")
+    where = f" at {inert(memory.peak_at)} ({memory.peak_pass} pass)" if memory.peak_at else ""
+    lines = [
+        f"Training, one step of {optimizer} at batch {thousands(memory.batch)} ({_BATCH_FROM[memory.batch_from]}): "
+        f"weights {human_bytes(memory.weights)}, gradients {human_bytes(memory.gradients)}, optimizer state "
+        f"{human_bytes(memory.optimizer_bytes)}, activations kept for the backward pass {_bytes_text(memory.activations)}, "
+        f"batch and targets {_bytes_text(memory.data)}; predicted peak {_bytes_text(memory.peak)}{where}."
+    ]  # fmt: skip
+    if memory.fit is not None:
+        lines.append(f"Fit: batch {thousands(memory.batch)} is the largest whose predicted peak fits in "
+                     f"{human_bytes(memory.fit)}.")  # fmt: skip
+    measured = memory.measured
+    if measured is not None:
+        error = memory.error
+        gap = "" if error is None else f"; the prediction is {error * 100:+.1f}%"
+        lines.append(
+            f"Measured by XLA (Keras' JAX backend, compiled in {measured['compile_seconds']:.1f} s): peak "
+            f"{human_bytes(measured['peak'])} = arguments {human_bytes(measured['arguments'])} + outputs "
+            f"{human_bytes(measured['outputs'])} - aliased {human_bytes(measured['aliased'])} + temporaries "
+            f"{human_bytes(measured['temporaries'])}{gap}."
+        )
+    if memory.unruled:
+        named = ", ".join(inert(k) for k in memory.unruled[:5]) + (
+            f" and {len(memory.unruled) - 5} more" if len(memory.unruled) > 5 else "")
+        lines.append(f"Training memory is incomplete: no activation rule for {len(memory.unruled)} layer call(s) "
+                     f"({named}); the activations and peak leave them out.")  # fmt: skip
+    return lines
+
+
+def _bytes_text(count: int | None) -> str:
+    return "?" if count is None else human_bytes(count)
 
 
 def incomplete_lines(report: ModelReport) -> list[str]:
@@ -212,6 +256,8 @@ def model_table(result: ModelResult) -> RenderableType:
     title = f"{inert(report.name)} ({inert(report.class_name)}) · {report.engine} engine"
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1), collapse_padding=True,
                   title=title, title_justify="left")  # fmt: skip
+    if report.training is not None:
+        return Group(_training_table(result, table), *(Text(line) for line in notes(result)))
     table.add_column("Layer (type)", overflow="fold", ratio=1)
     table.add_column("Output", overflow="fold")
     table.add_column("Params", justify="right", no_wrap=True)
@@ -236,6 +282,46 @@ def model_table(result: ModelResult) -> RenderableType:
             macs = f"{macs}+?" if row.macs else "not counted"
         table.add_row(name, output_cell(row), _params_cell(row), frozen, macs, memory)
     return Group(table, *(Text(line) for line in notes(result)))
+
+
+TRAINING_HEADER = ("Weights", "Grads", "Optimizer", "Kept", "Peak")
+
+
+def training_cells(report: ModelReport, row: LayerRow) -> tuple[str, ...]:
+    """A row's train-step memory: its weights, their gradients and optimizer state, the activations it
+    keeps for the backward pass, and the step's memory in use while it runs."""
+    memory = report.training
+    part = None if memory is None else memory.rows.get(row.key)
+    if part is None:
+        return ("",) * 5
+    owned = [short_bytes(v) if v else "" for v in (part.weights, part.gradients, part.optimizer)]
+    kept = "?" if part.activations is None else short_bytes(part.activations) if part.activations else ""
+    if row.keeps is None and not row.container:
+        kept = "no rule"
+    return (*owned, kept, "?" if part.peak is None else short_bytes(part.peak))
+
+
+def short_bytes(count: int) -> str:
+    """Three significant digits in binary units: `620 KiB`, `1.14 MiB`, `16.6 MiB` (JSON has the bytes)."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 999.5 or unit == "PiB":
+            return f"{count} B" if unit == "B" else f"{value:.3g} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _training_table(result: ModelResult, table: Any) -> Any:
+    from rich.text import Text
+
+    table.add_column("Layer (type)", overflow="fold", ratio=1)
+    for header in TRAINING_HEADER:
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in visible(result):
+        name = Text("  " * row.depth + inert(row.name), style="bold" if row.container else "")
+        name.append(f" ({inert(row.class_name)})", style="dim")
+        table.add_row(name, *training_cells(result.report, row))
+    return table
 
 
 def model_markdown(result: ModelResult) -> str:

@@ -8,7 +8,8 @@ or a bug's (error, one entry lost, never the run).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from convinspect.core.checks.results import ModelResult
 from convinspect.core.checks.specfile import Entry, SpecFileError, load_entries, validate_keys, validate_model_keys
 from convinspect.core.layer.report import Report
 from convinspect.core.layer.runtime import CpuKernels
+from convinspect.core.layer.spec import parse_int
 from convinspect.core.model.report import ModelReport
+from convinspect.core.model.training import MAX_BATCH, TrainingRequest, plan
 from convinspect.core.vocab.choices import Engine
 from convinspect.core.vocab.text import shown
 from convinspect.errors import BackendError, ConvinspectError, InvalidInput
@@ -124,8 +127,25 @@ def _model_entry(
     report = inspector.model(beside(entry.file, values["source"]), engine=engine, input=values.get("input"),
                              cpu_kernels=entry_kernels(values.get("cpu_kernels"), cpu_kernels))  # fmt: skip
     expectations = {key: values.get(key) for key in MODEL_KEYS}
+    if values.get("max_training_memory") is not None or values.get("optimizer") or values.get("batch"):
+        report = _with_training(report, values)
     result = ModelResult(report, evaluate_model(report, expectations, values.get("layer", {})))
     return EntryResult(entry, Status.PASSED if result.ok else Status.FAILED, report=result)
+
+
+def _with_training(report: ModelReport, values: Mapping[str, Any]) -> ModelReport:
+    """A [[model]] table's `max_training_memory` (with its `optimizer` and `batch`): the train step's memory."""
+    if not report.built:
+        raise InvalidInput("the model has no input shape, so its training memory has no sizes: give input")
+    optimizer, batch = values.get("optimizer", "adam"), values.get("batch")
+    if not isinstance(optimizer, str):
+        raise InvalidInput(f"expected a string such as \"adam\" or \"sgd:momentum=0.9\"; got {shown(optimizer)}",
+                           "optimizer")  # fmt: skip
+    request = TrainingRequest(optimizer, None if batch is None else parse_int(batch, "batch", maximum=MAX_BATCH))
+    shapes = report.input_shapes
+    input_batch = shapes[0][0] if len(shapes) == 1 and shapes[0] is not None else None
+    backend = str(report.versions.get("backend") or "tensorflow")
+    return dataclasses.replace(report, training=plan(report.rows, request, backend, input_batch))
 
 
 def entry_kernels(raw: object, default: CpuKernels | str | None) -> CpuKernels:

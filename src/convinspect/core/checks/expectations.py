@@ -12,12 +12,13 @@ from convinspect.core.layer.report import Check, Report
 from convinspect.core.layer.spec import parse_int, parse_shape
 from convinspect.core.model.report import LayerRow, ModelReport
 from convinspect.core.vocab.text import shown
+from convinspect.core.vocab.units import parse_bytes
 from convinspect.errors import InvalidInput
 
 EXPECTATION_KEYS = (
     "expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params", "max_macs", "expect_runs",
 )  # fmt: skip
-MODEL_KEYS = ("expect_params", "max_params", "max_macs", "expect_runs")
+MODEL_KEYS = ("expect_params", "max_params", "max_macs", "expect_runs", "max_training_memory")
 LAYER_KEYS = ("expect_output", "expect_params", "expect_kernel", "expect_bias", "max_params", "max_macs")
 
 
@@ -30,6 +31,7 @@ class Expectations:
     max_params: int | None = None
     max_macs: int | None = None
     runs: bool = False  # expect the backend to run the layer
+    max_training_memory: int | None = None  # bytes: the predicted peak of one train step
 
 
 def parse_expectations(values: Mapping[str, object]) -> Expectations:
@@ -51,7 +53,9 @@ def parse_expectations(values: Mapping[str, object]) -> Expectations:
         max_params=count("max_params"),
         max_macs=count("max_macs"),
         runs=_flag(values.get("expect_runs")),
-    )
+        max_training_memory=None if values.get("max_training_memory") is None
+        else parse_bytes(values["max_training_memory"], "max_training_memory"),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Facts:
     shapes: Mapping[str, list[int | None] | None]  # output / kernel / bias: only those that apply
     runs: bool | None = None  # None: no expect_runs applies
     complete: bool = True  # False: `macs` leaves work out, so no MAC limit can pass
+    training_peak: int | None = None  # the predicted peak of a train step (a model's, with --training)
+    training_complete: bool = True  # False: some layers have no activation rule, so no memory limit can pass
     refusals: Mapping[str, InvalidInput] = field(default_factory=dict)  # expectation key -> why it cannot apply
 
 
@@ -85,6 +91,10 @@ def evaluate(expect: Expectations, facts: Facts, prefix: str = "") -> tuple[Chec
         pairs.append(("max_params", expect.max_params, facts.params, True))
     if expect.max_macs is not None:
         pairs.append(("max_macs", expect.max_macs, facts.macs, True))
+    if expect.max_training_memory is not None:
+        if "max_training_memory" in facts.refusals:
+            raise facts.refusals["max_training_memory"]
+        pairs.append(("max_training_memory", expect.max_training_memory, facts.training_peak, True))
     if expect.runs:
         if "runs" in facts.refusals:
             raise facts.refusals["runs"]
@@ -94,6 +104,9 @@ def evaluate(expect: Expectations, facts: Facts, prefix: str = "") -> tuple[Chec
     for name, expected, actual, limit in pairs:
         if name == "max_macs" and not facts.complete:  # a MAC limit never passes on a count that leaves work out
             checks.append(Check(prefix + name, expected, f"{actual} + work not counted", False, limit))
+            continue
+        if name == "max_training_memory" and not facts.training_complete:  # nor a memory limit on a partial peak
+            checks.append(Check(prefix + name, expected, f"{actual} + layers with no activation rule", False, limit))
             continue
         ok = actual is not None and (actual <= expected if limit else actual == expected)
         checks.append(Check(prefix + name, expected, actual, ok, limit))
@@ -142,8 +155,14 @@ def model_facts(report: ModelReport) -> Facts:
         )  # fmt: skip
     runs = None if report.runtime is None else report.runtime.runs
     totals = report.totals
+    training = report.training
+    if training is None:
+        refusals["max_training_memory"] = InvalidInput(
+            "judges the memory of a train step, and this report has none (ask for it with --training)",
+            "max_training_memory")  # fmt: skip
     return Facts(params=totals.params.total, macs=totals.macs, shapes={}, runs=runs, refusals=refusals,
-                 complete=totals.complete)  # fmt: skip
+                 complete=totals.complete, training_peak=None if training is None else training.peak,
+                 training_complete=training is None or training.complete)  # fmt: skip
 
 
 def evaluate_model(

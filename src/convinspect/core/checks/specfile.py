@@ -28,6 +28,9 @@ MODEL_ENTRY_KEYS = (
     "expect_runs",
     "cpu_kernels",
     "layer",
+    "max_training_memory",
+    "optimizer",
+    "batch",
 )
 KINDS = ("layer", "model")
 

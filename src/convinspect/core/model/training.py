@@ -492,7 +492,8 @@ def plan(rows: Sequence[Row], request: TrainingRequest, backend: str, input_batc
     if smallest.peak > request.fit:
         state = smallest.weights + smallest.gradients + smallest.optimizer_bytes
         raise InvalidInput(
-            f"--fit {human_bytes(request.fit)} is below the smallest training step: {human_bytes(smallest.peak)} "
+            f"--fit {request.fit:,} bytes ({human_bytes(request.fit)}) is below the smallest training step: "
+            f"{human_bytes(smallest.peak)} "
             f"at batch 1 (weights, gradients and optimizer state alone take {human_bytes(state)})", "fit"
         )  # fmt: skip
 
