@@ -91,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="", help="comma-separated subset (default: all)")
     parser.add_argument("--json", default=None, help="also write the rows as JSON")
+    parser.add_argument("--models-dir", default=None, help="keep the saved models here (default: a temporary folder)")
     args = parser.parse_args()
     wanted = [m for m in args.models.split(",") if m] or [*APPLICATIONS, "UNet", "TextTransformer"]
 
@@ -106,7 +107,9 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.models_dir or scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         for kind in wanted:
             sizes = TEXT_LENGTHS if kind == "TextTransformer" else SIZES
             for size in sizes:

@@ -42,9 +42,10 @@ class Keeps:
     # An elementwise activation: the input it reads costs nothing when a normalization made it, since
     # XLA recomputes it from the normalization's kept input and statistics inside the fused backward.
     elementwise: bool = False
-    # A product plus a bias (a conv or dense layer with use_bias): when a normalization reads the sum,
-    # XLA keeps the product beside it, a buffer of its size more.
+    # A product plus a bias (a conv or dense layer with use_bias): when a layer whose gradient reduces
+    # over its input (a normalization, a max pool: `sums`) reads the sum, XLA keeps the product beside it.
     biased: bool = False
+    sums: bool = False
     workspace: int = 0  # bytes its backward step holds while it runs, whatever the batch
 
 
@@ -56,7 +57,7 @@ ACTIVATION_BUFFERS = {
 }  # fmt: skip
 OTHER_ACTIVATION_BUFFERS = 1  # any other activation: one buffer, as swish and elu
 NORM_BUFFERS = 3  # LayerNormalization and its kin: beside the input, three buffers of its size
-MAX_POOL_BUFFERS = 3  # a max pool: beside its input, three buffers of the input's size
+MAX_POOL_BUFFERS = 2  # a max pool: beside its input, two buffers of the input's size
 DROPOUT_BYTES = 8  # per element: the random draw and the mask, four bytes each
 RECURRENT_BUFFERS = {"LSTM": 6, "GRU": 5, "SimpleRNN": 2}  # per step and unit: gates and states
 
@@ -133,11 +134,11 @@ def keeps(
     if class_name in NORMALIZATIONS:
         channels = outputs[0][-1] if outputs and outputs[0] else None
         if class_name.endswith("BatchNormalization"):  # a mean and a variance per channel
-            return Keeps(weights=IN, inputs=IN, fixed=2 * 4 * (channels or 0))
+            return Keeps(weights=IN, inputs=IN, fixed=2 * 4 * (channels or 0), sums=True)
         if out is None or not channels:
-            return Keeps(weights=IN, inputs=IN, private=None)
+            return Keeps(weights=IN, inputs=IN, private=None, sums=True)
         rows = out // channels  # a mean and a variance per normalized row
-        return Keeps(weights=IN, inputs=IN, private=out * size * NORM_BUFFERS + 2 * 4 * rows)
+        return Keeps(weights=IN, inputs=IN, private=out * size * NORM_BUFFERS + 2 * 4 * rows, sums=True)
     if class_name in _ACTIVATION_LAYERS:
         name = _ACTIVATION_LAYERS[class_name] or activation_name(config)
         if name == "linear":
@@ -146,7 +147,7 @@ def keeps(
     if class_name in ("PReLU", "LayerScale"):
         return Keeps(weights=IN, inputs=IN)
     if class_name in _MAX_POOLS:
-        return Keeps(inputs=IN, private=_times(_elements(inputs[:1]), size * MAX_POOL_BUFFERS))
+        return Keeps(inputs=IN, private=_times(_elements(inputs[:1]), size * MAX_POOL_BUFFERS), sums=True)
     if class_name in _READ_INPUTS:
         return Keeps(inputs=IN)
     if class_name in _DROPOUTS:
@@ -190,8 +191,12 @@ def _grouped(class_name: str, config: Mapping[str, Any], inputs: Sequence[Shape]
     return GROUPED_BUFFERS * taps * channels * outputs * size
 
 
+SCORE_BUFFERS = 3  # attention: the scores, their exponentials and the probabilities, each (heads, Tq, Tv)
+PROJECTION_BUFFERS = 5  # and Q, K, V, the heads' output and its projection, each of a projection's size
+
+
 def _attention(config: Mapping[str, Any], inputs: Sequence[Shape], size: int) -> int | None:
-    """Q, K and V per head, the attention probabilities, their dropout mask and the heads' output."""
+    """What attention keeps per example: its projections, its scores and (with dropout) their mask."""
     if not inputs or any(d is None for d in inputs[0][1:]):
         return None
     query = inputs[0]
@@ -203,7 +208,7 @@ def _attention(config: Mapping[str, Any], inputs: Sequence[Shape], size: int) ->
     value_dim = int(config.get("value_dim") or key_dim)
     tq = math.prod(d or 1 for d in query[1:-1])
     tv = math.prod(d or 1 for d in value[1:-1])
-    projections = heads * (tq * key_dim + tv * key_dim + tv * value_dim + tq * value_dim)
+    projection = heads * max(tq, tv) * max(key_dim, value_dim)
     scores = heads * tq * tv
-    mask = scores if float(config.get("dropout", 0) or 0) > 0 else 0
-    return (projections + scores) * size + mask
+    mask = scores * DROPOUT_BYTES if float(config.get("dropout", 0) or 0) > 0 else 0
+    return (PROJECTION_BUFFERS * projection + SCORE_BUFFERS * scores) * size + mask

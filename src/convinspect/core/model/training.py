@@ -32,6 +32,8 @@ class Row(Protocol):
     @property
     def key(self) -> str: ...
     @property
+    def qualified(self) -> str: ...
+    @property
     def class_name(self) -> str: ...
     @property
     def path(self) -> tuple[str, ...]: ...
@@ -180,6 +182,17 @@ def parse_optimizer(raw: str, loss_scale: bool = False) -> OptimizerChoice:
     return OptimizerChoice(recipe, options, loss_scale)
 
 
+_NARROWED = {"int64": "int32", "uint64": "uint32", "float64": "float32"}  # JAX without jax_enable_x64
+
+
+def held(variable: Variable, backend: str) -> Variable:
+    """The variable as the backend holds it: JAX (64-bit types off, as Keras runs it) keeps int64 and
+    float64 variables in 32 bits."""
+    if backend == "jax" and variable.dtype in _NARROWED:
+        return dataclasses.replace(variable, dtype=_NARROWED[variable.dtype])
+    return variable
+
+
 def int_bytes(backend: str) -> int:
     """Keras' "int" variables (the iteration count): int64 on TensorFlow, int32 elsewhere."""
     return 8 if backend == "tensorflow" else 4
@@ -275,62 +288,88 @@ def _per_example(shape: Sequence[int | None], dtype: str) -> int | None:
     return math.prod(shape[1:]) * itemsize(dtype)  # type: ignore[arg-type]
 
 
-def _add(a: int | None, b: int | None) -> int | None:
-    return None if a is None or b is None else a + b
+Bytes = tuple[int, int]  # (whatever the batch, per example): every figure of a step is affine in its batch
 
 
-def training_memory(
-    rows: Sequence[Row], batch: int, choice: OptimizerChoice, backend: str, batch_from: str = "option"
-) -> TrainingMemory:
-    """The step's memory at `batch`, from the walk's rows (their order is Keras' call order)."""
-    check_batch(batch)
+@dataclass(frozen=True)
+class Step:
+    """One train step of a model, counted once for any batch: each call's moments, its owned parts."""
+
+    keys: tuple[str, ...]  # the leaf rows, in call order
+    forward: tuple[Bytes, ...]  # per call: the memory in use while it runs forward
+    backward: tuple[Bytes, ...]  # and while its backward step runs
+    kept: tuple[Bytes, ...]  # per call: its outputs kept for the backward pass, and its own buffers
+    owned: tuple[tuple[int, int, int], ...]  # per call: weights, gradients, optimizer state (bytes)
+    state: int  # every variable and the optimizer's state: the step's arguments besides the batch
+    gradients: int
+    data: int  # per example: the batch and its targets
+    targets: int  # per example: the targets (the loss reads them beside the heaviest moment)
+    known: bool  # False: some size is unknown
+    unruled: tuple[str, ...]
+
+    def at(self, batch: int) -> int | None:
+        if not self.known:
+            return None
+        return max((self.moment(i, batch)[0] for i in range(len(self.keys))), default=0) + self.state + self.targets * batch
+
+    def moment(self, call: int, batch: int) -> tuple[int, str]:
+        """The memory in use at a call's heavier moment (beside the step's state), and which pass it is in."""
+        fixed, per = self.forward[call]
+        forward = fixed + per * batch
+        fixed, per = self.backward[call]
+        backward = fixed + per * batch
+        return (backward, "backward") if backward >= forward else (forward, "forward")
+
+
+def _step(rows: Sequence[Row], choice: OptimizerChoice, backend: str) -> Step:
+    """Replay the walk's calls: forward in order, then backward in reverse, tracking what is alive."""
     leaves = [row for row in rows if not row.container]
-    produced: dict[int, int | None] = {}  # tensor -> bytes at this batch
+    # a variable's Keras path (Muon tells embeddings and excluded layers apart by it), held as the backend holds it
+    owned = [tuple(held(dataclasses.replace(w, path=w.path or f"{row.qualified}/{w.name}"), backend)
+                   for w in row.weights) for row in leaves]  # fmt: skip
+    known = True
+    size: dict[int, int] = {}  # tensor -> bytes per example
     inputs: set[int] = set()
     for row in leaves:
         for tensor, shape in zip(row.writes, row.outputs or (), strict=False):
             per = _per_example(shape, row.dtype)
-            produced[tensor] = None if per is None else per * batch
+            known = known and per is not None
+            size[tensor] = per or 0
         if row.class_name == "InputLayer":
             inputs.update(row.writes)
     outputs = _model_outputs(rows)
 
-    def size(tensor: int) -> int | None:
-        return produced.get(tensor, 0)
-
-    # which tensors need a gradient, which are kept and until which call's backward step
+    # which tensors need a gradient; which are kept, until the backward step of which call
     needs: set[int] = set()
     keepers: dict[int, int] = {}  # tensor -> the earliest call whose backward step reads it
-    own: dict[int, int | None] = {}  # call -> its own buffers' bytes
-    backward: list[bool] = []
+    own: list[Bytes] = [(0, 0)] * len(leaves)  # per call: its own buffers
+    runs: list[bool] = []
     unruled = []
     normalized: set[int] = set()  # outputs of normalizations that keep their input (recomputable)
     biased: set[int] = set()  # outputs of a product plus a bias
     for i, row in enumerate(leaves):
         grad_in = any(t in needs for t in row.reads)
-        runs = row.trains or grad_in
-        backward.append(runs)
+        runs.append(row.trains or grad_in)
         keeps = row.keeps
         if keeps is None:
             unruled.append(row.key)
-        if runs:
+        if runs[i]:
             needs.update(row.writes)
-        if not runs or keeps is None:
+        if not runs[i] or keeps is None:
             continue
         parts = (keeps.weights if row.trains else frozenset()) | (keeps.inputs if grad_in else frozenset())
         read = (row.reads if Part.INPUTS in parts else ()) + (row.writes if Part.OUTPUTS in parts else ())
         if keeps.elementwise:
             read = tuple(t for t in read if t not in normalized)
-        extra = 0
         if row.class_name in NORMALIZATIONS and Part.INPUTS in parts:
             normalized.update(row.writes)
-            extra = sum(size(t) or 0 for t in row.reads if t in biased)
+        copies = sum(size[t] for t in row.reads if t in biased) if keeps.sums and Part.INPUTS in parts else 0
         if keeps.biased:
             biased.update(row.writes)
         for tensor in read:
             keepers[tensor] = min(keepers.get(tensor, i), i)
-        own[i] = None if keeps.private is None else keeps.private * batch + keeps.fixed + extra
-
+        known = known and keeps.private is not None
+        own[i] = (keeps.fixed, (keeps.private or 0) + copies)
     last_read: dict[int, int] = {}
     for i, row in enumerate(leaves):
         for tensor in row.reads:
@@ -338,94 +377,96 @@ def training_memory(
     end = len(leaves)
     for tensor in outputs:
         last_read[tensor] = end  # the loss reads them
+    released: dict[int, list[int]] = {}  # call -> the kept tensors its backward step is the last to read
+    for tensor, keeper in keepers.items():
+        if tensor not in inputs:
+            released.setdefault(keeper, []).append(tensor)
 
-    known = True
-    moments: dict[int, tuple[int, int]] = {}  # call -> (forward moment, backward moment)
-
-    # forward
-    live: dict[int, int] = {}
-    for tensor in inputs:
-        bytes_ = size(tensor)
-        live[tensor] = bytes_ or 0
-        known = known and bytes_ is not None
-    own_live = 0
-    forward = []
+    # forward: each call's outputs join what is alive; a tensor leaves after its last reader, unless kept
+    live = {t: size[t] for t in inputs}
+    live_per, own_fixed, own_per = sum(live.values()), 0, 0
+    forward: list[Bytes] = []
     for i, row in enumerate(leaves):
         for tensor in row.writes:
-            bytes_ = size(tensor)
-            known = known and bytes_ is not None
-            live[tensor] = bytes_ or 0
-        mine = own.get(i, 0)
-        known = known and mine is not None
-        own_live += mine or 0
-        forward.append(sum(live.values()) + own_live)
+            if tensor not in live:
+                live[tensor] = size[tensor]
+                live_per += size[tensor]
+        own_fixed, own_per = own_fixed + own[i][0], own_per + own[i][1]
+        forward.append((own_fixed, live_per + own_per))
         for tensor in (*row.reads, *row.writes):
             if tensor in live and tensor not in inputs and tensor not in keepers and last_read.get(tensor, -1) <= i:
-                del live[tensor]
+                live_per -= live.pop(tensor)
+    for tensor in outputs:  # the loss has read them
+        if tensor in live and tensor not in keepers and tensor not in inputs:
+            live_per -= live.pop(tensor)
 
-    # targets: one per model output, as the output's shape and dtype
-    data = sum(size(t) or 0 for t in inputs) + sum(size(t) or 0 for t in outputs)
-    for tensor in outputs:
-        if tensor not in keepers and tensor not in inputs:
-            live.pop(tensor, None)
-
-    # backward, in reverse call order
-    grads: dict[int, int] = {t: size(t) or 0 for t in outputs if t in needs}
-    weight_grads = 0
-    backward_moment = []
-    row_grads = [sum(w.bytes for w in row.weights if w.trainable) for row in leaves]
+    # backward, in reverse call order: the gradients of the tensors, and of the weights (kept to the update)
+    row_grads = [sum(w.bytes for w in weights if w.trainable) for weights in owned]
+    grads = {t: size[t] for t in outputs if t in needs}
+    grads_per, weight_grads = sum(grads.values()), 0
+    backward: list[Bytes] = [(0, 0)] * len(leaves)
     for i in range(end - 1, -1, -1):
         row = leaves[i]
-        if not backward[i]:
-            backward_moment.append((i, 0))
+        if not runs[i]:
             continue
         for tensor in row.reads:
             if tensor in needs and tensor not in grads:
-                grads[tensor] = size(tensor) or 0
+                grads[tensor] = size[tensor]
+                grads_per += size[tensor]
         weight_grads += row_grads[i]
         workspace = row.keeps.workspace if row.keeps is not None else 0
-        backward_moment.append((i, sum(live.values()) + own_live + sum(grads.values()) + weight_grads + workspace))
+        backward[i] = (own_fixed + weight_grads + workspace, live_per + own_per + grads_per)
         for tensor in row.writes:
-            grads.pop(tensor, None)
-        for tensor, keeper in list(keepers.items()):
-            if keeper == i and tensor in live and tensor not in inputs:
-                del live[tensor]
-        own_live -= own.get(i, 0) or 0
-    for i, moment in backward_moment:
-        moments[i] = (forward[i], moment)
+            if tensor in grads:
+                grads_per -= grads.pop(tensor)
+        for tensor in released.get(i, ()):
+            if tensor in live:
+                live_per -= live.pop(tensor)
+        own_fixed, own_per = own_fixed - own[i][0], own_per - own[i][1]
 
-    # the arguments of the step: every variable, the optimizer's state, the batch and its targets
-    trainable = [w for row in leaves for w in row.weights if w.trainable]
-    first_dtype = trainable[0].dtype if trainable else "float32"
-    weights = sum(w.bytes for row in leaves for w in row.weights)
-    gradients = sum(w.bytes for w in trainable)
-    optimizer = sum(slot_bytes(choice, w) for w in trainable) + scalar_bytes(choice, backend, first_dtype)
-    base = weights + optimizer
+    trainable = [w for weights in owned for w in weights if w.trainable]
+    optimizer = sum(slot_bytes(choice, w) for w in trainable)
+    optimizer += scalar_bytes(choice, backend, trainable[0].dtype if trainable else "float32")
+    state = sum(w.bytes for weights in owned for w in weights) + optimizer
+    kept = [(own[i][0], sum(size[t] for t in row.writes if t in keepers) + own[i][1]) for i, row in enumerate(leaves)]
+    return Step(
+        keys=tuple(row.key for row in leaves), forward=tuple(forward), backward=tuple(backward), kept=tuple(kept),
+        owned=tuple((sum(w.bytes for w in weights), row_grads[i], sum(slot_bytes(choice, w) for w in weights if w.trainable))
+                    for i, weights in enumerate(owned)),
+        state=state, gradients=sum(w.bytes for w in trainable), data=sum(size[t] for t in (*inputs, *outputs)),
+        targets=sum(size[t] for t in outputs), known=known, unruled=tuple(unruled),
+    )  # fmt: skip
+
+
+def training_memory(
+    rows: Sequence[Row], batch: int, choice: OptimizerChoice, backend: str, batch_from: str = "option"
+) -> TrainingMemory:
+    """The step's memory at `batch`, from the walk's rows (their order is Keras' call order)."""
+    check_batch(batch)
+    return _memory(rows, _step(rows, choice, backend), batch, choice, backend, batch_from)
+
+
+def _memory(
+    rows: Sequence[Row], step: Step, batch: int, choice: OptimizerChoice, backend: str, batch_from: str
+) -> TrainingMemory:
     per_row: dict[str, RowMemory] = {}
-    peak, peak_at, peak_pass = -1, None, None
-    kept_bytes = 0
-    for i, row in enumerate(leaves):
-        kept = sum(size(t) or 0 for t in row.writes if t in keepers) + (own.get(i, 0) or 0)
-        kept_bytes += kept
-        fwd, bwd = moments.get(i, (0, 0))
-        at = base + max(fwd, bwd)
-        if max(fwd, bwd) + base > peak:
-            peak, peak_at, peak_pass = max(fwd, bwd) + base, row.key, "backward" if bwd >= fwd else "forward"
-        per_row[row.key] = RowMemory(
-            weights=sum(w.bytes for w in row.weights),
-            gradients=row_grads[i],
-            optimizer=sum(slot_bytes(choice, w) for w in row.weights if w.trainable),
-            activations=kept if known else None,
-            peak=at if known else None,
-        )
-    targets = sum(size(t) or 0 for t in outputs)
-    total_peak = None if not known or peak < 0 else peak + targets
+    peak_at, peak_pass, heaviest = None, None, -1
+    for i, key in enumerate(step.keys):
+        moment, pass_ = step.moment(i, batch)
+        if moment > heaviest:
+            heaviest, peak_at, peak_pass = moment, key, pass_
+        kept = step.kept[i][0] + step.kept[i][1] * batch
+        weights, gradients, optimizer = step.owned[i]
+        per_row[key] = RowMemory(weights, gradients, optimizer, kept if step.known else None,
+                                 moment + step.state if step.known else None)  # fmt: skip
     _containers(rows, per_row)
+    optimizer_bytes = step.state - sum(o[0] for o in step.owned)
+    activations = sum(f + p * batch for f, p in step.kept)
     return TrainingMemory(
-        batch=batch, batch_from=batch_from, optimizer=choice, backend=backend, rows=per_row, weights=weights,
-        gradients=gradients, optimizer_bytes=optimizer, activations=kept_bytes if known else None,
-        data=data if known else None, peak=total_peak, peak_at=peak_at, peak_pass=peak_pass,
-        unruled=tuple(unruled),
+        batch=batch, batch_from=batch_from, optimizer=choice, backend=backend, rows=per_row,
+        weights=sum(o[0] for o in step.owned), gradients=step.gradients, optimizer_bytes=optimizer_bytes,
+        activations=activations if step.known else None, data=step.data * batch if step.known else None,
+        peak=step.at(batch), peak_at=peak_at, peak_pass=peak_pass, unruled=step.unruled,
     )  # fmt: skip
 
 
@@ -486,7 +527,8 @@ def plan(rows: Sequence[Row], request: TrainingRequest, backend: str, input_batc
         return training_memory(rows, FIT_BATCH, choice, backend, "default")
     if request.batch is not None:
         raise InvalidInput("--fit searches the batch: give --fit or --batch, not both", "fit")
-    smallest = training_memory(rows, 1, choice, backend, "fit")
+    step = _step(rows, choice, backend)
+    smallest = _memory(rows, step, 1, choice, backend, "fit")
     if smallest.peak is None:
         raise InvalidInput("--fit needs a known peak, and some sizes are unknown: give --input", "fit")
     if smallest.peak > request.fit:
@@ -498,7 +540,7 @@ def plan(rows: Sequence[Row], request: TrainingRequest, backend: str, input_batc
         )  # fmt: skip
 
     def peak(batch: int) -> int:
-        found = training_memory(rows, batch, choice, backend, "fit").peak
+        found = step.at(batch)
         assert found is not None
         return found
 
@@ -512,4 +554,4 @@ def plan(rows: Sequence[Row], request: TrainingRequest, backend: str, input_batc
             low = middle
         else:
             high = middle
-    return dataclasses.replace(training_memory(rows, low, choice, backend, "fit"), fit=request.fit)
+    return dataclasses.replace(_memory(rows, step, low, choice, backend, "fit"), fit=request.fit)
