@@ -137,17 +137,21 @@ def main() -> None:
                         "no_rule": list(memory.unruled),
                     }  # fmt: skip
                     rows.append(row)
-                    print(f"{kind:16} {size:>7} {batch:>5} {row['predicted'] / 2**20:>8.1f} MiB {xla / 2**20:>7.1f} MiB "
-                          f"{row['error'] * 100:>+6.1f}% {torch_rule / 2**20:>7.1f} MiB {row['torchinfo_error'] * 100:>+6.1f}% "
-                          f"{str(row['optimizer_equal'] and row['weights_equal']):>10} {predict_s:>9.2f} "
-                          f"{measured['compile_seconds']:>9.1f}", flush=True)  # fmt: skip
+                    mib = 2**20
+                    equal = row["optimizer_equal"] and row["weights_equal"]
+                    cells = [f"{kind:16} {size:>7} {batch:>5}", f"{row['predicted'] / mib:>8.1f} MiB",
+                             f"{xla / mib:>7.1f} MiB", f"{row['error'] * 100:>+6.1f}%", f"{torch_rule / mib:>7.1f} MiB",
+                             f"{row['torchinfo_error'] * 100:>+6.1f}%", f"{equal!s:>10}", f"{predict_s:>9.2f}",
+                             f"{measured['compile_seconds']:>9.1f}"]  # fmt: skip
+                    print(" ".join(cells), flush=True)
     errors = [abs(r["error"]) for r in rows]
     theirs = [abs(r["torchinfo_error"]) for r in rows]
     print("-" * len(header))
     print(f"convinspect: median |error| {statistics.median(errors) * 100:.1f}%, worst {max(errors) * 100:.1f}% "
           f"({sum(e <= 0.15 for e in errors)} of {len(errors)} within 15%)")  # fmt: skip
     print(f"torchinfo's rule: median |error| {statistics.median(theirs) * 100:.1f}%, worst {max(theirs) * 100:.1f}%")
-    print(f"optimizer state and weights equal to Keras' variables: {sum(r['optimizer_equal'] and r['weights_equal'] for r in rows)} of {len(rows)}")
+    equal = sum(r["optimizer_equal"] and r["weights_equal"] for r in rows)
+    print(f"optimizer state and weights equal to Keras' variables: {equal} of {len(rows)}")
     print(f"prediction: median {statistics.median(r['predict_seconds'] for r in rows):.2f} s; "
           f"XLA compile: median {statistics.median(r['compile_seconds'] for r in rows):.1f} s")  # fmt: skip
     if args.json:

@@ -672,31 +672,49 @@ def model(
     ] = None,
     training: Annotated[
         bool,
-        Opt("--training", rich_help_panel=TRAINING,
+        Opt(
+            "--training",
+            rich_help_panel=TRAINING,
             help="Memory of one train step per layer: weights, gradients, optimizer state, activations kept "
-                 "for the backward pass, and the peak."),
+            "for the backward pass, and the peak.",
+        ),
     ] = False,
     optimizer: Annotated[
         str | None,
-        Opt("--optimizer", metavar="NAME", rich_help_panel=TRAINING,
+        Opt(
+            "--optimizer",
+            metavar="NAME",
+            rich_help_panel=TRAINING,
             help="A keras.optimizers class with the options that change its state: adam, adamw:amsgrad, "
-                 "sgd:momentum=0.9, rmsprop:centered. \\[default: adam]"),
+            "sgd:momentum=0.9, rmsprop:centered. \\[default: adam]",
+        ),
     ] = None,
     batch: Annotated[
         str | None,
-        Opt("--batch", metavar="N", rich_help_panel=TRAINING,
-            help="Batch size of the step. \\[default: the input's, else 32 as fit()]"),
+        Opt(
+            "--batch",
+            metavar="N",
+            rich_help_panel=TRAINING,
+            help="Batch size of the step. \\[default: the input's, else 32 as fit()]",
+        ),
     ] = None,
     fit: Annotated[
         str | None,
-        Opt("--fit", metavar="BYTES", rich_help_panel=TRAINING,
-            help="Find the largest batch whose predicted peak fits in BYTES (16GiB, 500MB)."),
+        Opt(
+            "--fit",
+            metavar="BYTES",
+            rich_help_panel=TRAINING,
+            help="Find the largest batch whose predicted peak fits in BYTES (16GiB, 500MB).",
+        ),
     ] = None,
     measure: Annotated[
         bool,
-        Opt("--measure", rich_help_panel=TRAINING,
+        Opt(
+            "--measure",
+            rich_help_panel=TRAINING,
             help="Also compile the real train step with XLA (Keras' JAX backend) and show its memory beside "
-                 "the prediction."),
+            "the prediction.",
+        ),
     ] = False,
     snapshot: Annotated[
         str | None, _expectation("--snapshot", "FILE", "Write every layer's class, output shape, params and MACs.")

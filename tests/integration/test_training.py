@@ -257,7 +257,7 @@ def test_max_training_memory_in_a_spec_file_and_on_the_command_line(
     entries = json.loads(result.stdout)["results"]
     assert [e["status"] for e in entries] == ["failed", "passed"]
     assert entries[0]["checks"][0]["name"] == "max_training_memory" and entries[0]["checks"][0]["expected"] == 2**20
-    code, out, err = run(path, "--engine", "analytic", "--input", "8,32,32,3", "--max-training-memory", "1MiB")
+    code, _, err = run(path, "--engine", "analytic", "--input", "8,32,32,3", "--max-training-memory", "1MiB")
     assert code == 1 and "max_training_memory" in err
 
 

@@ -2,7 +2,7 @@
 
 Each room below lists the convinspect packages its modules may import (a module may
 always import its own room). Third-party imports are a separate rule: only engines/keras*,
-session and loading import TensorFlow, Keras, NumPy or absl (and engines/reference NumPy, the float64
+session and loading import TensorFlow, Keras, NumPy or absl (engines/keras_training JAX too; engines/reference NumPy, the float64
 reference), h5py only engines/; core/ takes nothing outside the standard library; render/
 uses Rich, and only the command line and output.py use Typer and Click.
 
@@ -45,6 +45,7 @@ ROOMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "convinspect.engines.keras_model": (("convinspect.engines", *CORE, *BASE), (*HEAVY, "h5py")),
     "convinspect.engines.session": (("convinspect.engines", *CORE, *BASE), HEAVY),
     "convinspect.engines.loading": (("convinspect.engines", *CORE, *BASE), (*HEAVY, "h5py")),
+    "convinspect.engines.keras_training": (("convinspect.engines", *CORE, *BASE), (*HEAVY, "jax")),
     "convinspect.engines.reference": (("convinspect.engines", *CORE, *BASE), ("numpy",)),
     "convinspect.engines": ((*CORE, *BASE), ("h5py",)),  # sources.py reads a .h5 file's configuration
     "convinspect.render": ((*CORE, *BASE), ("rich",)),

@@ -75,7 +75,7 @@ def child() -> None:
         answer = {"error": str(err), "invalid": True}
     except BackendError as err:
         answer = {"error": str(err)}
-    except Exception as err:  # noqa: BLE001 - XLA's or the model's failure, as one line
+    except Exception as err:
         answer = {"error": f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"}
     sys.stdout = real_stdout
     print(json.dumps(answer))
@@ -123,12 +123,15 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
     model.optimizer.build(model.trainable_variables)
     state = model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
                                  optimizer_variables=True, metrics_variables=True)  # fmt: skip
-    state = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), state)
-    batch_data = (data(inputs, jax.ShapeDtypeStruct), data(outputs, jax.ShapeDtypeStruct))
+    abstract: Callable[..., Any] = jax.ShapeDtypeStruct
+    state = jax.tree_util.tree_map(lambda a: abstract(a.shape, a.dtype), state)
+    batch_data = (data(inputs, abstract), data(outputs, abstract))
     started = time.perf_counter()
     compiled = jax.jit(model.train_step, donate_argnums=0).lower(state, batch_data).compile()
     seconds = time.perf_counter() - started
     figures = compiled.memory_analysis()
+    if figures is None:
+        raise BackendError("XLA gave no memory analysis for the compiled step")
     arguments = int(figures.argument_size_in_bytes)
     out = int(figures.output_size_in_bytes)
     alias = int(figures.alias_size_in_bytes)

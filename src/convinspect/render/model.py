@@ -126,7 +126,12 @@ def notes(result: ModelResult) -> list[str]:
     return lines
 
 
-_BATCH_FROM = {"option": "--batch", "input": "the input's", "default": "fit()'s default", "fit": "the largest that fits"}
+_BATCH_FROM = {
+    "option": "--batch",
+    "input": "the input's",
+    "default": "fit()'s default",
+    "fit": "the largest that fits",
+}
 
 
 def training_lines(report: ModelReport) -> list[str]:
@@ -136,13 +141,16 @@ def training_lines(report: ModelReport) -> list[str]:
         return []
     choice = memory.optimizer
     options = ", ".join(f"{k}={v}" for k, v in choice.options.items() if v not in (False, 0, ""))
-    optimizer = choice.name + (f" ({options})" if options else "") + (" in a LossScaleOptimizer" if choice.loss_scale else "")
+    optimizer = (
+        choice.name + (f" ({options})" if options else "") + (" in a LossScaleOptimizer" if choice.loss_scale else "")
+    )
     where = f" at {inert(memory.peak_at)} ({memory.peak_pass} pass)" if memory.peak_at else ""
     lines = [
         f"Training, one step of {optimizer} at batch {thousands(memory.batch)} ({_BATCH_FROM[memory.batch_from]}): "
         f"weights {human_bytes(memory.weights)}, gradients {human_bytes(memory.gradients)}, optimizer state "
-        f"{human_bytes(memory.optimizer_bytes)}, activations kept for the backward pass {_bytes_text(memory.activations)}, "
-        f"batch and targets {_bytes_text(memory.data)}; predicted peak {_bytes_text(memory.peak)}{where}."
+        f"{human_bytes(memory.optimizer_bytes)}, activations kept for the backward pass "
+        f"{_bytes_text(memory.activations)}, batch and targets {_bytes_text(memory.data)}; predicted peak "
+        f"{_bytes_text(memory.peak)}{where}."
     ]  # fmt: skip
     if memory.fit is not None:
         lines.append(f"Fit: batch {thousands(memory.batch)} is the largest whose predicted peak fits in "
@@ -159,7 +167,8 @@ def training_lines(report: ModelReport) -> list[str]:
         )
     if memory.unruled:
         named = ", ".join(inert(k) for k in memory.unruled[:5]) + (
-            f" and {len(memory.unruled) - 5} more" if len(memory.unruled) > 5 else "")
+            f" and {len(memory.unruled) - 5} more" if len(memory.unruled) > 5 else ""
+        )
         lines.append(f"Training memory is incomplete: no activation rule for {len(memory.unruled)} layer call(s) "
                      f"({named}); the activations and peak leave them out.")  # fmt: skip
     return lines

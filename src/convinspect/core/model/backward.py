@@ -80,7 +80,8 @@ _FREE |= {f"{op}{r}D" for op in ("ZeroPadding", "Cropping", "UpSampling") for r 
 _FREE |= {f"{g}{op}{r}D" for g in ("", "Global") for op in ("AveragePooling", "AvgPool") for r in (1, 2, 3)}
 _MAX_POOLS = {f"MaxPool{ing}{r}D" for ing in ("", "ing") for r in (1, 2, 3)}
 _READ_INPUTS = {"Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Dot", "CustomScaleLayer",
-                "ActivityRegularization"} | {f"GlobalMaxPool{ing}{r}D" for ing in ("", "ing") for r in (1, 2, 3)}  # fmt: skip
+                "ActivityRegularization"}  # fmt: skip
+_READ_INPUTS |= {f"GlobalMaxPool{ing}{r}D" for ing in ("", "ing") for r in (1, 2, 3)}
 _DROPOUTS = {"Dropout", "AlphaDropout", "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D",
              "SpatialDropout3D", "StochasticDepth"}  # fmt: skip
 _ACTIVATION_LAYERS = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "ThresholdedReLU": "relu", "ELU": "elu",
@@ -91,7 +92,7 @@ def _elements(shapes: Sequence[Shape]) -> int | None:
     """Elements per example (axis 0 is the batch)."""
     if any(d is None for shape in shapes for d in shape[1:]):
         return None
-    return sum(math.prod(shape[1:]) for shape in shapes)  # type: ignore[arg-type]
+    return sum(math.prod(d or 1 for d in shape[1:]) for shape in shapes)
 
 
 def activation_name(config: Mapping[str, Any]) -> str:

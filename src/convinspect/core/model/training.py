@@ -54,6 +54,7 @@ class Row(Protocol):
     @property
     def trains(self) -> bool: ...
 
+
 MAX_BATCH = 2**31 - 1  # a batch Keras' int32 shapes can hold
 FIT_BATCH = 32  # Keras' fit() batch_size when none is given
 
@@ -74,7 +75,9 @@ class Recipe:
     scalars: tuple[str, ...] = ()  # more scalar variables, by dtype ("float" is the first variable's dtype)
 
 
-def _full(count: int | Callable[[Mapping[str, Option]], int]) -> Callable[[Variable, Mapping[str, Option]], tuple[tuple[int, ...], ...]]:
+def _full(
+    count: int | Callable[[Mapping[str, Option]], int],
+) -> Callable[[Variable, Mapping[str, Option]], tuple[tuple[int, ...], ...]]:
     def slots(variable: Variable, options: Mapping[str, Option]) -> tuple[tuple[int, ...], ...]:
         n = count(options) if callable(count) else count
         return (variable.shape,) * n
@@ -92,9 +95,9 @@ def _adafactor(variable: Variable, options: Mapping[str, Option]) -> tuple[tuple
 def _muon(variable: Variable, options: Mapping[str, Option]) -> tuple[tuple[int, ...], ...]:
     """Momentum for every variable; an Adam velocity too for those Muon leaves to AdamW."""
     adam = len(variable.shape) != 2
-    adam = adam or bool(options["exclude_embeddings"]) and "embedding" in variable.path.lower()
+    adam = adam or (bool(options["exclude_embeddings"]) and "embedding" in variable.path.lower())
     pattern = str(options["exclude_layers"])
-    adam = adam or bool(pattern) and re.search(pattern, variable.path) is not None
+    adam = adam or (bool(pattern) and re.search(pattern, variable.path) is not None)
     return (variable.shape,) * (2 if adam else 1)
 
 
@@ -102,8 +105,11 @@ OPTIMIZERS: dict[str, Recipe] = {
     recipe.name.lower(): recipe
     for recipe in (
         Recipe("SGD", _full(lambda o: 1 if float(o["momentum"]) != 0 else 0), {"momentum": 0.0}),
-        Recipe("RMSprop", _full(lambda o: 1 + (float(o["momentum"]) > 0) + bool(o["centered"])),
-               {"momentum": 0.0, "centered": False}),  # fmt: skip
+        Recipe(
+            "RMSprop",
+            _full(lambda o: 1 + (float(o["momentum"]) > 0) + bool(o["centered"])),
+            {"momentum": 0.0, "centered": False},
+        ),
         Recipe("Adam", _full(lambda o: 2 + bool(o["amsgrad"])), {"amsgrad": False}),
         Recipe("AdamW", _full(lambda o: 2 + bool(o["amsgrad"])), {"amsgrad": False}),
         Recipe("Adamax", _full(2)),
@@ -279,7 +285,8 @@ class TrainingMemory:
         """(predicted - measured) / measured peak, when both are known."""
         if self.measured is None or self.peak is None or not self.measured.get("peak"):
             return None
-        return round((self.peak - self.measured["peak"]) / self.measured["peak"], 4)
+        measured = int(self.measured["peak"])
+        return round((self.peak - measured) / measured, 4)
 
 
 def _per_example(shape: Sequence[int | None], dtype: str) -> int | None:
@@ -310,7 +317,11 @@ class Step:
     def at(self, batch: int) -> int | None:
         if not self.known:
             return None
-        return max((self.moment(i, batch)[0] for i in range(len(self.keys))), default=0) + self.state + self.targets * batch
+        return (
+            max((self.moment(i, batch)[0] for i in range(len(self.keys))), default=0)
+            + self.state
+            + self.targets * batch
+        )
 
     def moment(self, call: int, batch: int) -> tuple[int, str]:
         """The memory in use at a call's heavier moment (beside the step's state), and which pass it is in."""
@@ -431,8 +442,8 @@ def _step(rows: Sequence[Row], choice: OptimizerChoice, backend: str) -> Step:
     kept = [(own[i][0], sum(size[t] for t in row.writes if t in keepers) + own[i][1]) for i, row in enumerate(leaves)]
     return Step(
         keys=tuple(row.key for row in leaves), forward=tuple(forward), backward=tuple(backward), kept=tuple(kept),
-        owned=tuple((sum(w.bytes for w in weights), row_grads[i], sum(slot_bytes(choice, w) for w in weights if w.trainable))
-                    for i, weights in enumerate(owned)),
+        owned=tuple((sum(w.bytes for w in ws), row_grads[i], sum(slot_bytes(choice, w) for w in ws if w.trainable))
+                    for i, ws in enumerate(owned)),
         state=state, gradients=sum(w.bytes for w in trainable), data=sum(size[t] for t in (*inputs, *outputs)),
         targets=sum(size[t] for t in outputs), known=known, unruled=tuple(unruled),
     )  # fmt: skip

@@ -269,8 +269,21 @@ class _Walk:
         memory = None if outputs is None else _bytes(outputs, layer.dtype_policy)
         writes = () if tensor is None else (tensor.id,)
         self.rows.append(
-            LayerRow(layer.name, "InputLayer", (), 0, 1, (), outputs, (), Params(), activation_bytes=memory,
-                     writes=writes, dtype=compute_dtype(layer.dtype_policy), keeps=Keeps())  # fmt: skip
+            LayerRow(
+                layer.name,
+                "InputLayer",
+                (),
+                0,
+                1,
+                (),
+                outputs,
+                (),
+                Params(),
+                activation_bytes=memory,
+                writes=writes,
+                dtype=compute_dtype(layer.dtype_policy),
+                keeps=Keeps(),
+            )
         )
 
     def call(
