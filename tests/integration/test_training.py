@@ -173,38 +173,49 @@ def _save(keras: Any, model: Any, path: Path) -> str:
 
 
 def _small_models(keras: Any, folder: Path) -> dict[str, tuple[str, str]]:
-    """Small models of each group of rules, and their input: conv/BN/ReLU with pooling and a skip;
-    an MLP with dropout; a U-Net step with a transposed conv; attention with layer normalization."""
+    """Small networks of each group of rules, a few blocks deep as real ones are, and their input: a
+    ResNet (conv, BatchNorm, ReLU, max pool, residual adds); an MLP with swish and dropout; a U-Net
+    (transposed convs, concatenated skips); a transformer (attention, LayerNorm, GELU)."""
     layers = keras.layers
+
+    def conv_bn(x: Any, filters: int, relu: bool = True) -> Any:
+        x = layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same", use_bias=False)(x))
+        return layers.ReLU()(x) if relu else x
+
     x = inputs = keras.Input((32, 32, 3))
-    x = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(16, 3, padding="same", use_bias=False)(x)))
-    x = layers.MaxPooling2D(2)(x)
-    y = layers.Conv2D(16, 3, padding="same", activation="relu")(x)
-    x = layers.Add()([x, layers.BatchNormalization()(layers.Conv2D(16, 3, padding="same")(y))])
-    convnet = keras.Model(inputs, layers.Dense(10)(layers.GlobalAveragePooling2D()(x)))
+    x = layers.MaxPooling2D(3, 2, padding="same")(conv_bn(x, 16))
+    for _ in range(3):
+        x = layers.ReLU()(layers.Add()([x, conv_bn(conv_bn(x, 16), 16, relu=False)]))
+    resnet = keras.Model(inputs, layers.Dense(10)(layers.GlobalAveragePooling2D()(x)))
 
     x = inputs = keras.Input((256,))
     for _ in range(3):
         x = layers.Dropout(0.2)(layers.Dense(512, activation="swish")(x))
     mlp = keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
 
-    x = inputs = keras.Input((32, 32, 8))
-    skip = layers.Conv2D(16, 3, padding="same", activation="relu")(x)
-    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(skip)
-    x = layers.Conv2DTranspose(16, 2, strides=2, padding="same")(x)
-    x = layers.Concatenate()([x, skip])
-    unet = keras.Model(inputs, layers.Conv2D(2, 1, activation="sigmoid")(x))
+    x = inputs = keras.Input((32, 32, 3))
+    skips = []
+    for filters in (16, 32):
+        x = layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same", activation="relu")(x))
+        skips.append(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    for filters, skip in zip((32, 16), reversed(skips), strict=True):
+        x = layers.Concatenate()([layers.Conv2DTranspose(filters, 2, strides=2)(x), skip])
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    unet = keras.Model(inputs, layers.Conv2D(2, 1, activation="softmax")(x))
 
-    x = inputs = keras.Input((64, 64))
-    a = layers.MultiHeadAttention(num_heads=2, key_dim=32)(x, x)
-    x = layers.LayerNormalization()(layers.Add()([x, a]))
-    x = layers.LayerNormalization()(layers.Add()([x, layers.Dense(64)(layers.Dense(128, activation="gelu")(x))]))
-    attention = keras.Model(inputs, layers.Dense(4)(layers.GlobalAveragePooling1D()(x)))
+    x = inputs = keras.Input((64,), dtype="int32")
+    x = layers.Embedding(1000, 64)(x)
+    for _ in range(2):
+        x = layers.LayerNormalization()(layers.Add()([x, layers.MultiHeadAttention(num_heads=2, key_dim=32)(x, x)]))
+        x = layers.LayerNormalization()(layers.Add()([x, layers.Dense(64)(layers.Dense(128, activation="gelu")(x))]))
+    transformer = keras.Model(inputs, layers.Dense(4)(layers.GlobalAveragePooling1D()(x)))
     return {
-        "convnet": (_save(keras, convnet, folder / "convnet.keras"), "8,32,32,3"),
+        "resnet": (_save(keras, resnet, folder / "resnet.keras"), "8,32,32,3"),
         "mlp": (_save(keras, mlp, folder / "mlp.keras"), "16,256"),
-        "unet": (_save(keras, unet, folder / "unet.keras"), "8,32,32,8"),
-        "attention": (_save(keras, attention, folder / "attention.keras"), "8,64,64"),
+        "unet": (_save(keras, unet, folder / "unet.keras"), "8,32,32,3"),
+        "transformer": (_save(keras, transformer, folder / "transformer.keras"), "8,64"),
     }
 
 
@@ -213,7 +224,7 @@ def small_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[st
     return _small_models(_keras(), tmp_path_factory.mktemp("training"))
 
 
-@pytest.mark.parametrize("name", ["convnet", "mlp", "unet", "attention"])
+@pytest.mark.parametrize("name", ["resnet", "mlp", "unet", "transformer"])
 def test_the_activation_rules_track_xlas_compiled_train_step(name: str, small_models: dict[str, Any]) -> None:
     pytest.importorskip("jax")
     path, shape = small_models[name]
@@ -230,7 +241,7 @@ def test_the_activation_rules_track_xlas_compiled_train_step(name: str, small_mo
 
 
 def test_fit_finds_the_largest_batch_under_the_budget(small_models: dict[str, Any]) -> None:
-    path, shape = small_models["convnet"]
+    path, shape = small_models["resnet"]
     code, out, err = run(path, "--engine", "analytic", "--input", shape, "--fit", "1GiB", "-F", "json")
     assert code == 0, err
     training = json.loads(out)["totals"]["training"]
@@ -246,7 +257,7 @@ def test_fit_finds_the_largest_batch_under_the_budget(small_models: dict[str, An
 def test_max_training_memory_in_a_spec_file_and_on_the_command_line(
     small_models: dict[str, Any], tmp_path: Path
 ) -> None:
-    path, _ = small_models["convnet"]
+    path, _ = small_models["resnet"]
     spec = tmp_path / "spec.toml"
     spec.write_text(
         f'[[model]]\nsource = "{path}"\ninput = [8, 32, 32, 3]\nmax_training_memory = "1MiB"\n\n'
@@ -296,7 +307,7 @@ def test_a_layer_with_no_activation_rule_makes_the_figure_incomplete_and_the_lim
     ],
 )
 def test_bad_training_options_are_one_line(args: list[str], message: str, small_models: dict[str, Any]) -> None:
-    path, shape = small_models["convnet"]
+    path, shape = small_models["resnet"]
     code, out, err = run(path, "--engine", "analytic", "--input", shape, *args)
     assert code == 2 and out == "", (out, err)
     lines = err.strip().splitlines()
@@ -304,7 +315,7 @@ def test_bad_training_options_are_one_line(args: list[str], message: str, small_
 
 
 def test_the_batch_is_the_option_then_the_inputs_then_fits_default(small_models: dict[str, Any]) -> None:
-    path, _ = small_models["convnet"]
+    path, _ = small_models["resnet"]
     report = inspect_model(path, engine="analytic", input="?,32,32,3", training=True)
     assert report.training is not None and (report.training.batch, report.training.batch_from) == (32, "default")
     report = inspect_model(path, engine="analytic", input="4,32,32,3", training=True)

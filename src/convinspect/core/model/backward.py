@@ -57,7 +57,7 @@ ACTIVATION_BUFFERS = {
 }  # fmt: skip
 OTHER_ACTIVATION_BUFFERS = 1  # any other activation: one buffer, as swish and elu
 NORM_BUFFERS = 3  # LayerNormalization and its kin: beside the input, three buffers of its size
-MAX_POOL_BUFFERS = 2  # a max pool: beside its input, two buffers of the input's size
+MAX_POOL_BUFFERS = 3  # a max pool: beside its input, three buffers of the input's size
 DROPOUT_BYTES = 8  # per element: the random draw and the mask, four bytes each
 RECURRENT_BUFFERS = {"LSTM": 6, "GRU": 5, "SimpleRNN": 2}  # per step and unit: gates and states
 
