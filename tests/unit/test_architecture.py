@@ -3,8 +3,8 @@
 Each room below lists the convinspect packages its modules may import (a module may
 always import its own room). Third-party imports are a separate rule: only engines/keras*,
 session and loading import TensorFlow, Keras, NumPy or absl (engines/keras_training JAX too;
-engines/reference NumPy, the float64 reference), h5py only engines/; core/ takes nothing outside the standard library; render/
-uses Rich, and only the command line and output.py use Typer and Click.
+engines/reference NumPy, the float64 reference), h5py only engines/; core/ takes nothing outside
+the standard library; render/ uses Rich, and only the command line and output.py use Typer and Click.
 
 Every import counts, including those inside functions (lazy imports are still dependencies).
 """
