@@ -336,10 +336,13 @@ def _training_table(result: ModelResult, table: Any) -> Any:
 def model_markdown(result: ModelResult) -> str:
     report = result.report
     lines = [f"### {md_code(report.name)} ({report.class_name}), {report.engine} engine", ""]
+    training = report.training is not None
+    extra = " weights | gradients | optimizer | kept | peak |" if training else ""
     lines.append(
         "| layer | class | output shape | params | non-trainable | MACs | memory | receptive field | variables |"
+        + extra
     )
-    lines.append("|---|---|---|---:|---:|---:|---:|---|---|")
+    lines.append("|---|---|---|---:|---:|---:|---:|---|---|" + "---:|" * (5 if training else 0))
     for row in visible(result):
         cells = [
             ("&nbsp;&nbsp;" * row.depth) + md_code(row.name),
@@ -352,6 +355,8 @@ def model_markdown(result: ModelResult) -> str:
             field_text(row.receptive_field),
             md_code(variables_text(row)) if row.weights else "",
         ]
+        if training:
+            cells.extend(_training_bytes(report, row))
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")  # even in code spans
     lines.append("")
     lines.extend(f"- {md_escape(line)}" for line in notes(result))
@@ -363,11 +368,15 @@ def model_html(result: ModelResult) -> str:
     from convinspect.render import html
 
     report = result.report
-    header = ("Layer", "Class", "Output", "Params", "Non-trainable", "MACs", "Memory", "Receptive field",
-              "Variables")  # fmt: skip
+    header: tuple[str, ...] = ("Layer", "Class", "Output", "Params", "Non-trainable", "MACs", "Memory",
+                               "Receptive field", "Variables")  # fmt: skip
     rows = [_html_cells(row) for row in visible(result)]
+    if report.training is not None:
+        header += ("Weights", "Gradients", "Optimizer", "Kept", "Peak")
+        rows = [cells + training_cells(report, row) for cells, row in zip(rows, visible(result), strict=True)]
     title = f"{inert(report.name)} ({inert(report.class_name)}) · {report.engine} engine"
-    return html.block(title, [html.table(header, rows, frozenset({3, 4, 5, 6}))], notes(result))
+    numeric = frozenset({3, 4, 5, 6, 9, 10, 11, 12, 13})
+    return html.block(title, [html.table(header, rows, numeric)], notes(result))
 
 
 def _html_cells(row: LayerRow) -> tuple[str, ...]:
@@ -381,6 +390,15 @@ def _html_cells(row: LayerRow) -> tuple[str, ...]:
     )  # fmt: skip
 
 
+def _training_bytes(report: ModelReport, row: LayerRow) -> list[str]:
+    """A row's train-step memory as exact byte counts (Markdown and CSV)."""
+    part = None if report.training is None else report.training.rows.get(row.key)
+    if part is None:
+        return [""] * 5
+    values = (part.weights, part.gradients, part.optimizer, part.activations, part.peak)
+    return ["" if v is None else str(v) for v in values]
+
+
 def md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace("*", "\\*").replace("_", "\\_")
 
@@ -391,11 +409,17 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
+TRAINING_CSV = ("training_weights", "training_gradients", "training_optimizer", "training_activations",
+                "training_peak")  # fmt: skip
+
+
 def model_csv(result: ModelResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    training = result.report.training is not None
+    writer.writerow(CSV_COLUMNS + (TRAINING_CSV if training else ()))
     for row in visible(result):
+        extra = _training_bytes(result.report, row) if training else []
         writer.writerow(
             [
                 _cell(row.qualified),
@@ -409,6 +433,7 @@ def model_csv(result: ModelResult) -> str:
                 "" if row.activation_bytes is None else row.activation_bytes,
                 field_text(row.receptive_field),
                 str(row.complete).lower(),
+                *extra,
             ]
         )
     return buffer.getvalue()

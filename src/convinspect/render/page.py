@@ -10,7 +10,7 @@ arithmetic figure one click away. Everything is inline: SVG and CSS, nothing fet
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from convinspect.core.checks.checkrun import CheckRun
@@ -20,7 +20,7 @@ from convinspect.core.layer.report import Report
 from convinspect.core.model.report import LayerRow, ModelReport
 from convinspect.render.layer.html import report_html
 from convinspect.render.layer.svg import Layer, chosen_cells, layer_svg, report_svg, xml
-from convinspect.render.model import model_html, output_cell, runtime_warning
+from convinspect.render.model import model_html, output_cell, runtime_warning, training_lines
 from convinspect.render.words import human_bytes, thousands
 
 NODE_W, NODE_H, GAP_X, GAP_Y = 230, 58, 24, 30
@@ -32,7 +32,13 @@ PAGE_CSS = " ".join(f".convinspect-page {rule}" for rule in (
     "details{margin:6px 0}", "summary{cursor:pointer}", ".note{color:#444;font-size:13px}",
     "svg text{font-family:DejaVu Sans,Verdana,Arial,sans-serif;font-size:11px;fill:#1a1a1a}",
 ))  # fmt: skip
-BARS = {"MACs": "#0072b2", "parameters": "#e69f00", "activation memory": "#009e73"}
+BARS = {
+    "MACs": "#0072b2",
+    "parameters": "#e69f00",
+    "activation memory": "#009e73",
+    "activations kept": "#cc79a7",
+    "memory in use": "#56b4e9",
+}
 
 
 def model_page(result: ModelResult) -> str:
@@ -58,6 +64,14 @@ def model_section(result: ModelResult) -> str:
         ("activation memory", lambda r: r.activation_bytes, human_bytes),
     ):
         parts += [f"<h2>{xml(label[0].upper() + label[1:])} per layer</h2>", _bars(report.rows, label, value, text)]
+    training = report.training
+    if training is not None:
+        parts += ["<h2>Training step</h2>", "".join(f"<p>{xml(line)}</p>" for line in training_lines(report))]
+        kept = {key: memory.activations for key, memory in training.rows.items()}
+        using = {key: memory.peak for key, memory in training.rows.items()}
+        for label, chosen in (("activations kept", kept), ("memory in use", using)):
+            parts += [f"<h2>{xml(label[0].upper() + label[1:])} per layer (training)</h2>",
+                      _bars(report.rows, label, _pick(chosen), human_bytes)]  # fmt: skip
     parts += ["<h2>Receptive field along the calls</h2>", _fields(report.rows)]
     parts += ["<h2>Each conv layer's arithmetic</h2>", _figures(report.rows)]
     return f'<div class="convinspect-page"><style>{PAGE_CSS}</style>' + "".join(parts) + "</div>"
@@ -172,6 +186,10 @@ def _fit(line: str, room: int = 36) -> str:
 
 
 # -- charts ------------------------------------------------------------------------------------
+
+
+def _pick(figures: Mapping[str, int | None]) -> Callable[[LayerRow], int | None]:
+    return lambda row: figures.get(row.key)
 
 
 def _bars(rows: Sequence[LayerRow], label: str, value: Callable[[LayerRow], int | None],
