@@ -450,6 +450,8 @@ def summary_line(result: ModelResult) -> str:
     t = report.totals
     macs = compact(t.macs) + ("" if t.complete else " (incomplete)")
     text = f"{inert(report.name)}: {len(report.rows)} rows, {thousands(t.params.total)} params, MACs {macs}"
+    if report.training is not None:
+        text += f", training peak {_bytes_text(report.training.peak)} at batch {thousands(report.training.batch)}"
     failed = sum(1 for c in result.checks if not c.ok)
     if failed:
         text += f", {failed} check(s) failed"
