@@ -1,6 +1,10 @@
 """Training memory: convinspect's predicted peak against XLA's compiled train step, and torchinfo's rule.
 
     python benchmarks/bench_training_memory.py [--models NAME,...] [--json FILE]
+    python benchmarks/bench_training_memory.py --speed ROUNDS
+
+`--speed`: what `--training` costs (fresh processes, medians): `model resnet50.keras --engine
+analytic` with and without it (target <= 1.2x), and `--measure` beside the XLA compile inside it.
 
 For each model at two input sizes and two batch sizes: the peak `convinspect model --training`
 predicts (analytic engine, Adam), the peak XLA reports for Keras' own train step compiled on the
@@ -92,7 +96,11 @@ def main() -> None:
     parser.add_argument("--models", default="", help="comma-separated subset (default: all)")
     parser.add_argument("--json", default=None, help="also write the rows as JSON")
     parser.add_argument("--models-dir", default=None, help="keep the saved models here (default: a temporary folder)")
+    parser.add_argument("--speed", type=int, default=0, metavar="ROUNDS", help="time --training instead")
     args = parser.parse_args()
+    if args.speed:
+        speed(args.speed)
+        return
     wanted = [m for m in args.models.split(",") if m] or [*APPLICATIONS, "UNet", "TextTransformer"]
 
     from convinspect.api import inspect_model
@@ -156,6 +164,32 @@ def main() -> None:
           f"XLA compile: median {statistics.median(r['compile_seconds'] for r in rows):.1f} s")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+def speed(rounds: int) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from timing import run_once
+
+    cli = [sys.executable, "-m", "convinspect", "model"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(_save("ResNet50", 224, Path(tmp)))
+        plain = [*cli, path, "--engine", "analytic", "-F", "json"]
+        training = [*plain, "--training"]
+        times = {"model": [], "training": []}
+        for _ in range(rounds):  # interleaved, so that the machine's noise falls on both
+            times["model"].append(run_once(plain)[0])
+            times["training"].append(run_once(training)[0])
+        base, with_training = statistics.median(times["model"]), statistics.median(times["training"])
+        print(f"ResNet-50 (224x224), analytic engine, {rounds} fresh processes each, medians:")
+        print(f"  model                 {base:.3f} s")
+        print(f"  model --training      {with_training:.3f} s  ({with_training / base:.2f}x; target <= 1.2x)")
+        started = time.perf_counter()
+        out = subprocess.run(
+            [*training, "--measure", "--batch", "8"], capture_output=True, text=True, check=True
+        ).stdout
+        wall = time.perf_counter() - started
+        compile_s = json.loads(out)["totals"]["training"]["measured"]["compile_seconds"]
+        print(f"  --measure --batch 8   {wall:.1f} s wall, of which XLA's compile {compile_s:.1f} s")
 
 
 if __name__ == "__main__":

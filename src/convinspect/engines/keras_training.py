@@ -95,6 +95,7 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
     from convinspect.engines.loading import import_modules, real_model
     from convinspect.engines.sources import resolve
 
+    begun = time.perf_counter()
     session.select_backend("jax")
     keras, numpy, versions = session.load()
     import jax
@@ -127,6 +128,7 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
     state = jax.tree_util.tree_map(lambda a: abstract(a.shape, a.dtype), state)
     batch_data = (data(inputs, abstract), data(outputs, abstract))
     started = time.perf_counter()
+    prepared = started - begun
     compiled = jax.jit(model.train_step, donate_argnums=0).lower(state, batch_data).compile()
     seconds = time.perf_counter() - started
     figures = compiled.memory_analysis()
@@ -139,6 +141,7 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
     return {
         "arguments": arguments, "outputs": out, "aliased": alias, "temporaries": temp,
         "peak": arguments + out - alias + temp, "compile_seconds": round(seconds, 3),
+        "load_seconds": round(prepared, 3),
         "weights": sum(int(v.value.nbytes) for v in model.weights),
         "optimizer": sum(int(v.value.nbytes) for v in model.optimizer.variables),
         "optimizer_class": type(model.optimizer).__name__, "jax": jax.__version__, "keras": versions.get("keras"),
