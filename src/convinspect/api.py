@@ -300,6 +300,12 @@ def with_training(
         backend = session.loaded_backend() or "tensorflow"
     shapes = report.input_shapes
     input_batch = shapes[0][0] if shapes and shapes[0] is not None and len(shapes) == 1 else None
+    if input is not None:  # the batch asked for, even where the model read is built for any batch
+        first = input
+        if isinstance(input, list | tuple) and input and not isinstance(input[0], int | str | type(None)):
+            first = input[0]  # one shape per input: they share the batch
+        asked = parse_shape(first, "input")
+        input_batch = asked[0] if asked and asked[0] is not None else input_batch
     memory = plan(report.rows, request, backend, input_batch)
     if request.measure:
         from convinspect.engines.keras_training import measure

@@ -14,10 +14,11 @@ import re
 import sys
 from typing import Any
 
-from convinspect.api import inspect_object
+from convinspect.api import inspect_object, with_training
 from convinspect.core.checks.results import ModelResult
 from convinspect.core.layer.report import Report
 from convinspect.core.model.report import ModelReport
+from convinspect.core.model.training import TrainingRequest
 from convinspect.core.vocab.choices import Engine, Format
 from convinspect.core.vocab.text import for_encoding
 from convinspect.errors import ConvinspectError, InvalidInput
@@ -81,18 +82,27 @@ class LayerSummary(Shown, Report):
 
 
 def summary(
-    obj: object, input_shape: object = None, *, engine: Engine | str = Engine.KERAS, depth: int | None = None
-) -> ModelSummary | LayerSummary:
+    obj: object, input_shape: object = None, *, engine: Engine | str = Engine.KERAS, depth: int | None = None,
+    training: TrainingRequest | bool = False,
+) -> ModelSummary | LayerSummary:  # fmt: skip
     """What a Keras model or layer holds and does, layer by layer: output shapes, parameters, MACs,
     memory and receptive fields. `obj` is a keras.Model of any kind, a keras.layers.Layer, or a model
     SOURCE as `convinspect model` takes it. `input_shape` (batch first) builds a clone of an unbuilt
     object for it; the object itself is never built, trained, compiled or renamed. `engine` is keras
     (read the live object), analytic (its configuration, by the rules) or both. `depth` folds nested
-    models deeper than it into their own row, in the display."""
+    models deeper than it into their own row, in the display. `training` (True, or a TrainingRequest:
+    optimizer, batch, fit) adds the memory of one train step of a model, per layer and in total."""
     try:
         if depth is not None and (type(depth) is not int or depth < 0):
             raise InvalidInput(f"expected a whole number of at least 0; got {depth!r}", "depth")
         report = inspect_object(obj, input_shape, engine=engine)
+        request = TrainingRequest() if training is True else training or None
+        if request is not None:
+            if not isinstance(request, TrainingRequest):
+                raise InvalidInput(f"expected True or a TrainingRequest; got {type(training).__name__}", "training")
+            if not isinstance(report, ModelReport):
+                raise InvalidInput("sizes a model's train step; a conv layer alone has no loss to train", "training")
+            report = with_training(report, request, input=input_shape)
     except ConvinspectError as error:  # named as Python names it: `input_shape: ...`, not `--input-shape: ...`
         error.args = (_python_words(error.message(prefix="")),)
         raise

@@ -322,3 +322,33 @@ def test_the_batch_is_the_option_then_the_inputs_then_fits_default(small_models:
     assert report.training is not None and (report.training.batch, report.training.batch_from) == (4, "input")
     report = inspect_model(path, engine="analytic", input="4,32,32,3", training=TrainingRequest(batch=7))
     assert report.training is not None and (report.training.batch, report.training.batch_from) == (7, "option")
+
+
+def test_summary_of_a_live_model_gives_the_same_step_as_its_file(tmp_path: Path) -> None:
+    import convinspect
+
+    keras = _keras()
+    model = _convnet(keras)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    live = convinspect.summary(model, training=convinspect.TrainingRequest(optimizer="rmsprop:centered", batch=8))
+    saved = inspect_model(str(path), engine="analytic", training=TrainingRequest(optimizer="rmsprop:centered", batch=8))
+    assert live.training is not None and saved.training is not None
+    assert live.training.peak == saved.training.peak and live.training.optimizer_bytes == saved.training.optimizer_bytes
+    assert live._repr_mimebundle_()["application/json"]["totals"]["training"]["peak"] == live.training.peak
+    assert "Training, one step of RMSprop (centered=True) at batch 8 (as asked)" in " ".join(str(live).split())
+
+
+def test_summary_takes_the_batch_of_its_input_shape_and_refuses_what_has_no_step() -> None:
+    import convinspect
+
+    keras = _keras()
+    model = _convnet(keras)
+    single = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3), keras.layers.Flatten()])
+    shaped = convinspect.summary(single, (4, 16, 16, 3), training=True)
+    assert shaped.training is not None and (shaped.training.batch, shaped.training.batch_from) == (4, "input")
+    with pytest.raises(convinspect.InvalidInput, match="training: expected True or a TrainingRequest; got str"):
+        convinspect.summary(model, training="adam")  # type: ignore[arg-type]
+    layer = keras.layers.Conv2D(4, 3)
+    with pytest.raises(convinspect.InvalidInput, match="a conv layer alone has no loss to train"):
+        convinspect.summary(layer, (1, 8, 8, 3), training=True)

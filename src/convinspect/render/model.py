@@ -127,7 +127,7 @@ def notes(result: ModelResult) -> list[str]:
 
 
 _BATCH_FROM = {
-    "option": "--batch",
+    "option": "as asked",
     "input": "the input's",
     "default": "fit()'s default",
     "fit": "the largest that fits",
