@@ -352,3 +352,30 @@ def test_summary_takes_the_batch_of_its_input_shape_and_refuses_what_has_no_step
     layer = keras.layers.Conv2D(4, 3)
     with pytest.raises(convinspect.InvalidInput, match="a conv layer alone has no loss to train"):
         convinspect.summary(layer, (1, 8, 8, 3), training=True)
+
+
+def test_a_call_repeated_on_the_same_input_is_one_tensor_as_xla_merges_it(tmp_path: Path) -> None:
+    """NASNet applies relu(p) in each branch: XLA computes it once (common subexpressions), so the
+    second call keeps nothing more; a dropout draws afresh each time, so its repeat counts again."""
+    keras = _keras()
+    layers = keras.layers
+
+    def model(branches: int, layer: Any) -> Any:
+        x = inputs = keras.Input((16, 16, 8))
+        x = layers.Conv2D(8, 3, padding="same")(x)
+        outs = [layers.Conv2D(8, 1)(layer()(x)) for _ in range(branches)]
+        return keras.Model(inputs, layers.Add()(outs) if branches > 1 else outs[0])
+
+    def kept(m: Any) -> int:
+        path = tmp_path / "m.keras"
+        m.save(path)
+        memory = training_memory(
+            inspect_model(str(path), engine="analytic").rows, 4, parse_optimizer("sgd"), "tensorflow"
+        )
+        assert memory.activations is not None
+        return memory.activations
+
+    relu_one, relu_two = kept(model(1, layers.ReLU)), kept(model(2, layers.ReLU))
+    assert relu_two == relu_one  # the second relu(x) is the first: the second 1x1 conv keeps the same tensor
+    drop_one, drop_two = kept(model(1, lambda: layers.Dropout(0.5))), kept(model(2, lambda: layers.Dropout(0.5)))
+    assert drop_two > drop_one

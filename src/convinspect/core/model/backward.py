@@ -10,6 +10,7 @@ step (docs/memory.md has the table and how it was measured).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class Keeps:
     biased: bool = False
     sums: bool = False
     workspace: int = 0  # bytes its backward step holds while it runs, whatever the batch
+    moves: bool = False  # it only moves or sums its inputs' elements (concatenate, add, pad, crop, reshape)
 
 
 # Per activation, the buffers of the input's size its gradient keeps beside its input (XLA on a CPU
@@ -78,6 +80,8 @@ _FREE = {
 }  # fmt: skip
 _FREE |= {f"{op}{r}D" for op in ("ZeroPadding", "Cropping", "UpSampling") for r in (1, 2, 3)}
 _FREE |= {f"{g}{op}{r}D" for g in ("", "Global") for op in ("AveragePooling", "AvgPool") for r in (1, 2, 3)}
+_MOVES = {"Add", "Subtract", "Average", "Concatenate", "Reshape", "Flatten", "Permute", "Identity"}
+_MOVES |= {f"{op}{r}D" for op in ("ZeroPadding", "Cropping") for r in (1, 2, 3)}
 _MAX_POOLS = {f"MaxPool{ing}{r}D" for ing in ("", "ing") for r in (1, 2, 3)}
 _READ_INPUTS = {"Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Dot", "CustomScaleLayer",
                 "ActivityRegularization"}  # fmt: skip
@@ -110,6 +114,18 @@ def _times(count: int | None, factor: int) -> int | None:
     return None if count is None else count * factor
 
 
+_RANDOM = _DROPOUTS | {"GaussianNoise"} | {c for c in _FREE if c.startswith("Random")}
+
+
+def signature(class_name: str, config: Mapping[str, Any], weights: int) -> str | None:
+    """What makes two calls compute the same tensor from the same inputs (XLA merges them: common
+    subexpressions), for a layer without variables that draws nothing at random; None otherwise."""
+    if weights or class_name in _RANDOM or class_name in _WEIGHTED:
+        return None
+    settings = {key: value for key, value in config.items() if key not in ("name", "trainable")}
+    return class_name + json.dumps(settings, sort_keys=True, default=str)
+
+
 def keeps(
     class_name: str, config: Mapping[str, Any], inputs: Sequence[Shape], outputs: Sequence[Shape], dtype: str
 ) -> Keeps | None:
@@ -117,7 +133,7 @@ def keeps(
     size = itemsize(dtype)
     out = _elements(outputs)
     if class_name in _FREE:
-        return Keeps()
+        return Keeps(moves=class_name in _MOVES)
     if class_name in _WEIGHTED:
         name = activation_name(config)
         # a fused activation keeps the pre-activation, a tensor of its own, and the activation's buffers

@@ -78,6 +78,7 @@ class LayerRow:
     dtype: str = "float32"
     keeps: Keeps | None = None
     trains: bool = False  # it has trainable variables (a shared layer's later calls too): they get gradients
+    same_as: str | None = None  # backward.signature: calls with the same one and inputs compute one tensor
 
     @property
     def complete(self) -> bool:

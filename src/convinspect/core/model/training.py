@@ -53,6 +53,8 @@ class Row(Protocol):
     def keeps(self) -> Keeps | None: ...
     @property
     def trains(self) -> bool: ...
+    @property
+    def same_as(self) -> str | None: ...
 
 
 MAX_BATCH = 2**31 - 1  # a batch Keras' int32 shapes can hold
@@ -334,7 +336,7 @@ class Step:
 
 def _step(rows: Sequence[Row], choice: OptimizerChoice, backend: str) -> Step:
     """Replay the walk's calls: forward in order, then backward in reverse, tracking what is alive."""
-    leaves = [row for row in rows if not row.container]
+    leaves = _merged([row for row in rows if not row.container])
     # a variable's Keras path (Muon tells embeddings and excluded layers apart by it), held as the backend holds it
     owned = [tuple(held(dataclasses.replace(w, path=w.path or f"{row.qualified}/{w.name}"), backend)
                    for w in row.weights) for row in leaves]  # fmt: skip
@@ -366,7 +368,7 @@ def _step(rows: Sequence[Row], choice: OptimizerChoice, backend: str) -> Step:
             unruled.append(row.key)
         if runs[i]:
             needs.update(row.writes)
-        if not runs[i] or keeps is None:
+        if not runs[i] or keeps is None or getattr(row, "repeat", False):
             continue
         parts = (keeps.weights if row.trains else frozenset()) | (keeps.inputs if grad_in else frozenset())
         read = (row.reads if Part.INPUTS in parts else ()) + (row.writes if Part.OUTPUTS in parts else ())
@@ -374,6 +376,8 @@ def _step(rows: Sequence[Row], choice: OptimizerChoice, backend: str) -> Step:
             read = tuple(t for t in read if t not in normalized)
         if row.class_name in NORMALIZATIONS and Part.INPUTS in parts:
             normalized.update(row.writes)
+        elif keeps.moves and row.reads and all(t in normalized for t in row.reads):
+            normalized.update(row.writes)  # moved, not computed: recomputable as its inputs are
         copies = sum(size[t] for t in row.reads if t in biased) if keeps.sums and Part.INPUTS in parts else 0
         if keeps.biased:
             biased.update(row.writes)
@@ -439,7 +443,10 @@ def _step(rows: Sequence[Row], choice: OptimizerChoice, backend: str) -> Step:
     optimizer = sum(slot_bytes(choice, w) for w in trainable)
     optimizer += scalar_bytes(choice, backend, trainable[0].dtype if trainable else "float32")
     state = sum(w.bytes for weights in owned for w in weights) + optimizer
-    kept = [(own[i][0], sum(size[t] for t in row.writes if t in keepers) + own[i][1]) for i, row in enumerate(leaves)]
+    kept = []
+    for i, row in enumerate(leaves):  # a repeated call keeps nothing of its own: its tensors are the first's
+        outputs_kept = 0 if getattr(row, "repeat", False) else sum(size[t] for t in row.writes if t in keepers)
+        kept.append((own[i][0], own[i][1] + outputs_kept))
     return Step(
         keys=tuple(row.key for row in leaves), forward=tuple(forward), backward=tuple(backward), kept=tuple(kept),
         owned=tuple((sum(w.bytes for w in ws), row_grads[i], sum(slot_bytes(choice, w) for w in ws if w.trainable))
@@ -447,6 +454,37 @@ def _step(rows: Sequence[Row], choice: OptimizerChoice, backend: str) -> Step:
         state=state, gradients=sum(w.bytes for w in trainable), data=sum(size[t] for t in (*inputs, *outputs)),
         targets=sum(size[t] for t in outputs), known=known, unruled=tuple(unruled),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Alias:
+    """A row read through XLA's eyes: a call that repeats an earlier one on the same inputs (NASNet's
+    `relu(p)` in each branch) computes nothing new; its outputs are the earlier call's tensors."""
+
+    row: Row
+    reads: tuple[int, ...]
+    writes: tuple[int, ...]
+    repeat: bool
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def _merged(leaves: Sequence[Row]) -> list[Any]:
+    alias: dict[int, int] = {}
+    seen: dict[tuple[str, tuple[int, ...]], tuple[int, ...]] = {}
+    out: list[Any] = []
+    for row in leaves:
+        reads = tuple(alias.get(t, t) for t in row.reads)
+        key = None if row.same_as is None else (row.same_as, reads)
+        if key is not None and key in seen and len(seen[key]) == len(row.writes):
+            alias.update(zip(row.writes, seen[key], strict=True))
+            out.append(_Alias(row, reads, seen[key], True))
+            continue
+        if key is not None:
+            seen[key] = row.writes
+        out.append(_Alias(row, reads, row.writes, False) if reads != row.reads else row)
+    return out
 
 
 def training_memory(

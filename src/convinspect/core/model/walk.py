@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from convinspect.core.layer.variables import Params
-from convinspect.core.model.backward import Keeps, keeps
+from convinspect.core.model.backward import Keeps, keeps, signature
 from convinspect.core.model.graph import Graph, LayerDef, Observed, Ref
 from convinspect.core.model.report import (
     AxisField,
@@ -343,6 +343,7 @@ class _Walk:
                 dtype=dtype,
                 keeps=keeps(layer.class_name, layer.config, shapes, sized.outputs, dtype),
                 trains=trainable and layer.trainable and any(w.trainable for w in sized.weights),
+                same_as=signature(layer.class_name, layer.config, len(sized.weights)),
             )
         )
         return tensors
