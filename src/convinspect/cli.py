@@ -18,7 +18,7 @@ from convinspect.errors import EXIT_OK, BackendError, ConvinspectError, OutputEr
 from convinspect.files import check_output, check_snapshot
 from convinspect.output import FORMATS, fail, output_target, silence_stdout, verdict, write
 from convinspect.progress import progress
-from convinspect.streams import quiet_stderr, sane_columns, say, stderr_is_terminal
+from convinspect.streams import quiet_stderr, sane_columns, say
 from convinspect.version import __version__
 
 
@@ -735,18 +735,23 @@ def model(
         check_snapshot(snapshot, against, target, inputs)
         old = adapter.read_snapshot(against)
         keras = engine.strip().lower() != "analytic"  # a bad engine name is refused by the API, as typed
-        if measure and not stderr_is_terminal():  # a log reader sees why the next half-minute passes
-            say("measuring: compiling the train step with XLA on Keras' JAX backend")
         with progress("loading Keras", show=keras or measure) as bar:
+            # off a terminal, a log reader still sees why the next half-minute passes
+            step = bar.step if bar.shown else _measuring if measure else None
             result = adapter.run_model(source, out, expect, engine=engine, input=input, unsafe=unsafe,
                                    imports=imports or (), load_weights=load_weights, backend=backend,
                                    cpu_kernels=cpu_kernels, depth=depth, layer=layer, old=old,
-                                   progress=bar.step if bar.shown else None, training=asked)  # fmt: skip
+                                   progress=step, training=asked)  # fmt: skip
         adapter.write_snapshot(snapshot, result)
         write(result, out, target)
         return verdict(result, out, target)
 
     _run("model", fmt, work)
+
+
+def _measuring(what: str, done: int, total: int) -> None:
+    if what.startswith("measuring"):
+        say(what)
 
 
 def main() -> None:

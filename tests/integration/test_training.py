@@ -379,3 +379,20 @@ def test_a_call_repeated_on_the_same_input_is_one_tensor_as_xla_merges_it(tmp_pa
     assert relu_two == relu_one  # the second relu(x) is the first: the second 1x1 conv keeps the same tensor
     drop_one, drop_two = kept(model(1, lambda: layers.Dropout(0.5))), kept(model(2, lambda: layers.Dropout(0.5)))
     assert drop_two > drop_one
+
+
+def test_measure_without_jax_is_one_line_naming_the_extra(small_models: dict[str, Any]) -> None:
+    import subprocess
+    import sys
+
+    path, shape = small_models["mlp"]
+    code = (
+        "import sys; sys.modules['jax'] = None; from convinspect.cli import main; "
+        f"sys.argv = ['convinspect', 'model', {path!r}, '--engine', 'analytic', '--input', {shape!r}, '--measure']; "
+        "main()"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert lines == ["convinspect: error: --measure: compiling the train step needs Keras' JAX backend, and JAX is "
+                     "not installed: pip install 'convinspect[jax]'"], proc.stderr  # fmt: skip

@@ -28,7 +28,8 @@ _CHILD = (
     "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
     "from convinspect.engines.keras_training import child; child()"
 )
-NO_JAX = "--measure compiles the train step with Keras' JAX backend: pip install 'convinspect[jax]'"
+NO_JAX = "compiling the train step needs Keras' JAX backend, and JAX is not installed: pip install 'convinspect[jax]'"
+MEASURING = "measuring: compiling the train step with XLA on Keras' JAX backend"
 
 
 def measure(
@@ -39,7 +40,7 @@ def measure(
     if not installed("jax"):
         raise InvalidInput(NO_JAX, "measure")
     if progress is not None:
-        progress("compiling the train step with XLA (Keras' JAX backend)", 0, 0)
+        progress(MEASURING, 0, 0)
     request = {
         "source": source, "input": None if input_shape is None else list(input_shape), "batch": batch,
         "optimizer": optimizer.name, "options": dict(optimizer.options), "unsafe": unsafe, "imports": list(imports),
