@@ -161,8 +161,8 @@ def test_json_carries_training_on_every_row_and_in_the_totals(tmp_path: Path) ->
     assert totals["batch"] == 32 and totals["batch_from"] == "default"
     heaviest = max(data["layers"], key=lambda layer: layer["training"]["peak"])
     assert heaviest["path"] == totals["peak_at"] and totals["peak_pass"] in ("forward", "backward")
-    # the step's peak: the heaviest call's memory, and the targets the loss reads beside it
-    assert heaviest["training"]["peak"] < totals["peak"] <= heaviest["training"]["peak"] + totals["data"]
+    # the step's peak is its heaviest call's memory
+    assert heaviest["training"]["peak"] == totals["peak"]
     assert totals["peak"] > totals["weights"] + totals["optimizer"] + totals["activations"]
     assert totals["complete"] is True and totals["no_rule"] == []
 
@@ -300,9 +300,9 @@ def test_a_layer_with_no_activation_rule_makes_the_figure_incomplete_and_the_lim
         (["--optimizer", "sgd:gradient_accumulation_steps=1"], "gradient_accumulation_steps must be >= 2"),
         (["--batch", "0"], "--batch: values must be positive; got '0'"),
         (["--batch", "99999999999999"], "--batch:"),
-        (["--fit", "1kB"], "--fit: --fit 1,000 bytes (1,000 B) is below the smallest training step"),
+        (["--fit", "1kB"], "--fit: 1,000 bytes (1,000 B) is below the smallest training step"),
         (["--fit", "lots"], "--fit: 'lots' is not a byte count"),
-        (["--fit", "1GiB", "--batch", "4"], "--fit: --fit searches the batch: give --fit or --batch, not both"),
+        (["--fit", "1GiB", "--batch", "4"], "--fit: searches the batch: give --fit or --batch, not both"),
         (["--max-training-memory", "-5"], "--max-training-memory: '-5' is not a byte count"),
     ],
 )

@@ -56,7 +56,7 @@ def measure(
                            + (f": {lines[-1][:300]}" if lines else "")) from None  # fmt: skip
     if "error" in answer:
         error = InvalidInput if answer.get("invalid") else BackendError
-        raise error(f"--measure: {answer['error']}", "measure" if answer.get("invalid") else None)
+        raise error(str(answer["error"]), "measure" if answer.get("invalid") else None)
     return dict(answer["measured"])
 
 

@@ -506,8 +506,9 @@ def _memory(
             heaviest, peak_at, peak_pass = moment, key, pass_
         kept = step.kept[i][0] + step.kept[i][1] * batch
         weights, gradients, optimizer = step.owned[i]
+        in_use = moment + step.state + step.targets * batch  # the targets live throughout, as the batch does
         per_row[key] = RowMemory(weights, gradients, optimizer, kept if step.known else None,
-                                 moment + step.state if step.known else None)  # fmt: skip
+                                 in_use if step.known else None)  # fmt: skip
     _containers(rows, per_row)
     optimizer_bytes = step.state - sum(o[0] for o in step.owned)
     activations = sum(f + p * batch for f, p in step.kept)
@@ -515,7 +516,8 @@ def _memory(
         batch=batch, batch_from=batch_from, optimizer=choice, backend=backend, rows=per_row,
         weights=sum(o[0] for o in step.owned), gradients=step.gradients, optimizer_bytes=optimizer_bytes,
         activations=activations if step.known else None, data=step.data * batch if step.known else None,
-        peak=step.at(batch), peak_at=peak_at, peak_pass=peak_pass, unruled=step.unruled,
+        peak=step.at(batch), peak_at=peak_at if step.known else None, peak_pass=peak_pass if step.known else None,
+        unruled=step.unruled,
     )  # fmt: skip
 
 
@@ -575,15 +577,15 @@ def plan(rows: Sequence[Row], request: TrainingRequest, backend: str, input_batc
             return training_memory(rows, input_batch, choice, backend, "input")
         return training_memory(rows, FIT_BATCH, choice, backend, "default")
     if request.batch is not None:
-        raise InvalidInput("--fit searches the batch: give --fit or --batch, not both", "fit")
+        raise InvalidInput("searches the batch: give --fit or --batch, not both", "fit")
     step = _step(rows, choice, backend)
     smallest = _memory(rows, step, 1, choice, backend, "fit")
     if smallest.peak is None:
-        raise InvalidInput("--fit needs a known peak, and some sizes are unknown: give --input", "fit")
+        raise InvalidInput("needs a known peak, and some sizes are unknown: give --input", "fit")
     if smallest.peak > request.fit:
         state = smallest.weights + smallest.gradients + smallest.optimizer_bytes
         raise InvalidInput(
-            f"--fit {request.fit:,} bytes ({human_bytes(request.fit)}) is below the smallest training step: "
+            f"{request.fit:,} bytes ({human_bytes(request.fit)}) is below the smallest training step: "
             f"{human_bytes(smallest.peak)} "
             f"at batch 1 (weights, gradients and optimizer state alone take {human_bytes(state)})", "fit"
         )  # fmt: skip

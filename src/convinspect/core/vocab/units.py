@@ -42,10 +42,10 @@ def parse_bytes(raw: object, option: str) -> int:
         match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*", str(raw), flags=re.ASCII)
         if match is None or match.group(2).lower() not in _BYTE_UNITS:
             raise InvalidInput(f"{shown(raw, 40)} is not a byte count: give a number with an optional unit "
-                               "(B, kB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 16GiB", option)  # fmt: skip
+                               "(B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB), e.g. 16GiB", option)  # fmt: skip
         value, unit = float(match.group(1)), match.group(2).lower()
         exact = int(match.group(1)) * _BYTE_UNITS[unit] if match.group(1).isdigit() else None
     count = exact if exact is not None else int(value * _BYTE_UNITS[unit])
     if not 1 <= count <= MAX_BYTES:
-        raise InvalidInput(f"{shown(raw, 40)}: expected 1 B to 8 EiB", option)
+        raise InvalidInput(f"{shown(raw, 40)}: expected 1 byte to {MAX_BYTES:,} bytes", option)
     return count
